@@ -1,0 +1,452 @@
+/**
+ * The producer's configuration properties: one table, named and typed as
+ * librdkafka's CONFIGURATION.md names them, that drives parsing, validation,
+ * defaults, the README table and the CLI help. Nothing about a property is
+ * written anywhere else.
+ */
+
+export type PropertyScope = "global" | "topic";
+
+interface PropertyBase<T> {
+  /** Where librdkafka files it: `g.` properties are global, `t.` ones topic-level. */
+  readonly scope: PropertyScope | "both";
+  readonly default: T;
+  readonly doc: string;
+  /** Other names librdkafka accepts for the same property. */
+  readonly aliases?: readonly string[];
+}
+
+export interface IntegerProperty extends PropertyBase<number> {
+  readonly type: "integer";
+  readonly min: number;
+  readonly max: number;
+  /** Words accepted in place of a number, e.g. acks=all. */
+  readonly words?: Readonly<Record<string, number>>;
+}
+
+export interface BooleanProperty extends PropertyBase<boolean> {
+  readonly type: "boolean";
+}
+
+export interface StringProperty extends PropertyBase<string> {
+  readonly type: "string";
+}
+
+export interface EnumProperty<V extends string = string> extends PropertyBase<V> {
+  readonly type: "enum";
+  readonly values: readonly V[];
+}
+
+export type PropertyDef = IntegerProperty | BooleanProperty | StringProperty | EnumProperty;
+
+const int = (
+  scope: PropertyScope | "both",
+  min: number,
+  max: number,
+  def: number,
+  doc: string,
+  extra: { aliases?: readonly string[]; words?: Record<string, number> } = {},
+): IntegerProperty => ({ type: "integer", scope, min, max, default: def, doc, ...extra });
+
+const bool = (
+  scope: PropertyScope,
+  def: boolean,
+  doc: string,
+  aliases?: readonly string[],
+): BooleanProperty => ({ type: "boolean", scope, default: def, doc, ...(aliases && { aliases }) });
+
+const str = (
+  scope: PropertyScope,
+  def: string,
+  doc: string,
+  aliases?: readonly string[],
+): StringProperty => ({ type: "string", scope, default: def, doc, ...(aliases && { aliases }) });
+
+const oneOf = <V extends string>(
+  scope: PropertyScope | "both",
+  values: readonly V[],
+  def: V,
+  doc: string,
+  aliases?: readonly string[],
+): EnumProperty<V> => ({
+  type: "enum",
+  scope,
+  values,
+  default: def,
+  doc,
+  ...(aliases && { aliases }),
+});
+
+export const COMPRESSION_CODECS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
+export type CompressionCodecName = (typeof COMPRESSION_CODECS)[number];
+
+export const PARTITIONERS = [
+  "murmur2_random",
+  "consistent_random",
+  "consistent",
+  "murmur2",
+  "random",
+  "fnv1a",
+  "fnv1a_random",
+] as const;
+export type PartitionerName = (typeof PARTITIONERS)[number];
+
+const INT32_MAX = 2147483647;
+
+/** Every property this producer understands, by its canonical librdkafka name. */
+export const PROPERTIES = {
+  "bootstrap.servers": str(
+    "global",
+    "",
+    "Initial list of brokers as a CSV list of host:port (IPv6 as [addr]:port; port defaults to 9092).",
+    ["metadata.broker.list"],
+  ),
+  "client.id": str("global", "event-kafka", "Client identifier sent with every request."),
+  "message.max.bytes": int(
+    "global",
+    1000,
+    1000000000,
+    1000000,
+    "Largest record (key, value and headers, as encoded) accepted at enqueue; also caps a Produce request.",
+  ),
+  "receive.message.max.bytes": int(
+    "global",
+    1000,
+    INT32_MAX,
+    100000000,
+    "Largest response frame accepted from a broker; a larger size prefix closes the connection.",
+  ),
+  "max.in.flight.requests.per.connection": int(
+    "global",
+    1,
+    1000000,
+    5,
+    "Requests sent to one broker and not yet answered (librdkafka's default is 1000000; ours, the Java client's, is 5).",
+    { aliases: ["max.in.flight"] },
+  ),
+  "metadata.max.age.ms": int(
+    "global",
+    1,
+    86400000,
+    900000,
+    "Cluster metadata older than this is refreshed before use.",
+  ),
+  "topic.metadata.refresh.interval.ms": int(
+    "global",
+    -1,
+    3600000,
+    300000,
+    "Period of the background metadata refresh of the topics in use; -1 disables it.",
+  ),
+  "socket.timeout.ms": int(
+    "global",
+    10,
+    300000,
+    60000,
+    "Time a request may wait for its response before the connection is considered broken.",
+  ),
+  "socket.connection.setup.timeout.ms": int(
+    "global",
+    1000,
+    INT32_MAX,
+    30000,
+    "Time allowed to connect to a broker and negotiate API versions.",
+  ),
+  "socket.keepalive.enable": bool("global", false, "Enable TCP keep-alives on broker sockets."),
+  "socket.nagle.disable": bool(
+    "global",
+    true,
+    "Disable Nagle's algorithm (TCP_NODELAY) on broker sockets.",
+  ),
+  "reconnect.backoff.ms": int(
+    "global",
+    0,
+    3600000,
+    100,
+    "First wait before reconnecting to a broker; doubles per failure up to reconnect.backoff.max.ms, with -25%..+50% jitter.",
+  ),
+  "reconnect.backoff.max.ms": int(
+    "global",
+    0,
+    3600000,
+    10000,
+    "Longest wait before reconnecting to a broker.",
+  ),
+  "retry.backoff.ms": int(
+    "global",
+    1,
+    300000,
+    100,
+    "First wait before retrying a failed Produce request; grows exponentially up to retry.backoff.max.ms.",
+  ),
+  "retry.backoff.max.ms": int("global", 1, 300000, 1000, "Longest wait before a retry."),
+  "queue.buffering.max.messages": int(
+    "global",
+    1,
+    INT32_MAX,
+    100000,
+    "Records queued and not yet delivered; enqueue past this fails at once with QUEUE_FULL.",
+  ),
+  "queue.buffering.max.kbytes": int(
+    "global",
+    1,
+    INT32_MAX,
+    1048576,
+    "Kilobytes of queued records; enqueue past this fails at once with QUEUE_FULL.",
+  ),
+  "linger.ms": int(
+    "global",
+    0,
+    900000,
+    5,
+    "Time a partition's batch may wait for more records before it is sent.",
+    { aliases: ["queue.buffering.max.ms"] },
+  ),
+  "message.send.max.retries": int(
+    "global",
+    0,
+    INT32_MAX,
+    INT32_MAX,
+    "Times a failed batch is retried (within message.timeout.ms).",
+    { aliases: ["retries"] },
+  ),
+  "batch.num.messages": int("global", 1, 1000000, 10000, "Most records in one record batch."),
+  "batch.size": int(
+    "global",
+    1,
+    INT32_MAX,
+    1000000,
+    "Most bytes in one record batch (a first record larger than this still gets a batch of its own).",
+  ),
+  "sticky.partitioning.linger.ms": int(
+    "global",
+    0,
+    900000,
+    10,
+    "Time keyless records stick to one partition before another is picked; 0 picks one per record.",
+  ),
+  "compression.codec": oneOf("both", COMPRESSION_CODECS, "none", "Compression of record batches.", [
+    "compression.type",
+  ]),
+  "enable.idempotence": bool(
+    "global",
+    false,
+    "Idempotent producer (not implemented yet: only false is accepted).",
+  ),
+  "request.required.acks": int(
+    "topic",
+    -1,
+    1000,
+    -1,
+    "Acknowledgements the leader waits for: 0 none (no response), 1 the leader, -1 or all every in-sync replica.",
+    { aliases: ["acks"], words: { all: -1 } },
+  ),
+  "request.timeout.ms": int(
+    "topic",
+    1,
+    900000,
+    30000,
+    "Time the broker may take to satisfy acks before it answers with a timeout error.",
+  ),
+  "message.timeout.ms": int(
+    "topic",
+    0,
+    INT32_MAX,
+    300000,
+    "Delivery deadline counted from enqueue, retries included; 0 means no deadline.",
+    { aliases: ["delivery.timeout.ms"] },
+  ),
+  partitioner: oneOf(
+    "topic",
+    PARTITIONERS,
+    "murmur2_random",
+    "How records are spread over partitions. murmur2_random (Java-compatible) is our default; librdkafka's is consistent_random.",
+  ),
+  "compression.level": int(
+    "topic",
+    -1,
+    12,
+    -1,
+    "Codec-dependent compression level; -1 is the codec's default.",
+  ),
+} as const satisfies Record<string, PropertyDef>;
+
+export type PropertyName = keyof typeof PROPERTIES;
+
+type ValueOf<D> =
+  D extends EnumProperty<infer V>
+    ? V
+    : D extends PropertyBase<infer T>
+      ? T extends number
+        ? number
+        : T extends boolean
+          ? boolean
+          : T extends string
+            ? string
+            : never
+      : never;
+
+/** A fully resolved configuration: every property with its value. */
+export type ProducerConfig = { -readonly [K in PropertyName]: ValueOf<(typeof PROPERTIES)[K]> };
+
+/** What a user may pass: any property by canonical name or alias, as text or typed value. */
+export type ProducerProperties = Record<string, string | number | boolean | undefined>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    message: string,
+    /** The property name as the user wrote it. */
+    readonly property: string,
+  ) {
+    super(message);
+  }
+}
+
+const ALIASES: ReadonlyMap<string, PropertyName> = (() => {
+  const map = new Map<string, PropertyName>();
+  for (const [name, def] of Object.entries(PROPERTIES) as [PropertyName, PropertyDef][]) {
+    map.set(name, name);
+    for (const alias of def.aliases ?? []) map.set(alias, name);
+  }
+  return map;
+})();
+
+/** The canonical name of a property or alias, or undefined when unknown. */
+export function canonicalName(name: string): PropertyName | undefined {
+  return ALIASES.get(name);
+}
+
+/**
+ * Looks a property up as the socket's `g.`/`t.` prefix asks: topic-level
+ * names only accept topic properties; global names accept both (librdkafka
+ * forwards topic properties set globally to the default topic configuration).
+ */
+export function lookupProperty(
+  name: string,
+  scope: PropertyScope = "global",
+): [PropertyName, PropertyDef] {
+  const canonical = ALIASES.get(name);
+  const def = canonical === undefined ? undefined : (PROPERTIES[canonical] as PropertyDef);
+  if (
+    canonical === undefined ||
+    def === undefined ||
+    (scope === "topic" && def.scope === "global")
+  ) {
+    const where = scope === "topic" ? "topic " : "";
+    throw new ConfigError(`No such ${where}configuration property: "${name}"`, name);
+  }
+  return [canonical, def];
+}
+
+function invalid(name: string, raw: unknown, expected: string): ConfigError {
+  return new ConfigError(
+    `Invalid value "${String(raw)}" for configuration property "${name}": expected ${expected}`,
+    name,
+  );
+}
+
+/** Parses and range-checks one value given as text or as a typed value. */
+export function parseValue(
+  name: string,
+  def: PropertyDef,
+  raw: string | number | boolean,
+): string | number | boolean {
+  switch (def.type) {
+    case "integer": {
+      const expected = `an integer in ${def.min}..${def.max}${
+        def.words ? ` or ${Object.keys(def.words).join(", ")}` : ""
+      }`;
+      let n: number;
+      if (typeof raw === "number") n = raw;
+      else if (typeof raw === "string" && def.words && raw in def.words) n = def.words[raw]!;
+      else if (typeof raw === "string" && /^-?\d+$/.test(raw.trim())) n = Number(raw.trim());
+      else throw invalid(name, raw, expected);
+      if (!Number.isInteger(n) || n < def.min || n > def.max) throw invalid(name, raw, expected);
+      return n;
+    }
+    case "boolean": {
+      if (typeof raw === "boolean") return raw;
+      if (raw === "true" || raw === "1") return true;
+      if (raw === "false" || raw === "0") return false;
+      throw invalid(name, raw, "true or false");
+    }
+    case "string": {
+      if (typeof raw !== "string") throw invalid(name, raw, "a string");
+      return raw;
+    }
+    case "enum": {
+      if (typeof raw !== "string" || !def.values.includes(raw)) {
+        throw invalid(name, raw, `one of ${def.values.join(", ")}`);
+      }
+      return raw;
+    }
+  }
+}
+
+/** Every property at its default. */
+export function defaultConfig(): ProducerConfig {
+  const out: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(PROPERTIES)) out[name] = def.default;
+  return out as ProducerConfig;
+}
+
+/**
+ * Resolves user properties over the defaults: unknown names and bad values
+ * throw a ConfigError naming the property; the first of duplicate names
+ * (a property and its alias) wins.
+ */
+export function resolveConfig(props: ProducerProperties = {}): ProducerConfig {
+  const out = defaultConfig() as Record<string, unknown>;
+  const seen = new Set<PropertyName>();
+  for (const [name, raw] of Object.entries(props)) {
+    if (raw === undefined) continue;
+    const [canonical, def] = lookupProperty(name);
+    if (seen.has(canonical)) continue;
+    seen.add(canonical);
+    out[canonical] = parseValue(name, def, raw);
+  }
+  const config = out as ProducerConfig;
+  checkConsistency(config);
+  return config;
+}
+
+function checkConsistency(c: ProducerConfig): void {
+  if (c["enable.idempotence"]) {
+    throw new ConfigError(
+      'Invalid value "true" for configuration property "enable.idempotence": the idempotent producer is not implemented yet',
+      "enable.idempotence",
+    );
+  }
+  if (c["reconnect.backoff.max.ms"] < c["reconnect.backoff.ms"]) {
+    throw new ConfigError(
+      `"reconnect.backoff.max.ms" (${c["reconnect.backoff.max.ms"]}) must be at least "reconnect.backoff.ms" (${c["reconnect.backoff.ms"]})`,
+      "reconnect.backoff.max.ms",
+    );
+  }
+  if (c["retry.backoff.max.ms"] < c["retry.backoff.ms"]) {
+    throw new ConfigError(
+      `"retry.backoff.max.ms" (${c["retry.backoff.max.ms"]}) must be at least "retry.backoff.ms" (${c["retry.backoff.ms"]})`,
+      "retry.backoff.max.ms",
+    );
+  }
+}
+
+/** The README's property table, generated from PROPERTIES. */
+export function propertiesMarkdown(): string {
+  const rows = [
+    "| property | scope | type / range | default | description |",
+    "|---|---|---|---|---|",
+  ];
+  for (const [name, d] of Object.entries(PROPERTIES) as [string, PropertyDef][]) {
+    const range =
+      d.type === "integer"
+        ? `integer ${d.min} .. ${d.max}`
+        : d.type === "enum"
+          ? d.values.join(", ")
+          : d.type;
+    const names = [name, ...(d.aliases ?? [])].map((n) => `\`${n}\``).join(" / ");
+    rows.push(`| ${names} | ${d.scope} | ${range} | ${String(d.default)} | ${d.doc} |`);
+  }
+  return rows.join("\n");
+}
