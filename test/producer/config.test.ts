@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import {
+  ConfigError,
+  defaultConfig,
+  lookupProperty,
+  PROPERTIES,
+  propertiesMarkdown,
+  resolveConfig,
+} from "../../src/producer/config.js";
+
+describe("producer configuration", () => {
+  it("has the defaults of the behaviour doc", () => {
+    const c = defaultConfig();
+    // Values from event_kafka-behaviour.md section 4 and librdkafka's CONFIGURATION.md.
+    expect(c["request.required.acks"]).toBe(-1);
+    expect(c["message.timeout.ms"]).toBe(300000);
+    expect(c["linger.ms"]).toBe(5);
+    expect(c["batch.num.messages"]).toBe(10000);
+    expect(c["batch.size"]).toBe(1000000);
+    expect(c["queue.buffering.max.messages"]).toBe(100000);
+    expect(c["queue.buffering.max.kbytes"]).toBe(1048576);
+    expect(c["message.max.bytes"]).toBe(1000000);
+    expect(c["compression.codec"]).toBe("none");
+    expect(c.partitioner).toBe("murmur2_random");
+    expect(c["retry.backoff.ms"]).toBe(100);
+    expect(c["max.in.flight.requests.per.connection"]).toBe(5);
+  });
+
+  it("accepts aliases and text values, first occurrence wins", () => {
+    const c = resolveConfig({ acks: "all", "queue.buffering.max.ms": "20", linger: undefined });
+    expect(c["request.required.acks"]).toBe(-1);
+    expect(c["linger.ms"]).toBe(20);
+    const d = resolveConfig({ "linger.ms": 1, "queue.buffering.max.ms": 50 });
+    expect(d["linger.ms"]).toBe(1);
+    expect(resolveConfig({ "socket.keepalive.enable": "true" })["socket.keepalive.enable"]).toBe(
+      true,
+    );
+    expect(resolveConfig({ "compression.type": "lz4" })["compression.codec"]).toBe("lz4");
+  });
+
+  it("refuses unknown names with librdkafka's wording", () => {
+    expect(() => resolveConfig({ "no.such.thing": 1 })).toThrow(
+      'No such configuration property: "no.such.thing"',
+    );
+    try {
+      resolveConfig({ "no.such.thing": 1 });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).property).toBe("no.such.thing");
+    }
+  });
+
+  it("refuses bad values naming the property and the expected range", () => {
+    expect(() => resolveConfig({ "linger.ms": "abc" })).toThrow(
+      'Invalid value "abc" for configuration property "linger.ms": expected an integer in 0..900000',
+    );
+    expect(() => resolveConfig({ "linger.ms": 900001 })).toThrow(/linger\.ms/);
+    expect(() => resolveConfig({ "linger.ms": 1.5 })).toThrow(/linger\.ms/);
+    expect(() => resolveConfig({ acks: "most" })).toThrow(
+      'Invalid value "most" for configuration property "acks": expected an integer in -1..1000 or all',
+    );
+    expect(() => resolveConfig({ partitioner: "round_robin" })).toThrow(
+      /expected one of murmur2_random, consistent_random/,
+    );
+    expect(() => resolveConfig({ "socket.keepalive.enable": "yes" })).toThrow(
+      /expected true or false/,
+    );
+    expect(() => resolveConfig({ "enable.idempotence": true })).toThrow(/not implemented yet/);
+    expect(() =>
+      resolveConfig({ "reconnect.backoff.ms": 500, "reconnect.backoff.max.ms": 100 }),
+    ).toThrow(/reconnect\.backoff\.max\.ms/);
+  });
+
+  it("keeps topic-scoped lookups to topic properties", () => {
+    expect(lookupProperty("acks", "topic")[0]).toBe("request.required.acks");
+    expect(lookupProperty("compression.codec", "topic")[0]).toBe("compression.codec");
+    expect(() => lookupProperty("linger.ms", "topic")).toThrow(
+      'No such topic configuration property: "linger.ms"',
+    );
+    // Global lookups accept topic properties too, as librdkafka does.
+    expect(lookupProperty("message.timeout.ms", "global")[0]).toBe("message.timeout.ms");
+  });
+
+  it("documents every property in the generated table", () => {
+    const table = propertiesMarkdown();
+    for (const name of Object.keys(PROPERTIES)) expect(table).toContain(`\`${name}\``);
+    expect(table).toContain("`acks`");
+  });
+});
