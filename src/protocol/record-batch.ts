@@ -1,0 +1,424 @@
+/**
+ * Record batch v2 (magic 2, KIP-98) encoder: the producer's hot path.
+ *
+ * RecordBatch =>
+ *   baseOffset int64            0 from a producer; the broker assigns offsets
+ *   batchLength int32           bytes after this field
+ *   partitionLeaderEpoch int32
+ *   magic int8                  2
+ *   crc uint32                  CRC-32C of attributes .. the end of the batch
+ *   attributes int16            bits 0-2 codec, 3 timestampType, 4 isTransactional,
+ *                               5 isControlBatch, 6 hasDeleteHorizonMs
+ *   lastOffsetDelta int32
+ *   baseTimestamp int64
+ *   maxTimestamp int64
+ *   producerId int64
+ *   producerEpoch int16
+ *   baseSequence int32
+ *   records [Record]            int32 count, then the records (compressed as a whole)
+ *
+ * Record =>
+ *   length varint               bytes after this field
+ *   attributes int8             unused, 0
+ *   timestampDelta varlong      from baseTimestamp
+ *   offsetDelta varint          from baseOffset
+ *   keyLength varint, key       -1 for null
+ *   valueLength varint, value   -1 for null
+ *   headers [Header]            varint count
+ *
+ * Header => keyLength varint, key (UTF-8), valueLength varint (-1 for null), value
+ *
+ * `RecordBatchBuilder` writes each record straight into a `Writer` as it is
+ * appended (sizes are computed first, so nothing is built per record and nothing
+ * is shifted) and back-patches the header and one CRC pass at `finish()`.
+ */
+import { crc32c } from "./crc32c.js";
+import { ProtocolError } from "./protocol-error.js";
+import { Writer, writeInt64At } from "./writer.js";
+
+export const MAGIC_V2 = 2;
+
+/** baseOffset + batchLength: the bytes not counted by batchLength. */
+export const BATCH_LOG_OVERHEAD = 12;
+/** Bytes from baseOffset to the first record. */
+export const BATCH_HEADER_SIZE = 61;
+
+// Field offsets from the start of a batch.
+export const BATCH_LENGTH_OFFSET = 8;
+export const PARTITION_LEADER_EPOCH_OFFSET = 12;
+export const MAGIC_OFFSET = 16;
+export const CRC_OFFSET = 17;
+export const ATTRIBUTES_OFFSET = 21;
+export const LAST_OFFSET_DELTA_OFFSET = 23;
+export const BASE_TIMESTAMP_OFFSET = 27;
+export const MAX_TIMESTAMP_OFFSET = 35;
+export const PRODUCER_ID_OFFSET = 43;
+export const PRODUCER_EPOCH_OFFSET = 51;
+export const BASE_SEQUENCE_OFFSET = 53;
+export const RECORDS_COUNT_OFFSET = 57;
+
+// Batch attribute bits.
+export const COMPRESSION_CODEC_MASK = 0x07;
+export const TIMESTAMP_TYPE_MASK = 0x08;
+export const TRANSACTIONAL_FLAG = 0x10;
+export const CONTROL_FLAG = 0x20;
+export const DELETE_HORIZON_FLAG = 0x40;
+
+export const TIMESTAMP_TYPE_CREATE_TIME = 0;
+export const TIMESTAMP_TYPE_LOG_APPEND_TIME = 1;
+
+export type CompressionCodec = "none" | "gzip" | "snappy" | "lz4" | "zstd";
+
+/** The codec ids of attributes bits 0-2. */
+export const COMPRESSION_CODEC_IDS: Readonly<Record<CompressionCodec, number>> = {
+  none: 0,
+  gzip: 1,
+  snappy: 2,
+  lz4: 3,
+  zstd: 4,
+};
+
+const CODECS_BY_ID: readonly CompressionCodec[] = ["none", "gzip", "snappy", "lz4", "zstd"];
+
+/** The codec named by attribute bits 0-2, or undefined for ids 5-7. */
+export function compressionCodecOf(attributes: number): CompressionCodec | undefined {
+  return CODECS_BY_ID[attributes & COMPRESSION_CODEC_MASK];
+}
+
+/**
+ * A compression codec of the whole records section. Both directions are
+ * synchronous and must return fresh bytes (the input is a view into a buffer
+ * that is about to be overwritten).
+ */
+export interface Codec {
+  compress(data: Uint8Array): Buffer;
+  decompress(data: Uint8Array): Buffer;
+}
+
+const codecs = new Map<CompressionCodec, Codec>();
+
+/** Installs (or replaces) the implementation of a codec. */
+export function registerCodec(name: Exclude<CompressionCodec, "none">, codec: Codec): void {
+  codecs.set(name, codec);
+}
+
+/** The registered implementation of a codec; throws UNSUPPORTED_COMPRESSION when there is none. */
+export function getCodec(name: Exclude<CompressionCodec, "none">): Codec {
+  const codec = codecs.get(name);
+  if (codec === undefined) {
+    throw new ProtocolError(
+      "UNSUPPORTED_COMPRESSION",
+      `compression codec '${name}' is not available (no implementation registered)`,
+    );
+  }
+  return codec;
+}
+
+export type RecordData = Uint8Array | string;
+
+export interface RecordHeader {
+  key: string;
+  value: RecordData | null;
+}
+
+export interface RecordBatchOptions {
+  /** Timestamp deltas are relative to it; defaults to the first record's timestamp. */
+  baseTimestamp?: number;
+  producerId?: number;
+  producerEpoch?: number;
+  baseSequence?: number;
+  partitionLeaderEpoch?: number;
+  transactional?: boolean;
+  compression?: CompressionCodec;
+}
+
+/** Unsigned varint width of a uint32. */
+function uvarintSize(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x20_0000) return 3;
+  if (v < 0x1000_0000) return 4;
+  return 5;
+}
+
+/** Zigzag varint width of an int32. */
+export function varintSize(v: number): number {
+  return uvarintSize(((v << 1) ^ (v >> 31)) >>> 0);
+}
+
+/** Zigzag varlong width of a safe-integer number. */
+export function varlongSize(v: number): number {
+  if (v >= -0x4000_0000 && v < 0x4000_0000) return varintSize(v);
+  // zigzag(v) = 2u + sign; its bytes after the first are those of floor(u / 64).
+  let rest = Math.floor((v < 0 ? -v - 1 : v) / 64);
+  let n = 1;
+  while (rest > 0) {
+    rest = Math.floor(rest / 0x80);
+    n++;
+  }
+  return n;
+}
+
+/** Writes an unsigned varint (uint32) at `pos`; returns the position after it. */
+function putUvarint(buf: Buffer, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+/** Writes a zigzag varint (int32) at `pos`; returns the position after it. No range checks. */
+export function putVarint(buf: Buffer, pos: number, v: number): number {
+  return putUvarint(buf, pos, ((v << 1) ^ (v >> 31)) >>> 0);
+}
+
+/** Writes a zigzag varlong of a safe-integer number at `pos`; returns the position after it. */
+export function putVarlong(buf: Buffer, pos: number, v: number): number {
+  if (v >= -0x4000_0000 && v < 0x4000_0000) return putVarint(buf, pos, v);
+  // Beyond 31 bits, without 32-bit bit operators. zigzag(v) = 2u + sign with
+  // u = v or -v - 1; 2u + 1 can pass 2^53, so it is never formed: its low 7 bits
+  // are 2(u mod 64) + sign and the rest is floor(u / 64), both exact.
+  const sign = v < 0 ? 1 : 0;
+  const u = v < 0 ? -v - 1 : v;
+  let rest = Math.floor(u / 64);
+  buf[pos++] = ((u % 64) * 2 + sign) | (rest > 0 ? 0x80 : 0);
+  while (rest > 0) {
+    const b = rest % 0x80;
+    rest = Math.floor(rest / 0x80);
+    buf[pos++] = rest > 0 ? b | 0x80 : b;
+  }
+  return pos;
+}
+
+/**
+ * Short ASCII strings are measured and copied in JS: cheaper than the two
+ * native calls (byteLength, write) for keys and header names.
+ */
+const SHORT_STRING = 32;
+
+function stringLength(s: string): number {
+  const n = s.length;
+  if (n > SHORT_STRING) return Buffer.byteLength(s, "utf8");
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, "utf8");
+  return n;
+}
+
+function dataLength(data: RecordData | null | undefined): number {
+  if (data == null) return -1;
+  return typeof data === "string" ? stringLength(data) : data.length;
+}
+
+/** Writes a varint length (-1 for null) and the bytes; `len` is `dataLength(data)`. */
+function putData(
+  buf: Buffer,
+  pos: number,
+  data: RecordData | null | undefined,
+  len: number,
+): number {
+  pos = putVarint(buf, pos, len);
+  if (len <= 0) return pos;
+  if (typeof data !== "string") buf.set(data as Uint8Array, pos);
+  // UTF-8 length == UTF-16 length only when every unit is ASCII.
+  else if (len <= SHORT_STRING && len === data.length) {
+    for (let i = 0; i < len; i++) buf[pos + i] = data.charCodeAt(i);
+  } else buf.write(data, pos, len, "utf8");
+  return pos + len;
+}
+
+function dataSize(len: number): number {
+  return len < 0 ? 1 : varintSize(len) + len;
+}
+
+/**
+ * Writes one record batch into a `Writer`: `begin()`, `append()` per record,
+ * `finish()`. Reusable: `begin()` again after `finish()` or `abort()`.
+ */
+export class RecordBatchBuilder {
+  private w: Writer | null = null;
+  private start = 0;
+  private codec: Codec | null = null;
+  private baseTimestamp = 0;
+  private hasBaseTimestamp = false;
+  private maxTimestamp = 0;
+  private count = 0;
+  /** Scratch for the header byte lengths of the record being appended. */
+  private headerLens = new Int32Array(16);
+
+  /** Writes the batch header with placeholders for the fields known at the end. */
+  begin(w: Writer, options: RecordBatchOptions = {}): this {
+    if (this.w !== null) throw new Error("record batch already begun; finish() or abort() it");
+    const compression = options.compression ?? "none";
+    if (!Object.hasOwn(COMPRESSION_CODEC_IDS, compression)) {
+      throw new ProtocolError(
+        "UNSUPPORTED_COMPRESSION",
+        `unknown compression codec '${compression}'`,
+      );
+    }
+    const codecId = COMPRESSION_CODEC_IDS[compression];
+    this.codec = compression === "none" ? null : getCodec(compression);
+    this.hasBaseTimestamp = options.baseTimestamp !== undefined;
+    this.baseTimestamp = options.baseTimestamp ?? 0;
+    if (!Number.isSafeInteger(this.baseTimestamp)) {
+      throw new RangeError(`baseTimestamp must be a safe integer: ${this.baseTimestamp}`);
+    }
+    this.maxTimestamp = this.baseTimestamp;
+    this.count = 0;
+
+    const start = w.reserve(BATCH_HEADER_SIZE);
+    const buf = w.buf;
+    try {
+      buf.fill(0, start, start + BATCH_HEADER_SIZE); // baseOffset 0 and the placeholders
+      buf.writeInt32BE(options.partitionLeaderEpoch ?? -1, start + PARTITION_LEADER_EPOCH_OFFSET);
+      buf[start + MAGIC_OFFSET] = MAGIC_V2;
+      buf.writeInt16BE(
+        codecId | (options.transactional ? TRANSACTIONAL_FLAG : 0),
+        start + ATTRIBUTES_OFFSET,
+      );
+      writeInt64At(buf, start + PRODUCER_ID_OFFSET, options.producerId ?? -1);
+      buf.writeInt16BE(options.producerEpoch ?? -1, start + PRODUCER_EPOCH_OFFSET);
+      buf.writeInt32BE(options.baseSequence ?? -1, start + BASE_SEQUENCE_OFFSET);
+    } catch (e) {
+      w.pos = start; // an out-of-range option: leave the writer as it was
+      throw e;
+    }
+    this.w = w;
+    this.start = start;
+    return this;
+  }
+
+  /** Records appended since `begin()`. */
+  get recordCount(): number {
+    return this.count;
+  }
+
+  /** Bytes of the batch written so far (uncompressed). */
+  get byteLength(): number {
+    return this.w === null ? 0 : this.w.pos - this.start;
+  }
+
+  /** Appends one record, written immediately. `timestamp` is in ms (a safe integer). */
+  append(
+    key: RecordData | null | undefined,
+    value: RecordData | null | undefined,
+    timestamp: number,
+    headers?: readonly RecordHeader[],
+  ): this {
+    const w = this.w;
+    if (w === null) throw new Error("append() outside a record batch; call begin() first");
+    if (!Number.isSafeInteger(timestamp)) {
+      throw new RangeError(`record timestamp must be a safe integer: ${timestamp}`);
+    }
+    if (!this.hasBaseTimestamp) {
+      this.baseTimestamp = timestamp;
+      this.hasBaseTimestamp = true;
+    }
+    if (this.count === 0 || timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+    const timestampDelta = timestamp - this.baseTimestamp;
+    const offsetDelta = this.count;
+
+    const keyLen = dataLength(key);
+    const valueLen = dataLength(value);
+    const headerCount = headers === undefined ? 0 : headers.length;
+    let size =
+      1 +
+      varlongSize(timestampDelta) +
+      varintSize(offsetDelta) +
+      dataSize(keyLen) +
+      dataSize(valueLen) +
+      varintSize(headerCount);
+    let lens = this.headerLens;
+    if (headerCount > 0) {
+      if (lens.length < headerCount * 2) {
+        lens = new Int32Array(headerCount * 4);
+        this.headerLens = lens;
+      }
+      for (let i = 0; i < headerCount; i++) {
+        const h = headers![i]!;
+        if (typeof h.key !== "string") throw new TypeError("a record header key must be a string");
+        const kl = stringLength(h.key);
+        const vl = dataLength(h.value);
+        lens[2 * i] = kl;
+        lens[2 * i + 1] = vl;
+        size += dataSize(kl) + dataSize(vl);
+      }
+    }
+    if (size > 0x7fff_ffff) throw new RangeError(`record of ${size} bytes is too large`);
+
+    w.ensure(5 + size);
+    const buf = w.buf;
+    let pos = putVarint(buf, w.pos, size);
+    buf[pos++] = 0; // record attributes (unused)
+    pos = putVarlong(buf, pos, timestampDelta);
+    pos = putVarint(buf, pos, offsetDelta);
+    pos = putData(buf, pos, key, keyLen);
+    pos = putData(buf, pos, value, valueLen);
+    pos = putVarint(buf, pos, headerCount);
+    for (let i = 0; i < headerCount; i++) {
+      const h = headers![i]!;
+      pos = putData(buf, pos, h.key, lens[2 * i]!);
+      pos = putData(buf, pos, h.value, lens[2 * i + 1]!);
+    }
+    w.pos = pos;
+    this.count++;
+    return this;
+  }
+
+  /**
+   * Compresses the records when a codec is set, back-patches batchLength,
+   * lastOffsetDelta, the timestamps and the count, then computes the CRC.
+   * Returns the size of the whole batch in bytes; it ends at the writer's `pos`.
+   */
+  finish(): number {
+    const w = this.w;
+    if (w === null) throw new Error("finish() outside a record batch; call begin() first");
+    if (this.count === 0) throw new RangeError("a record batch needs at least one record");
+    const start = this.start;
+    if (this.codec !== null) {
+      const recordsStart = start + BATCH_HEADER_SIZE;
+      const compressed = this.codec.compress(w.buf.subarray(recordsStart, w.pos));
+      w.pos = recordsStart;
+      w.raw(compressed);
+    }
+    const end = w.pos;
+    const buf = w.buf;
+    buf.writeInt32BE(end - start - BATCH_LOG_OVERHEAD, start + BATCH_LENGTH_OFFSET);
+    buf.writeInt32BE(this.count - 1, start + LAST_OFFSET_DELTA_OFFSET);
+    writeInt64At(buf, start + BASE_TIMESTAMP_OFFSET, this.baseTimestamp);
+    writeInt64At(buf, start + MAX_TIMESTAMP_OFFSET, this.maxTimestamp);
+    buf.writeInt32BE(this.count, start + RECORDS_COUNT_OFFSET);
+    buf.writeUInt32BE(crc32c(buf, start + ATTRIBUTES_OFFSET, end), start + CRC_OFFSET);
+    this.w = null;
+    this.codec = null;
+    return end - start;
+  }
+
+  /** Drops the batch being built: the writer goes back to where `begin()` found it. */
+  abort(): void {
+    if (this.w !== null) this.w.pos = this.start;
+    this.w = null;
+    this.codec = null;
+  }
+}
+
+export interface RecordInput {
+  key?: RecordData | null;
+  value: RecordData | null;
+  /** ms; defaults to the batch's baseTimestamp, or the time of the call. */
+  timestamp?: number;
+  headers?: readonly RecordHeader[];
+}
+
+/** Encodes one record batch from a list of records (a one-shot over `RecordBatchBuilder`). */
+export function encodeRecordBatch(
+  records: readonly RecordInput[],
+  options: RecordBatchOptions = {},
+): Buffer {
+  const w = new Writer(BATCH_HEADER_SIZE + 64 * records.length);
+  const builder = new RecordBatchBuilder().begin(w, options);
+  const now = options.baseTimestamp ?? Date.now();
+  for (const r of records) builder.append(r.key, r.value, r.timestamp ?? now, r.headers);
+  builder.finish();
+  return w.finish();
+}
