@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { ApiKey } from "../../src/protocol/api-keys.js";
+import {
+  API_VERSIONS_VERSIONS,
+  decodeApiVersionsResponse,
+} from "../../src/protocol/api-versions.js";
+import { METADATA_VERSIONS } from "../../src/protocol/metadata.js";
+import { PRODUCE_MAX_NAME_VERSION, PRODUCE_VERSIONS } from "../../src/protocol/produce.js";
+import { Reader } from "../../src/protocol/reader.js";
+import {
+  brokerVersionMap,
+  CLIENT_API_VERSIONS,
+  pickVersion,
+  UnsupportedVersionError,
+} from "../../src/protocol/versions.js";
+
+describe("client version ranges", () => {
+  it("come from the API modules", () => {
+    expect(CLIENT_API_VERSIONS[ApiKey.Produce]).toBe(PRODUCE_VERSIONS);
+    expect(CLIENT_API_VERSIONS[ApiKey.Metadata]).toBe(METADATA_VERSIONS);
+    expect(CLIENT_API_VERSIONS[ApiKey.ApiVersions]).toBe(API_VERSIONS_VERSIONS);
+    expect(PRODUCE_VERSIONS).toEqual({ min: 3, max: 13 });
+    expect(METADATA_VERSIONS).toEqual({ min: 1, max: 12 });
+    expect(API_VERSIONS_VERSIONS).toEqual({ min: 0, max: 3 });
+  });
+});
+
+describe("brokerVersionMap", () => {
+  it("maps a decoded ApiVersions response (hand-assembled v0 body)", () => {
+    const body = Buffer.from(
+      [
+        [0x00, 0x00], // error_code
+        [0x00, 0x00, 0x00, 0x03], // 3 entries
+        [0x00, 0x00, 0x00, 0x00, 0x00, 0x0b], // Produce 0..11
+        [0x00, 0x03, 0x00, 0x00, 0x00, 0x0c], // Metadata 0..12
+        [0x00, 0x12, 0x00, 0x00, 0x00, 0x03], // ApiVersions 0..3
+      ].flat(),
+    );
+    const map = brokerVersionMap(decodeApiVersionsResponse(new Reader(body), 0));
+    expect([...map]).toEqual([
+      [0, { min: 0, max: 11 }],
+      [3, { min: 0, max: 12 }],
+      [18, { min: 0, max: 3 }],
+    ]);
+  });
+});
+
+describe("pickVersion", () => {
+  const broker = (entries: [number, number, number][]) =>
+    brokerVersionMap({
+      apiKeys: entries.map(([apiKey, minVersion, maxVersion]) => ({
+        apiKey,
+        minVersion,
+        maxVersion,
+      })),
+    });
+
+  it("picks the highest version both sides speak", () => {
+    // Kafka 4.1: Produce 3..13 (advertised from 0, KAFKA-18659), Metadata 0..13.
+    const kafka41 = broker([
+      [0, 0, 13],
+      [3, 0, 13],
+      [18, 0, 4],
+    ]);
+    expect(pickVersion(ApiKey.Produce, kafka41)).toBe(13);
+    expect(pickVersion(ApiKey.Metadata, kafka41)).toBe(12);
+    expect(pickVersion(ApiKey.ApiVersions, kafka41)).toBe(3);
+    // Kafka 2.x: Produce 0..8, Metadata 0..9.
+    const kafka2 = broker([
+      [0, 0, 8],
+      [3, 0, 9],
+    ]);
+    expect(pickVersion(ApiKey.Produce, kafka2)).toBe(8);
+    expect(pickVersion(ApiKey.Metadata, kafka2)).toBe(9);
+  });
+
+  it("takes a narrower client range, e.g. Produce without topic ids", () => {
+    const kafka41 = broker([[0, 0, 13]]);
+    expect(pickVersion(ApiKey.Produce, kafka41, { min: 3, max: PRODUCE_MAX_NAME_VERSION })).toBe(
+      12,
+    );
+    // An API with no entry in CLIENT_API_VERSIONS needs its range.
+    expect(pickVersion(ApiKey.InitProducerId, broker([[22, 0, 5]]), { min: 0, max: 4 })).toBe(4);
+    expect(() => pickVersion(ApiKey.InitProducerId, broker([[22, 0, 5]]))).toThrow(RangeError);
+  });
+
+  it("names the API and both ranges when they do not overlap", () => {
+    const old = broker([[0, 0, 2]]);
+    let err: unknown;
+    try {
+      pickVersion(ApiKey.Produce, old);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UnsupportedVersionError);
+    const e = err as UnsupportedVersionError;
+    expect(e.apiKey).toBe(0);
+    expect(e.clientRange).toEqual({ min: 3, max: 13 });
+    expect(e.brokerRange).toEqual({ min: 0, max: 2 });
+    expect(e.code).toBe("UNSUPPORTED_VERSION");
+    expect(e.message).toMatch(/Produce/);
+    expect(e.message).toMatch(/v3-v13/);
+    expect(e.message).toMatch(/v0-v2/);
+    // Above our range too.
+    expect(() => pickVersion(ApiKey.Metadata, broker([[3, 13, 14]]))).toThrow(/v1-v12.*v13-v14/);
+  });
+
+  it("reports an API the broker lacks", () => {
+    try {
+      pickVersion(ApiKey.Metadata, broker([[0, 0, 9]]));
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(UnsupportedVersionError);
+      expect((e as UnsupportedVersionError).brokerRange).toBeNull();
+      expect((e as Error).message).toMatch(/Metadata.*does not offer/);
+    }
+  });
+});
