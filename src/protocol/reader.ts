@@ -106,7 +106,8 @@ export class Reader {
     this.need(8, "int64");
     const hi = this.buf.readInt32BE(this.pos);
     const lo = this.buf.readUInt32BE(this.pos + 4);
-    if (hi > MAX_SAFE_HI || hi < -MAX_SAFE_HI - 1) {
+    // -2^53 (hi = -2^21, lo = 0) is exact but not a safe integer.
+    if (hi > MAX_SAFE_HI || hi < -MAX_SAFE_HI - 1 || (hi === -MAX_SAFE_HI - 1 && lo === 0)) {
       throw new ProtocolError("INVALID_VALUE", "int64 beyond the safe integer range", this.pos);
     }
     this.pos += 8;
@@ -186,12 +187,15 @@ export class Reader {
       const b = this.buf[this.pos++]!;
       z += (b & 0x7f) * mul;
       if (b < 0x80) {
-        // z < 2^56 here; halve exactly: odd z means negative.
+        // Below 2^53 the sum is exact; at or above it may have rounded (and then
+        // compares >= 2^53), so such values take the exact path.
+        if (z > Number.MAX_SAFE_INTEGER) break;
+        // Halve exactly: odd z means negative.
         return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
       }
       mul *= 0x80;
     }
-    // Longer encodings need the exact path.
+    // Longer or larger encodings need the exact path.
     this.pos = start;
     const v = this.varlong();
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {

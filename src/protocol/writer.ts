@@ -37,7 +37,8 @@ export class Writer {
   ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    // max(): a zero-capacity writer would otherwise double 0 forever.
+    let size = Math.max(this.buf.length * 2, 64);
     while (size < need) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
@@ -158,16 +159,22 @@ export class Writer {
   varlong(v: Int64): this {
     if (typeof v === "number") {
       if (!Number.isSafeInteger(v)) throw new RangeError(`varlong needs a safe integer: ${v}`);
-      // zigzag without 32-bit bit operators: 2v for v >= 0, -2v - 1 otherwise (< 2^54).
-      let z = v >= 0 ? v * 2 : -v * 2 - 1;
+      // zigzag(v) = 2m + s with m = v or -v - 1 and s the sign bit. 2m + s can reach
+      // 2^54 and is not exact as a double, so build its low 7 bits from m's low 6
+      // bits and s, and continue with m / 64 (= zigzag >> 7), which is exact.
+      const s = v < 0 ? 1 : 0;
+      const m = v < 0 ? -v - 1 : v;
+      let b = (m % 64) * 2 + s;
+      let rest = Math.floor(m / 64);
       this.ensure(10);
       const buf = this.buf;
       let pos = this.pos;
-      while (z >= 0x80) {
-        buf[pos++] = (z % 0x80) | 0x80;
-        z = Math.floor(z / 0x80);
+      while (rest > 0) {
+        buf[pos++] = b | 0x80;
+        b = rest % 0x80;
+        rest = Math.floor(rest / 0x80);
       }
-      buf[pos++] = z;
+      buf[pos++] = b;
       this.pos = pos;
       return this;
     }
@@ -270,6 +277,12 @@ export class Writer {
   taggedFields(fields?: ReadonlyArray<TaggedField>): this {
     if (!fields || fields.length === 0) return this.uint8(0);
     const sorted = [...fields].sort((a, b) => a.tag - b.tag);
+    for (let i = 1; i < sorted.length; i++) {
+      // Readers reject a repeated tag, so never write one.
+      if (sorted[i]!.tag === sorted[i - 1]!.tag) {
+        throw new RangeError(`tagged field ${sorted[i]!.tag} given twice`);
+      }
+    }
     this.uvarint(sorted.length);
     for (const f of sorted) {
       this.uvarint(f.tag);
