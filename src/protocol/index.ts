@@ -1,0 +1,24 @@
+/**
+ * `event-kafka/protocol`: the hand-written Kafka wire protocol layer, for people
+ * who write their own protocol tests or tools. It knows nothing of sockets.
+ *
+ * - Primitives: `Writer`, `Reader` (every decoder throws only `ProtocolError`).
+ * - Framing: request/response headers, `encodeRequestFrame`, `FrameSplitter`.
+ * - APIs: ApiVersions v0-v3, Metadata v1-v12, Produce v3-v13, and `pickVersion`.
+ * - Record batch v2 (`RecordBatchBuilder`, `encodeRecordBatch`, `decodeRecordBatch`), CRC32C.
+ * - The error-code table (`ErrorCode`, `errorByCode`, `KafkaProtocolError`).
+ */
+export * from "./api-keys.js";
+export * from "./api-versions.js";
+export * from "./crc32c.js";
+export * from "./errors.js";
+export * from "./frame.js";
+export * from "./headers.js";
+export * from "./metadata.js";
+export * from "./produce.js";
+export * from "./protocol-error.js";
+export * from "./reader.js";
+export * from "./record-batch.js";
+export * from "./record-batch-decoder.js";
+export * from "./versions.js";
+export * from "./writer.js";
