@@ -4,6 +4,7 @@
  * defaults, the README table and the CLI help. Nothing about a property is
  * written anywhere else.
  */
+import { DEFAULT_PARTITIONER, PARTITIONER_NAMES } from "./partitioners.js";
 
 export type PropertyScope = "global" | "topic";
 
@@ -80,16 +81,7 @@ const oneOf = <V extends string>(
 export const COMPRESSION_CODECS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 export type CompressionCodecName = (typeof COMPRESSION_CODECS)[number];
 
-export const PARTITIONERS = [
-  "murmur2_random",
-  "consistent_random",
-  "consistent",
-  "murmur2",
-  "random",
-  "fnv1a",
-  "fnv1a_random",
-] as const;
-export type PartitionerName = (typeof PARTITIONERS)[number];
+export { PARTITIONER_NAMES, type PartitionerName } from "./partitioners.js";
 
 const INT32_MAX = 2147483647;
 
@@ -258,8 +250,8 @@ export const PROPERTIES = {
   ),
   partitioner: oneOf(
     "topic",
-    PARTITIONERS,
-    "murmur2_random",
+    PARTITIONER_NAMES,
+    DEFAULT_PARTITIONER,
     "How records are spread over partitions. murmur2_random (Java-compatible) is our default; librdkafka's is consistent_random.",
   ),
   "compression.level": int(

@@ -1,0 +1,113 @@
+/**
+ * One broker as the client sees it: its address, its connection (at most one)
+ * and the reconnect backoff after failures (reconnect.backoff.ms doubling up
+ * to reconnect.backoff.max.ms, with -25%..+50% jitter as librdkafka applies).
+ */
+import { BrokerConnection, type ConnectionOptions } from "./connection.js";
+
+export type ConnectionSettings = Omit<ConnectionOptions, "host" | "port">;
+
+export interface BackoffSettings {
+  reconnectBackoffMs: number;
+  reconnectBackoffMaxMs: number;
+}
+
+export function reconnectDelay(failures: number, s: BackoffSettings, random = Math.random): number {
+  if (failures <= 0 || s.reconnectBackoffMs === 0) return 0;
+  const base = Math.min(s.reconnectBackoffMaxMs, s.reconnectBackoffMs * 2 ** (failures - 1));
+  return Math.min(s.reconnectBackoffMaxMs, Math.round(base * (0.75 + random() * 0.75)));
+}
+
+export class BrokerNode {
+  conn: BrokerConnection | undefined;
+  private connecting: Promise<BrokerConnection> | undefined;
+  private failures = 0;
+  private nextAttemptAt = 0;
+  private closed = false;
+
+  constructor(
+    /** Metadata node id; bootstrap entries get negative ids until metadata names them. */
+    readonly nodeId: number,
+    readonly host: string,
+    readonly port: number,
+    private readonly settings: ConnectionSettings,
+    private readonly backoff: BackoffSettings,
+    private readonly events: {
+      onUp(node: BrokerNode): void;
+      onDown(node: BrokerNode, err: Error): void;
+    },
+  ) {}
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** A connection that is up now, or undefined. */
+  ready(): BrokerConnection | undefined {
+    return this.conn !== undefined && !this.conn.closed ? this.conn : undefined;
+  }
+
+  /** Milliseconds until another connection attempt is allowed. */
+  backoffRemaining(now = Date.now()): number {
+    return Math.max(0, this.nextAttemptAt - now);
+  }
+
+  /**
+   * Connects (once at a time), waiting out the reconnect backoff first.
+   * Resolves with a ready connection or rejects with the reason.
+   */
+  connect(): Promise<BrokerConnection> {
+    const up = this.ready();
+    if (up) return Promise.resolve(up);
+    if (this.connecting) return this.connecting;
+    const attempt = this.attempt();
+    this.connecting = attempt;
+    const clear = (): void => {
+      if (this.connecting === attempt) this.connecting = undefined;
+    };
+    attempt.then(clear, clear);
+    return attempt;
+  }
+
+  private async attempt(): Promise<BrokerConnection> {
+    const wait = this.backoffRemaining();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    if (this.closed) throw new Error(`broker ${this.address} is closed`);
+    try {
+      const conn = await BrokerConnection.connect({
+        ...this.settings,
+        host: this.host,
+        port: this.port,
+      });
+      if (this.closed) {
+        conn.close();
+        throw new Error(`broker ${this.address} is closed`);
+      }
+      this.failures = 0;
+      this.conn = conn;
+      conn.onClose = (err) => {
+        if (this.conn === conn) this.conn = undefined;
+        this.noteFailure();
+        if (!this.closed) this.events.onDown(this, err);
+      };
+      conn.onDrain = () => this.events.onUp(this);
+      this.events.onUp(this);
+      return conn;
+    } catch (err) {
+      this.noteFailure();
+      if (!this.closed) this.events.onDown(this, err as Error);
+      throw err;
+    }
+  }
+
+  private noteFailure(): void {
+    this.failures++;
+    this.nextAttemptAt = Date.now() + reconnectDelay(this.failures, this.backoff);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.conn?.close();
+    this.conn = undefined;
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Errors raised by the client itself (not returned by a broker), named after
+ * librdkafka's local error codes (ERR__QUEUE_FULL, ERR__MSG_TIMED_OUT, ...).
+ */
+export type ClientErrorCode =
+  /** queue.buffering.max.messages or queue.buffering.max.kbytes reached. */
+  | "QUEUE_FULL"
+  /** A record larger than message.max.bytes. */
+  | "MSG_SIZE_TOO_LARGE"
+  /** message.timeout.ms passed before the record was delivered. */
+  | "MSG_TIMED_OUT"
+  /** The producer was closed (or flush's deadline passed) with the record undelivered. */
+  | "DESTROYED"
+  /** A connection failed or was closed. */
+  | "TRANSPORT"
+  /** A request got no response within socket.timeout.ms. */
+  | "TIMED_OUT"
+  /** An explicit partition that the topic does not have. */
+  | "UNKNOWN_PARTITION"
+  /** A topic the cluster does not have and will not create. */
+  | "UNKNOWN_TOPIC"
+  /** Bad arguments to an API call. */
+  | "INVALID_ARG"
+  /** No API version in common with the broker. */
+  | "UNSUPPORTED_FEATURE";
+
+const RETRIABLE: ReadonlySet<ClientErrorCode> = new Set(["TRANSPORT", "TIMED_OUT"]);
+
+export class KafkaClientError extends Error {
+  override readonly name = "KafkaClientError";
+  readonly retriable: boolean;
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.retriable = RETRIABLE.has(code);
+  }
+}

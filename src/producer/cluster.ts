@@ -1,0 +1,323 @@
+/**
+ * Bootstrap and metadata: the map of brokers, topics, partitions, leaders and
+ * leader epochs, kept fresh by a periodic refresh and by refreshes asked for
+ * when a broker reports stale routing or a connection drops.
+ */
+import { ApiKey } from "../protocol/api-keys.js";
+import {
+  decodeMetadataResponse,
+  encodeMetadataRequest,
+  type MetadataResponse,
+} from "../protocol/metadata.js";
+import { BrokerNode, type ConnectionSettings } from "./broker-node.js";
+import { KafkaClientError } from "./client-error.js";
+import type { BrokerConnection } from "./connection.js";
+import type { Logger } from "./logger.js";
+
+export interface PartitionMetadata {
+  /** Leader node id, -1 while unknown. */
+  leader: number;
+  leaderEpoch: number;
+  errorCode: number;
+}
+
+export interface TopicMetadata {
+  name: string;
+  errorCode: number;
+  partitions: PartitionMetadata[];
+  updatedAt: number;
+}
+
+export interface ClusterOptions {
+  bootstrap: readonly { host: string; port: number }[];
+  connection: ConnectionSettings;
+  reconnectBackoffMs: number;
+  reconnectBackoffMaxMs: number;
+  /** Periodic refresh of the topics in use (-1: none beyond metadata.max.age.ms). */
+  refreshIntervalMs: number;
+  maxAgeMs: number;
+  /** First delay of a refresh asked for after an error; doubles up to retryBackoffMaxMs. */
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  logger: Logger;
+}
+
+export interface ClusterEvents {
+  /** New metadata arrived: routing may have changed. */
+  onMetadata(): void;
+  /** A broker's connection came up or freed an in-flight slot. */
+  onBrokerReady(nodeId: number): void;
+  /** A broker's connection failed or closed. */
+  onBrokerDown(nodeId: number, err: Error): void;
+}
+
+/** Parses "host:port,[v6]:port,host" (port 9092 by default). */
+export function parseBootstrap(list: string): { host: string; port: number }[] {
+  const out: { host: string; port: number }[] = [];
+  for (const raw of list.split(",")) {
+    const entry = raw.trim();
+    if (entry === "") continue;
+    const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(entry);
+    const port = m?.[3] === undefined ? 9092 : Number(m[3]);
+    if (!m || port < 1 || port > 65535) {
+      throw new KafkaClientError(
+        "INVALID_ARG",
+        `invalid broker address "${entry}": expected host:port`,
+      );
+    }
+    out.push({ host: (m[1] ?? m[2])!, port });
+  }
+  return out;
+}
+
+export class Cluster {
+  private readonly nodes = new Map<number, BrokerNode>();
+  private readonly bootstrapNodes: BrokerNode[];
+  readonly topics = new Map<string, TopicMetadata>();
+  /** Topics the producer uses: every refresh asks for all of them. */
+  private readonly wanted = new Set<string>();
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+  private urgentTimer: NodeJS.Timeout | undefined;
+  private periodicTimer: NodeJS.Timeout | undefined;
+  private urgentFailures = 0;
+  private lastUrgentAt = 0;
+  private closed = false;
+  /** Bumped by every metadata response applied. */
+  version = 0;
+  clusterId: string | null = null;
+
+  constructor(
+    private readonly options: ClusterOptions,
+    private readonly events: ClusterEvents,
+  ) {
+    this.bootstrapNodes = options.bootstrap.map((b, i) => this.makeNode(-1 - i, b.host, b.port));
+    const period = Math.min(
+      options.refreshIntervalMs < 0 ? Number.POSITIVE_INFINITY : options.refreshIntervalMs,
+      options.maxAgeMs,
+    );
+    if (Number.isFinite(period)) {
+      this.periodicTimer = setInterval(() => this.refresh().catch(() => {}), period);
+      this.periodicTimer.unref();
+    }
+  }
+
+  private makeNode(nodeId: number, host: string, port: number): BrokerNode {
+    return new BrokerNode(
+      nodeId,
+      host,
+      port,
+      this.options.connection,
+      {
+        reconnectBackoffMs: this.options.reconnectBackoffMs,
+        reconnectBackoffMaxMs: this.options.reconnectBackoffMaxMs,
+      },
+      {
+        onUp: (node) => this.events.onBrokerReady(node.nodeId),
+        onDown: (node, err) => {
+          this.options.logger.warn("broker connection down", {
+            broker: node.address,
+            nodeId: node.nodeId,
+            error: err.message,
+          });
+          if (node.nodeId >= 0) {
+            this.events.onBrokerDown(node.nodeId, err);
+            this.requestRefresh("connection lost");
+          }
+        },
+      },
+    );
+  }
+
+  /** Adds topics to those kept in the metadata map. */
+  want(topic: string): void {
+    this.wanted.add(topic);
+  }
+
+  /**
+   * A ready connection to `nodeId`, or undefined; in the latter case a
+   * connection attempt is started and onBrokerReady fires when it is up.
+   */
+  connection(nodeId: number): BrokerConnection | undefined {
+    const node = this.nodes.get(nodeId);
+    if (!node) return undefined;
+    const up = node.ready();
+    if (up) return up;
+    node.connect().catch(() => {});
+    return undefined;
+  }
+
+  brokerAddress(nodeId: number): string | undefined {
+    return this.nodes.get(nodeId)?.address;
+  }
+
+  /** Round-trip time of the last response per broker, in ms. */
+  rtts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const node of this.nodes.values()) {
+      if (node.conn) out[node.address] = node.conn.lastRttMs;
+    }
+    return out;
+  }
+
+  /** In-flight requests over all connections. */
+  inFlight(): number {
+    let n = 0;
+    for (const node of this.nodes.values()) n += node.conn?.inFlight ?? 0;
+    return n;
+  }
+
+  /**
+   * Asks for a refresh soon: at once the first time, then with a growing
+   * delay (retry.backoff.ms doubling to retry.backoff.max.ms) while refreshes
+   * keep being asked for, so a broken cluster is not hammered.
+   */
+  requestRefresh(reason: string): void {
+    if (this.closed || this.urgentTimer !== undefined) return;
+    const now = Date.now();
+    // A quiet spell resets the growth: the next request is served at once.
+    if (now - this.lastUrgentAt > 2 * this.options.retryBackoffMaxMs) this.urgentFailures = 0;
+    this.lastUrgentAt = now;
+    const delay =
+      this.urgentFailures === 0
+        ? 0
+        : Math.min(
+            this.options.retryBackoffMaxMs,
+            this.options.retryBackoffMs * 2 ** (this.urgentFailures - 1),
+          );
+    this.urgentFailures++;
+    this.options.logger.debug("metadata refresh requested", { reason, delay });
+    this.urgentTimer = setTimeout(() => {
+      this.urgentTimer = undefined;
+      this.refresh().catch(() => {});
+    }, delay);
+    this.urgentTimer.unref();
+  }
+
+  /** Fetches metadata for the wanted topics (one request at a time). */
+  refresh(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    const run = this.fetch().finally(() => {
+      this.refreshing = undefined;
+      if (this.refreshAgain && !this.closed) {
+        this.refreshAgain = false;
+        this.refresh().catch(() => {});
+      }
+    });
+    this.refreshing = run;
+    return run;
+  }
+
+  private async fetch(): Promise<void> {
+    const topics = [...this.wanted].map((name) => ({ name }));
+    let lastError: Error | undefined;
+    for (const node of this.candidates()) {
+      if (this.closed) return;
+      try {
+        const conn = await node.connect();
+        const response = await conn.request(
+          ApiKey.Metadata,
+          (w, version) =>
+            encodeMetadataRequest(w, version, {
+              topics,
+              ...(version >= 4 && { allowAutoTopicCreation: true }),
+            }),
+          decodeMetadataResponse,
+        );
+        this.apply(response);
+        return;
+      } catch (err) {
+        lastError = err as Error;
+        this.options.logger.debug("metadata request failed", {
+          broker: node.address,
+          error: lastError.message,
+        });
+      }
+    }
+    this.requestRefresh("no broker answered the metadata request");
+    throw lastError ?? new KafkaClientError("TRANSPORT", "no broker to ask for metadata");
+  }
+
+  /** Brokers to ask, best first: connected ones, then known ones, then bootstrap. */
+  private candidates(): BrokerNode[] {
+    const known = [...this.nodes.values()];
+    const up = known.filter((n) => n.ready());
+    const down = known
+      .filter((n) => !n.ready())
+      .sort((a, b) => a.backoffRemaining() - b.backoffRemaining());
+    const boot = [...this.bootstrapNodes].sort(
+      (a, b) => a.backoffRemaining() - b.backoffRemaining(),
+    );
+    return [...up, ...down, ...boot];
+  }
+
+  private apply(m: MetadataResponse): void {
+    const now = Date.now();
+    this.clusterId = m.clusterId;
+    const seen = new Set<number>();
+    for (const b of m.brokers) {
+      seen.add(b.nodeId);
+      const node = this.nodes.get(b.nodeId);
+      if (node && node.host === b.host && node.port === b.port) continue;
+      node?.close();
+      this.nodes.set(b.nodeId, this.makeNode(b.nodeId, b.host, b.port));
+    }
+    for (const [id, node] of this.nodes) {
+      if (!seen.has(id)) {
+        node.close();
+        this.nodes.delete(id);
+      }
+    }
+    for (const t of m.topics) {
+      if (t.name === null) continue;
+      const old = this.topics.get(t.name);
+      const partitions: PartitionMetadata[] = [];
+      for (const p of t.partitions) {
+        const prev = old?.partitions[p.partitionIndex];
+        // A lagging broker may answer with an older leader epoch: keep the newer view.
+        if (prev && prev.leaderEpoch > p.leaderEpoch && p.leaderEpoch >= 0) {
+          partitions[p.partitionIndex] = prev;
+        } else {
+          partitions[p.partitionIndex] = {
+            leader: p.errorCode === 0 || p.leaderId >= 0 ? p.leaderId : -1,
+            leaderEpoch: p.leaderEpoch,
+            errorCode: p.errorCode,
+          };
+        }
+      }
+      this.topics.set(t.name, {
+        name: t.name,
+        errorCode: t.errorCode,
+        partitions,
+        updatedAt: now,
+      });
+    }
+    this.version++;
+    this.events.onMetadata();
+  }
+
+  /**
+   * Takes a partition's new leader from a Produce response (KIP-951), when it
+   * is newer than what the map has and the broker is known.
+   */
+  updateLeader(topic: string, partition: number, leader: number, leaderEpoch: number): void {
+    const p = this.topics.get(topic)?.partitions[partition];
+    if (p === undefined || !this.nodes.has(leader) || leaderEpoch <= p.leaderEpoch) return;
+    p.leader = leader;
+    p.leaderEpoch = leaderEpoch;
+    this.events.onMetadata();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.urgentTimer);
+    clearInterval(this.periodicTimer);
+    this.urgentTimer = undefined;
+    for (const node of this.nodes.values()) node.close();
+    for (const node of this.bootstrapNodes) node.close();
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * One TCP connection to one broker: requests pipelined with correlation ids,
+ * responses matched in order (Kafka answers a connection's requests in the
+ * order they were sent), a bound on requests in flight, a response deadline
+ * and the ApiVersions handshake with its downgrade rule (KIP-511).
+ */
+import net from "node:net";
+import { ApiKey, apiName } from "../protocol/api-keys.js";
+import {
+  API_VERSIONS_VERSIONS,
+  type ApiVersionsResponse,
+  decodeApiVersionsResponseTolerant,
+  encodeApiVersionsRequest,
+  pickApiVersionsFallback,
+  UNSUPPORTED_VERSION_ERROR,
+} from "../protocol/api-versions.js";
+import { FrameSplitter } from "../protocol/frame.js";
+import {
+  encodeRequestFrame,
+  readResponseHeader,
+  responseHeaderVersion,
+} from "../protocol/headers.js";
+import { Reader } from "../protocol/reader.js";
+import { brokerVersionMap, pickVersion, type VersionRange } from "../protocol/versions.js";
+import { Writer } from "../protocol/writer.js";
+import { KafkaClientError } from "./client-error.js";
+import { type Logger, silentLogger } from "./logger.js";
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  clientId: string;
+  /** socket.connection.setup.timeout.ms: TCP connect plus the ApiVersions handshake. */
+  connectTimeoutMs: number;
+  /** socket.timeout.ms: longest wait for a response. */
+  requestTimeoutMs: number;
+  /** max.in.flight.requests.per.connection */
+  maxInFlight: number;
+  /** receive.message.max.bytes */
+  maxResponseBytes: number;
+  noDelay: boolean;
+  keepAlive: boolean;
+  logger?: Logger;
+  softwareName?: string;
+  softwareVersion?: string;
+}
+
+export type ResponseCallback<T> = (err: Error | null, response?: T) => void;
+
+interface Pending {
+  correlationId: number;
+  apiKey: number;
+  headerVersion: 0 | 1;
+  decode: (r: Reader) => unknown;
+  callback: ResponseCallback<unknown>;
+  deadline: number;
+  sentAt: number;
+}
+
+const CLIENT_SOFTWARE_NAME = "event-kafka";
+const CLIENT_SOFTWARE_VERSION = "0.1.0";
+
+export class BrokerConnection {
+  readonly address: string;
+  private readonly socket: net.Socket;
+  private readonly splitter: FrameSplitter;
+  private readonly pending: Pending[] = [];
+  private correlationId = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closedWith: Error | undefined;
+  private versions = new Map<number, VersionRange>();
+  private readonly logger: Logger;
+  /** The ApiVersions version the broker accepted (after any downgrade). */
+  apiVersionsVersion = -1;
+  /** Round-trip time of the last response, in milliseconds. */
+  lastRttMs = 0;
+  /** Called once when the connection closes, with the reason. */
+  onClose: ((err: Error) => void) | undefined;
+  /** Called when a response frees an in-flight slot. */
+  onDrain: (() => void) | undefined;
+
+  private constructor(
+    private readonly options: ConnectionOptions,
+    socket: net.Socket,
+  ) {
+    this.address = `${options.host}:${options.port}`;
+    this.socket = socket;
+    this.logger = options.logger ?? silentLogger;
+    this.splitter = new FrameSplitter((frame) => this.onFrame(frame), {
+      maxFrameBytes: options.maxResponseBytes,
+    });
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        this.splitter.push(chunk);
+      } catch (err) {
+        this.destroy(
+          new KafkaClientError("TRANSPORT", `bad response from ${this.address}: ${errText(err)}`, {
+            cause: err,
+          }),
+        );
+      }
+    });
+    socket.on("error", (err) =>
+      this.destroy(
+        new KafkaClientError("TRANSPORT", `connection to ${this.address} failed: ${err.message}`, {
+          cause: err,
+        }),
+      ),
+    );
+    socket.on("close", () =>
+      this.destroy(new KafkaClientError("TRANSPORT", `connection to ${this.address} closed`)),
+    );
+  }
+
+  /** Connects and negotiates API versions; rejects with a TRANSPORT or TIMED_OUT error. */
+  static connect(options: ConnectionOptions): Promise<BrokerConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: options.host, port: options.port });
+      socket.setNoDelay(options.noDelay);
+      if (options.keepAlive) socket.setKeepAlive(true);
+      const address = `${options.host}:${options.port}`;
+      let settled = false;
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      const timer = setTimeout(
+        () =>
+          fail(
+            new KafkaClientError(
+              "TIMED_OUT",
+              `connection to ${address} not ready within ${options.connectTimeoutMs} ms`,
+            ),
+          ),
+        options.connectTimeoutMs,
+      );
+      const onConnectError = (err: Error): void =>
+        fail(
+          new KafkaClientError("TRANSPORT", `connection to ${address} failed: ${err.message}`, {
+            cause: err,
+          }),
+        );
+      socket.once("error", onConnectError);
+      socket.once("connect", () => {
+        socket.off("error", onConnectError);
+        const conn = new BrokerConnection(options, socket);
+        conn.onClose = (err) => fail(err);
+        conn.negotiate(API_VERSIONS_VERSIONS.max).then(
+          () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            conn.onClose = undefined;
+            resolve(conn);
+          },
+          (err: Error) => {
+            conn.close();
+            fail(err);
+          },
+        );
+      });
+    });
+  }
+
+  /** ApiVersions at `version`, stepping down once as the broker's answer says. */
+  private async negotiate(version: number): Promise<void> {
+    const response = await this.apiVersions(version);
+    if (response.errorCode === UNSUPPORTED_VERSION_ERROR) {
+      const fallback = pickApiVersionsFallback(response, version);
+      if (fallback >= version) {
+        throw new KafkaClientError(
+          "UNSUPPORTED_FEATURE",
+          `${this.address} refused ApiVersions v${version} and offers nothing lower`,
+        );
+      }
+      this.logger.debug("ApiVersions downgrade", {
+        broker: this.address,
+        from: version,
+        to: fallback,
+      });
+      return this.negotiate(fallback);
+    }
+    if (response.errorCode !== 0) {
+      throw new KafkaClientError(
+        "TRANSPORT",
+        `${this.address} answered ApiVersions with error code ${response.errorCode}`,
+      );
+    }
+    this.versions = brokerVersionMap(response);
+    this.apiVersionsVersion = version;
+  }
+
+  private apiVersions(version: number): Promise<ApiVersionsResponse> {
+    return new Promise((resolve, reject) => {
+      const frame = encodeRequestFrame(
+        new Writer(128),
+        {
+          apiKey: ApiKey.ApiVersions,
+          apiVersion: version,
+          correlationId: this.nextCorrelationId(),
+          clientId: this.options.clientId,
+        },
+        (w) =>
+          encodeApiVersionsRequest(w, version, {
+            clientSoftwareName: this.options.softwareName ?? CLIENT_SOFTWARE_NAME,
+            clientSoftwareVersion: this.options.softwareVersion ?? CLIENT_SOFTWARE_VERSION,
+          }),
+      );
+      this.sendFrame(
+        frame,
+        ApiKey.ApiVersions,
+        version,
+        (r) => decodeApiVersionsResponseTolerant(r, version),
+        (err, res) => (err ? reject(err) : resolve(res as ApiVersionsResponse)),
+      );
+    });
+  }
+
+  /** The version ranges the broker announced. */
+  get brokerVersions(): ReadonlyMap<number, VersionRange> {
+    return this.versions;
+  }
+
+  /** The highest version of `apiKey` both sides support (throws when none). */
+  versionFor(apiKey: number): number {
+    return pickVersion(apiKey, this.versions);
+  }
+
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  /** Whether another request may be sent now without passing max.in.flight. */
+  canSend(): boolean {
+    return this.closedWith === undefined && this.pending.length < this.options.maxInFlight;
+  }
+
+  nextCorrelationId(): number {
+    this.correlationId = (this.correlationId + 1) & 0x7fffffff;
+    return this.correlationId;
+  }
+
+  /**
+   * Sends an encoded request frame. With `decode` the callback gets the decoded
+   * response; without it (Produce with acks=0, which has no response) the
+   * callback runs once the frame is handed to the kernel.
+   */
+  sendFrame<T>(
+    frame: Buffer,
+    apiKey: number,
+    apiVersion: number,
+    decode: ((r: Reader) => T) | undefined,
+    callback: ResponseCallback<T>,
+  ): void {
+    if (this.closedWith) {
+      const err = this.closedWith;
+      queueMicrotask(() => callback(err));
+      return;
+    }
+    const correlationId = frame.readInt32BE(8);
+    if (decode === undefined) {
+      this.socket.write(frame, (err) =>
+        callback(
+          err
+            ? new KafkaClientError("TRANSPORT", `write to ${this.address} failed: ${err.message}`)
+            : null,
+        ),
+      );
+      return;
+    }
+    const now = Date.now();
+    this.pending.push({
+      correlationId,
+      apiKey,
+      headerVersion: responseHeaderVersion(apiKey, apiVersion),
+      decode,
+      callback: callback as ResponseCallback<unknown>,
+      deadline: now + this.options.requestTimeoutMs,
+      sentAt: now,
+    });
+    this.socket.write(frame);
+    if (this.timer === undefined) this.armTimer();
+  }
+
+  /** Encodes and sends one request at the negotiated version; resolves with its response. */
+  request<T>(
+    apiKey: number,
+    writeBody: (w: Writer, version: number) => void,
+    decode: (r: Reader, version: number) => T,
+    version = this.versionFor(apiKey),
+  ): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const frame = encodeRequestFrame(
+        new Writer(256),
+        {
+          apiKey,
+          apiVersion: version,
+          correlationId: this.nextCorrelationId(),
+          clientId: this.options.clientId,
+        },
+        (w) => writeBody(w, version),
+      );
+      this.sendFrame(
+        frame,
+        apiKey,
+        version,
+        (r) => decode(r, version),
+        (err, res) => (err ? reject(err) : resolve(res as T)),
+      );
+    });
+  }
+
+  private onFrame(frame: Buffer): void {
+    const head = this.pending.shift();
+    if (!head) {
+      this.destroy(new KafkaClientError("TRANSPORT", `unsolicited response from ${this.address}`));
+      return;
+    }
+    const r = new Reader(frame);
+    let response: unknown;
+    try {
+      const { correlationId } = readResponseHeader(r, head.headerVersion);
+      if (correlationId !== head.correlationId) {
+        throw new Error(`correlation id ${correlationId} where ${head.correlationId} was expected`);
+      }
+      response = head.decode(r);
+    } catch (err) {
+      this.pending.unshift(head);
+      this.destroy(
+        new KafkaClientError(
+          "TRANSPORT",
+          `bad ${apiName(head.apiKey)} response from ${this.address}: ${errText(err)}`,
+          { cause: err },
+        ),
+      );
+      return;
+    }
+    this.lastRttMs = Date.now() - head.sentAt;
+    head.callback(null, response);
+    if (this.pending.length === 0) this.clearTimer();
+    this.onDrain?.();
+  }
+
+  private armTimer(): void {
+    const head = this.pending[0];
+    if (!head) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        const oldest = this.pending[0];
+        if (!oldest) return;
+        if (Date.now() >= oldest.deadline) {
+          // A late response would desynchronise the stream: drop the connection.
+          this.destroy(
+            new KafkaClientError(
+              "TIMED_OUT",
+              `${apiName(oldest.apiKey)} request to ${this.address} got no response within ${this.options.requestTimeoutMs} ms`,
+            ),
+          );
+        } else {
+          this.armTimer();
+        }
+      },
+      Math.max(0, head.deadline - Date.now()),
+    );
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Closes the connection; requests still in flight fail with `reason`. */
+  close(reason?: Error): void {
+    this.destroy(
+      reason ?? new KafkaClientError("TRANSPORT", `connection to ${this.address} closed`),
+    );
+  }
+
+  private destroy(reason: Error): void {
+    if (this.closedWith) return;
+    this.closedWith = reason;
+    this.clearTimer();
+    this.socket.destroy();
+    const failed = this.pending.splice(0);
+    for (const p of failed) p.callback(reason);
+    this.onClose?.(reason);
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
