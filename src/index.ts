@@ -22,3 +22,20 @@ export { PARTITIONER_NAMES, type PartitionerName } from "./producer/partitioners
 export { Producer, type ProducerOptions } from "./producer/producer.js";
 export type { ProducerStats } from "./producer/stats.js";
 export { ErrorCode, KafkaProtocolError } from "./protocol/errors.js";
+export {
+  BrokerIdError,
+  EventKafka,
+  type EventKafkaOptions,
+  type EventParams,
+  type EventStatus,
+  type EventValue,
+  eventPayload,
+  formatSocket,
+  type KafkaSocket,
+  type PublishReport,
+  parseBrokerId,
+  parseSocket,
+  type RaiseOptions,
+  SocketError,
+  socketsEqual,
+} from "./socket/index.js";

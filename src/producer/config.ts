@@ -130,6 +130,13 @@ export const PROPERTIES = {
     300000,
     "Period of the background metadata refresh of the topics in use; -1 disables it.",
   ),
+  "topic.metadata.propagation.max.ms": int(
+    "global",
+    0,
+    3600000,
+    30000,
+    "Time a topic the cluster does not know may take to appear before its queued records fail with UNKNOWN_TOPIC.",
+  ),
   "socket.timeout.ms": int(
     "global",
     10,

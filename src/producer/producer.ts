@@ -30,9 +30,6 @@ export interface ProducerOptions {
   onDelivery?: DeliveryCallback;
 }
 
-/** librdkafka's topic.metadata.propagation.max.ms: how long an unknown topic may take to appear. */
-const TOPIC_PROPAGATION_MAX_MS = 30000;
-
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export class Producer {
@@ -331,13 +328,14 @@ export class Producer {
       if (meta && meta.errorCode !== 0) {
         const info = errorByCode(meta.errorCode);
         if (meta.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
-          if (now - tq.firstUsedAt >= TOPIC_PROPAGATION_MAX_MS) {
+          const propagation = this.config["topic.metadata.propagation.max.ms"];
+          if (now - tq.firstUsedAt >= propagation) {
             failure = new KafkaClientError(
               "UNKNOWN_TOPIC",
-              `topic "${tq.name}" does not exist and was not created within ${TOPIC_PROPAGATION_MAX_MS} ms`,
+              `topic "${tq.name}" does not exist and was not created within topic.metadata.propagation.max.ms (${propagation} ms)`,
             );
           } else {
-            next = Math.min(next, tq.firstUsedAt + TOPIC_PROPAGATION_MAX_MS);
+            next = Math.min(next, tq.firstUsedAt + propagation);
             this.cluster.requestRefresh(`topic ${tq.name} unknown`);
           }
         } else if (!info.retriable) {
@@ -558,6 +556,11 @@ export class Producer {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Records waiting for their delivery report (cheaper than stats().queued). */
+  get queueLength(): number {
+    return this.counters.queued;
   }
 
   /** A snapshot of the counters. */

@@ -1,0 +1,338 @@
+#!/usr/bin/env node
+/**
+ * event-kafka: publish records or raise events through a kafka socket from a shell.
+ *
+ *   event-kafka publish SOCKET [MESSAGE...] [-k KEY | -K DELIM] [-H name=value]...
+ *   event-kafka raise SOCKET EVENT [name=value ...] [--callid ID]
+ */
+import { KafkaClientError } from "./producer/client-error.js";
+import { ConfigError } from "./producer/config.js";
+import { consoleLogger } from "./producer/logger.js";
+import { Producer } from "./producer/producer.js";
+import type { RecordHeader } from "./protocol/record-batch.js";
+import { type EventValue, eventPayload } from "./socket/events.js";
+import {
+  type KafkaSocket,
+  parseSocket,
+  producerPropertiesOf,
+  SocketError,
+} from "./socket/socket.js";
+
+const USAGE = `Usage:
+  event-kafka publish SOCKET [MESSAGE...] [options]
+      Publishes each MESSAGE, or one record per line of standard input, to the
+      socket's topic. Prints {"delivered":N,"failed":M,"seconds":S,"msgs_per_s":R}.
+      -k KEY          the key of every record
+      -K DELIM        split each line into key and value at the first DELIM
+      -H name=value   add a header to every record (repeatable)
+      -t SECONDS      how long to wait for delivery at the end (default: the
+                      socket's message.timeout.ms)
+  event-kafka raise SOCKET EVENT [name=value ...] [--callid ID]
+      Raises one event: a JSON-RPC notification with the parameters given
+      (a value of digits only is a number). With key=callid in the socket,
+      --callid sets the record key.
+  event-kafka --help
+
+SOCKET is kafka:BROKERS/TOPIC[?PROPERTIES], e.g.
+  kafka:127.0.0.1:9092/events?g.linger.ms=10&t.acks=1
+Properties take librdkafka's names with a g. (global) or t. (topic) prefix.
+Set EVENT_KAFKA_DEBUG=1 to log the producer's activity on stderr.
+
+Exit status: 0 every record delivered, 1 some failed, 2 bad arguments or socket.`;
+
+class UsageError extends Error {}
+
+interface Summary {
+  delivered: number;
+  failed: number;
+  seconds: number;
+  msgs_per_s: number;
+}
+
+function printSummary(delivered: number, failed: number, startedAt: number): Summary {
+  const seconds = (performance.now() - startedAt) / 1000;
+  const summary: Summary = {
+    delivered,
+    failed,
+    seconds: Math.round(seconds * 1000) / 1000,
+    msgs_per_s: seconds > 0 ? Math.round(delivered / seconds) : 0,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  return summary;
+}
+
+function makeProducer(socket: KafkaSocket, onDelivery: (failed: boolean, err: unknown) => void) {
+  return new Producer(producerPropertiesOf(socket), {
+    ...(process.env.EVENT_KAFKA_DEBUG && { logger: consoleLogger("debug") }),
+    onDelivery: (err) => onDelivery(err !== null, err),
+  });
+}
+
+interface PublishArgs {
+  socket: KafkaSocket;
+  messages: string[];
+  key: Buffer | null;
+  keyDelimiter: Buffer | null;
+  headers: RecordHeader[] | undefined;
+  waitSeconds: number | undefined;
+}
+
+function parsePublishArgs(args: string[]): PublishArgs {
+  let socketText: string | undefined;
+  const messages: string[] = [];
+  let key: Buffer | null = null;
+  let keyDelimiter: Buffer | null = null;
+  const headers: RecordHeader[] = [];
+  let waitSeconds: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = (): string => {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === "-k") key = Buffer.from(next());
+    else if (a === "-K") {
+      const d = next();
+      if (d === "") throw new UsageError("-K needs a non-empty delimiter");
+      keyDelimiter = Buffer.from(d);
+    } else if (a === "-H") {
+      const h = next();
+      const eq = h.indexOf("=");
+      if (eq <= 0) throw new UsageError(`-H expects name=value, got "${h}"`);
+      headers.push({ key: h.slice(0, eq), value: h.slice(eq + 1) });
+    } else if (a === "-t") {
+      const t = Number(next());
+      if (!(t >= 0)) throw new UsageError(`-t expects seconds, got "${args[i]}"`);
+      waitSeconds = t;
+    } else if (a === "--") {
+      messages.push(...args.slice(i + 1));
+      break;
+    } else if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option ${a}`);
+    else if (socketText === undefined) socketText = a;
+    else messages.push(a);
+  }
+  if (socketText === undefined) throw new UsageError("publish needs a SOCKET");
+  if (key && keyDelimiter) throw new UsageError("-k and -K cannot be used together");
+  return {
+    socket: parseSocket(socketText),
+    messages,
+    key,
+    keyDelimiter,
+    headers: headers.length > 0 ? headers : undefined,
+    waitSeconds,
+  };
+}
+
+async function publish(args: string[]): Promise<number> {
+  const opts = parsePublishArgs(args);
+  const { socket, headers } = opts;
+  let delivered = 0;
+  let failed = 0;
+  let firstError: unknown;
+  let resume: (() => void) | undefined;
+  const producer = makeProducer(socket, (isFailure, err) => {
+    if (isFailure) {
+      failed++;
+      firstError ??= err;
+    } else delivered++;
+    if (resume && producer.queueLength <= lowWater) {
+      const r = resume;
+      resume = undefined;
+      r();
+    }
+  });
+  const maxQueued = producer.config["queue.buffering.max.messages"];
+  const lowWater = Math.floor(maxQueued / 2);
+  const topic = socket.topic;
+  const startedAt = performance.now();
+  const progress = startProgress(() => [delivered, failed]);
+
+  /** Queues one record, waiting for room when the queue is full. */
+  const send = async (key: Buffer | null, value: Buffer): Promise<void> => {
+    for (;;) {
+      try {
+        producer.produce({ topic, key, value, headers });
+        return;
+      } catch (err) {
+        if (!(err instanceof KafkaClientError) || err.code !== "QUEUE_FULL") throw err;
+        await new Promise<void>((r) => {
+          resume = r;
+        });
+      }
+    }
+  };
+
+  const recordOf = (line: Buffer): [Buffer | null, Buffer] => {
+    if (opts.keyDelimiter) {
+      const at = line.indexOf(opts.keyDelimiter);
+      if (at >= 0) return [line.subarray(0, at), line.subarray(at + opts.keyDelimiter.length)];
+      return [null, line];
+    }
+    return [opts.key, line];
+  };
+
+  try {
+    if (opts.messages.length > 0) {
+      for (const m of opts.messages) {
+        const [k, v] = recordOf(Buffer.from(m));
+        await send(k, v);
+      }
+    } else {
+      await forEachLine(process.stdin, async (line) => {
+        const [k, v] = recordOf(line);
+        await send(k, v);
+      });
+    }
+    const waitMs =
+      opts.waitSeconds !== undefined
+        ? opts.waitSeconds * 1000
+        : producer.config["message.timeout.ms"] || 2 ** 31 - 1;
+    await producer.close(waitMs);
+  } finally {
+    progress.stop();
+  }
+  printSummary(delivered, failed, startedAt);
+  if (failed > 0) {
+    process.stderr.write(
+      `event-kafka: ${failed} record(s) failed: ${(firstError as Error)?.message ?? firstError}\n`,
+    );
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+/**
+ * Calls `onLine` for every line of `input` (without its newline; empty lines
+ * skipped), one at a time, pausing the stream while `onLine` waits.
+ */
+async function forEachLine(
+  input: NodeJS.ReadableStream,
+  onLine: (line: Buffer) => Promise<void> | void,
+): Promise<void> {
+  let rest: Buffer | null = null;
+  for await (const data of input) {
+    let chunk = data as Buffer;
+    if (rest) {
+      chunk = Buffer.concat([rest, chunk]);
+      rest = null;
+    }
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) break;
+      let end = nl;
+      if (end > start && chunk[end - 1] === 13) end--; // CRLF
+      if (end > start) {
+        const pending = onLine(chunk.subarray(start, end));
+        if (pending) await pending;
+      }
+      start = nl + 1;
+    }
+    if (start < chunk.length) rest = Buffer.from(chunk.subarray(start));
+  }
+  if (rest && rest.length > 0) {
+    const pending = onLine(rest);
+    if (pending) await pending;
+  }
+}
+
+function startProgress(counts: () => [number, number]): { stop(): void } {
+  if (!process.stderr.isTTY) return { stop: () => {} };
+  const t0 = performance.now();
+  const timer = setInterval(() => {
+    const [d, f] = counts();
+    const s = (performance.now() - t0) / 1000;
+    process.stderr.write(
+      `\r${d} delivered, ${f} failed, ${Math.round(d / Math.max(s, 0.001))} msg/s   `,
+    );
+  }, 1000);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      process.stderr.write("\r\x1b[K");
+    },
+  };
+}
+
+async function raise(args: string[]): Promise<number> {
+  const positional: string[] = [];
+  let callId: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--callid") {
+      callId = args[++i];
+      if (callId === undefined) throw new UsageError("--callid needs a value");
+    } else if (a.startsWith("--")) throw new UsageError(`unknown option ${a}`);
+    else positional.push(a);
+  }
+  const [socketText, event, ...pairs] = positional;
+  if (socketText === undefined || event === undefined) {
+    throw new UsageError("raise needs a SOCKET and an EVENT");
+  }
+  const socket = parseSocket(socketText);
+  const params: Record<string, EventValue> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) throw new UsageError(`event parameters are name=value, got "${p}"`);
+    const value = p.slice(eq + 1);
+    params[p.slice(0, eq)] = /^\d+$/.test(value) && value.length < 16 ? Number(value) : value;
+  }
+  let delivered = 0;
+  let failed = 0;
+  let error: unknown;
+  const producer = makeProducer(socket, (isFailure, err) => {
+    if (isFailure) {
+      failed++;
+      error = err;
+    } else delivered++;
+  });
+  const startedAt = performance.now();
+  producer.produce({
+    topic: socket.topic,
+    key: socket.keyCallId && callId ? callId : null,
+    value: eventPayload(event, pairs.length > 0 ? params : undefined),
+  });
+  await producer.close(producer.config["message.timeout.ms"] || 2 ** 31 - 1);
+  printSummary(delivered, failed, startedAt);
+  if (failed > 0)
+    process.stderr.write(`event-kafka: event not delivered: ${(error as Error).message}\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    if (command === "publish") return await publish(rest);
+    if (command === "raise") return await raise(rest);
+    throw new UsageError(`unknown command "${command}" (publish or raise)`);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof SocketError || err instanceof ConfigError) {
+      process.stderr.write(`event-kafka: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof KafkaClientError && err.code === "INVALID_ARG") {
+      process.stderr.write(`event-kafka: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`event-kafka: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

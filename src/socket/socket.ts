@@ -1,0 +1,220 @@
+/**
+ * The event_kafka socket: `kafka:BROKERS/TOPIC[?PROPERTIES]`, parsed with the
+ * rules and error messages of event_kafka-behaviour.md section 1. Every error
+ * names the socket and the 1-based column where parsing stopped.
+ */
+import {
+  ConfigError,
+  lookupProperty,
+  type ProducerProperties,
+  type PropertyName,
+  parseValue,
+} from "../producer/config.js";
+
+export const SOCKET_PREFIX = "kafka:";
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export interface SocketProperty {
+  /** As written, prefix included (`g.linger.ms`, `t.acks`, `key`). */
+  name: string;
+  /** Percent-decoded. */
+  value: string;
+}
+
+export interface KafkaSocket {
+  /** The whole socket string as given (with the `kafka:` prefix). */
+  readonly raw: string;
+  /** Bootstrap servers, `host:port` each (IPv6 as `[addr]:port`). */
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  /** The properties in the order written, duplicates dropped (the first wins). */
+  readonly properties: readonly SocketProperty[];
+  /** `key=callid`: event records carry the SIP Call-ID as their key. */
+  readonly keyCallId: boolean;
+  /** The `g.`/`t.` properties by canonical librdkafka name, validated. */
+  readonly producerProperties: Readonly<Record<PropertyName, string>>;
+}
+
+export class SocketError extends Error {
+  override readonly name = "SocketError";
+  constructor(
+    readonly input: string,
+    /** 1-based column in `input` where the problem is. */
+    readonly column: number,
+    readonly reason: string,
+  ) {
+    super(`invalid kafka socket "${input}": ${reason} at column ${column}`);
+  }
+}
+
+export interface ParseOptions {
+  /** Accept the string without the `kafka:` prefix (broker_id values). */
+  prefixOptional?: boolean;
+}
+
+/** Parses `host:port` entries (port 9092 when absent); returns them normalised. */
+function parseBrokers(input: string, text: string, column: number): string[] {
+  if (text === "")
+    throw new SocketError(input, column, "invalid brokers: the broker list is empty");
+  const out: string[] = [];
+  let col = column;
+  for (const entry of text.split(",")) {
+    const m = /^(?:(\[[0-9a-fA-F:.]+\])|([A-Za-z0-9._-]+))(?::(\d{1,5}))?$/.exec(entry);
+    const port = m?.[3] === undefined ? 9092 : Number(m[3]);
+    if (!m || port < 1 || port > 65535) {
+      throw new SocketError(input, col, `invalid brokers: "${entry}" is not host:port`);
+    }
+    out.push(`${m[1] ?? m[2]}:${port}`);
+    col += entry.length + 1;
+  }
+  return out;
+}
+
+function percentDecode(input: string, value: string, column: number): string {
+  if (!value.includes("%")) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new SocketError(input, column, `invalid value: bad percent-escape in "${value}"`);
+  }
+}
+
+export function parseSocket(input: string, options: ParseOptions = {}): KafkaSocket {
+  if (typeof input !== "string") {
+    throw new TypeError(`a kafka socket must be a string, got ${typeof input}`);
+  }
+  let start = 0;
+  if (input.startsWith(SOCKET_PREFIX)) start = SOCKET_PREFIX.length;
+  else if (!options.prefixOptional) {
+    throw new SocketError(input, 1, `missing "${SOCKET_PREFIX}" prefix`);
+  }
+  const q = input.indexOf("?", start);
+  const slash = input.indexOf("/", start);
+  const end = q < 0 ? input.length : q;
+  if (slash < 0 || slash >= end) {
+    throw new SocketError(input, (slash < 0 || q < 0 ? input.length : q) + 1, "missing topic");
+  }
+  const brokers = parseBrokers(input, input.slice(start, slash), start + 1);
+  const topic = input.slice(slash + 1, end);
+  if (topic === "") {
+    throw new SocketError(
+      input,
+      slash + 2,
+      q < 0 ? "missing topic" : "invalid topic: the topic name is empty",
+    );
+  }
+  const second = topic.indexOf("/");
+  if (second >= 0) throw new SocketError(input, slash + 2 + second, "unexpected '/'");
+  if (!TOPIC_NAME.test(topic) || topic === "." || topic === "..") {
+    throw new SocketError(
+      input,
+      slash + 2,
+      `invalid topic: "${topic}" is not 1-249 characters of [a-zA-Z0-9._-] (nor "." or "..")`,
+    );
+  }
+
+  const properties: SocketProperty[] = [];
+  const producerProperties: Record<string, string> = {};
+  const seen = new Set<string>();
+  let keyCallId = false;
+  if (q >= 0) {
+    if (q === input.length - 1) {
+      throw new SocketError(input, q + 1, "missing properties after '?'");
+    }
+    let col = q + 2; // column of the first character after '?'
+    for (const pair of input.slice(q + 1).split("&")) {
+      const eq = pair.indexOf("=");
+      if (pair === "" || eq < 0) {
+        throw new SocketError(
+          input,
+          col,
+          pair === "" ? "missing property name" : `missing property name: "${pair}" has no '='`,
+        );
+      }
+      if (eq === 0) throw new SocketError(input, col, "missing property name before '='");
+      const extra = pair.indexOf("=", eq + 1);
+      if (extra >= 0) throw new SocketError(input, col + extra, "unexpected '='");
+      const name = pair.slice(0, eq);
+      const value = percentDecode(input, pair.slice(eq + 1), col + eq + 1);
+      if (name === "key") {
+        if (value !== "callid") {
+          throw new SocketError(
+            input,
+            col + eq + 1,
+            `unsupported value for key: "${value}" (only key=callid is supported)`,
+          );
+        }
+        if (!seen.has("key")) {
+          seen.add("key");
+          keyCallId = true;
+          properties.push({ name, value });
+        }
+      } else {
+        const scope = name.startsWith("g.") ? "global" : name.startsWith("t.") ? "topic" : null;
+        if (scope === null) {
+          throw new SocketError(
+            input,
+            col,
+            `unknown property prefix in "${name}" (expected g. or t., or key=callid)`,
+          );
+        }
+        const bare = name.slice(2);
+        let canonical: PropertyName;
+        try {
+          const [found, def] = lookupProperty(bare, scope);
+          canonical = found;
+          parseValue(bare, def, value);
+        } catch (err) {
+          if (err instanceof ConfigError) throw new SocketError(input, col, err.message);
+          throw err;
+        }
+        if (canonical === "bootstrap.servers") {
+          throw new SocketError(
+            input,
+            col,
+            `unsupported property "${name}": the brokers are given before the '/'`,
+          );
+        }
+        // The first occurrence of a property wins, whatever name or alias it used.
+        if (!seen.has(canonical)) {
+          seen.add(canonical);
+          properties.push({ name, value });
+          producerProperties[canonical] = value;
+        }
+      }
+      col += pair.length + 1;
+    }
+  }
+  return {
+    raw: input,
+    brokers,
+    topic,
+    properties,
+    keyCallId,
+    producerProperties: producerProperties as Record<PropertyName, string>,
+  };
+}
+
+/** `kafka:BROKERS/TOPIC`, without the properties (as the original module prints it). */
+export function formatSocket(s: KafkaSocket): string {
+  return `${SOCKET_PREFIX}${s.brokers.join(",")}/${s.topic}`;
+}
+
+/** Two sockets are the same subscription when their whole strings are equal. */
+export function socketsEqual(a: KafkaSocket, b: KafkaSocket): boolean {
+  return a.raw === b.raw;
+}
+
+/**
+ * The producer configuration of a socket: its brokers and properties. Sockets
+ * with the same configuration key share one producer.
+ */
+export function producerPropertiesOf(s: KafkaSocket): ProducerProperties {
+  return { ...s.producerProperties, "bootstrap.servers": s.brokers.join(",") };
+}
+
+export function producerKey(s: KafkaSocket): string {
+  const props = Object.entries(s.producerProperties).sort(([a], [b]) => (a < b ? -1 : 1));
+  return JSON.stringify([s.brokers, props]);
+}
