@@ -1,0 +1,189 @@
+/**
+ * The event-kafka CLI as a user runs it: the built bin in a child process,
+ * against the real broker, read back with kcat.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { kcatConsume, kcatConsumeBinary } from "../broker/kcat.js";
+import { uniqueTopic } from "../helpers/topics.js";
+
+const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+const bootstrap = inject("kafkaBootstrap");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], stdin?: string | Buffer, timeoutMs = 60000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`event-kafka ${args.join(" ")} did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+function summary(out: string): {
+  delivered: number;
+  failed: number;
+  seconds: number;
+  msgs_per_s: number;
+} {
+  const lines = out.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  const s = JSON.parse(lines[0]!);
+  expect(Object.keys(s)).toEqual(["delivered", "failed", "seconds", "msgs_per_s"]);
+  return s;
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+});
+
+describe("event-kafka publish", () => {
+  it("publishes the messages given and prints the summary line", async () => {
+    const topic = uniqueTopic("cli-args");
+    const r = await run([
+      "publish",
+      `kafka:${bootstrap}/${topic}?t.acks=1`,
+      "first",
+      "second",
+      "-k",
+      "K",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const s = summary(r.stdout);
+    expect(s.delivered).toBe(2);
+    expect(s.failed).toBe(0);
+    const back = await kcatConsume(bootstrap, topic);
+    expect(back.map((x) => [x.key, x.payload]).sort()).toEqual([
+      ["K", "first"],
+      ["K", "second"],
+    ]);
+  });
+
+  it("streams standard input, splitting keys at -K and adding -H headers", async () => {
+    const topic = uniqueTopic("cli-stdin");
+    const lines: string[] = [];
+    for (let i = 0; i < 20000; i++) lines.push(`key-${i}::value ${i} ✓`);
+    lines.push("no delimiter here");
+    const input = `${lines.join("\n")}\r\n\n`;
+    const r = await run(
+      ["publish", `kafka:${bootstrap}/${topic}`, "-K", "::", "-H", "source=cli", "-H", "n=1"],
+      input,
+    );
+    expect(r.code).toBe(0);
+    expect(summary(r.stdout)).toMatchObject({ delivered: 20001, failed: 0 });
+    const back = await kcatConsumeBinary(bootstrap, topic);
+    expect(back).toHaveLength(20001);
+    const byKey = new Map(back.map((x) => [x.key?.toString() ?? null, x]));
+    expect(byKey.get("key-123")?.payload?.toString()).toBe("value 123 ✓");
+    expect(byKey.get("key-123")?.headers).toEqual([
+      ["source", "cli"],
+      ["n", "1"],
+    ]);
+    // A line without the delimiter is all value, with no key; the CR of CRLF is dropped.
+    expect(byKey.get(null)?.payload?.toString()).toBe("no delimiter here");
+    // Per partition, the order of the input is kept.
+    for (const p of [0, 1, 2]) {
+      const ids = back
+        .filter((x) => x.partition === p && x.key)
+        .map((x) => Number(x.key!.toString().slice(4)));
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    }
+  });
+
+  it("exits 1 and counts failures when the broker is down", async () => {
+    const r = await run([
+      "publish",
+      "kafka:127.0.0.1:1/down?t.message.timeout.ms=800",
+      "a",
+      "b",
+      "c",
+    ]);
+    expect(r.code).toBe(1);
+    expect(summary(r.stdout)).toMatchObject({ delivered: 0, failed: 3 });
+    expect(r.stderr).toMatch(/^event-kafka: 3 record\(s\) failed: .*message\.timeout\.ms/);
+  });
+
+  it("exits 2 with one clear line for a bad socket or bad arguments", async () => {
+    const bad = await run(["publish", "kafka:h:1/a/b", "x"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toBe(
+      "event-kafka: invalid kafka socket \"kafka:h:1/a/b\": unexpected '/' at column 12\n",
+    );
+    const prop = await run(["publish", "kafka:h:1/t?g.nope=1", "x"]);
+    expect(prop.code).toBe(2);
+    expect(prop.stderr).toMatch(/No such configuration property: "nope"/);
+    const opt = await run(["publish", "kafka:h:1/t", "--bogus"]);
+    expect(opt.code).toBe(2);
+    expect(opt.stderr).toBe("event-kafka: unknown option --bogus\n");
+    const none = await run(["publish"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe("event-kafka: publish needs a SOCKET\n");
+    const cmd = await run(["frobnicate"]);
+    expect(cmd.code).toBe(2);
+    expect(cmd.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it("prints help", async () => {
+    for (const args of [["--help"], ["publish", "--help"], ["raise", "-h"]]) {
+      const r = await run(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Usage:\n {2}event-kafka publish SOCKET/);
+    }
+  });
+});
+
+describe("event-kafka raise", () => {
+  it("raises one event as a JSON-RPC notification keyed by the Call-ID", async () => {
+    const topic = uniqueTopic("cli-raise");
+    const r = await run([
+      "raise",
+      `kafka:${bootstrap}/${topic}?key=callid`,
+      "E_PIKE_BLOCKED",
+      "ip=192.168.2.11",
+      "count=42",
+      "id=007x",
+      "--callid",
+      "a84b4c76e66710@pc33",
+    ]);
+    expect(r.code).toBe(0);
+    expect(summary(r.stdout)).toMatchObject({ delivered: 1, failed: 0 });
+    const back = await kcatConsume(bootstrap, topic);
+    expect(back).toHaveLength(1);
+    expect(back[0]?.key).toBe("a84b4c76e66710@pc33");
+    expect(back[0]?.payload).toBe(
+      '{"jsonrpc":"2.0","method":"E_PIKE_BLOCKED","params":{"ip":"192.168.2.11","count":42,"id":"007x"}}',
+    );
+  });
+
+  it("omits params for an event without parameters", async () => {
+    const topic = uniqueTopic("cli-raise-bare");
+    const r = await run(["raise", `kafka:${bootstrap}/${topic}`, "E_STARTUP"]);
+    expect(r.code).toBe(0);
+    const back = await kcatConsume(bootstrap, topic);
+    expect(back[0]?.payload).toBe('{"jsonrpc":"2.0","method":"E_STARTUP"}');
+    expect(back[0]?.key).toBeNull();
+  });
+});
