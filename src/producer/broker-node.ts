@@ -24,6 +24,8 @@ export class BrokerNode {
   private failures = 0;
   private nextAttemptAt = 0;
   private closed = false;
+  /** Aborted by close(): ends a connection attempt still under way. */
+  private readonly closing = new AbortController();
 
   constructor(
     /** Metadata node id; bootstrap entries get negative ids until metadata names them. */
@@ -74,11 +76,10 @@ export class BrokerNode {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
     if (this.closed) throw new Error(`broker ${this.address} is closed`);
     try {
-      const conn = await BrokerConnection.connect({
-        ...this.settings,
-        host: this.host,
-        port: this.port,
-      });
+      const conn = await BrokerConnection.connect(
+        { ...this.settings, host: this.host, port: this.port },
+        this.closing.signal,
+      );
       if (this.closed) {
         conn.close();
         throw new Error(`broker ${this.address} is closed`);
@@ -107,6 +108,7 @@ export class BrokerNode {
 
   close(): void {
     this.closed = true;
+    this.closing.abort();
     this.conn?.close();
     this.conn = undefined;
   }

@@ -112,18 +112,32 @@ export class BrokerConnection {
     );
   }
 
-  /** Connects and negotiates API versions; rejects with a TRANSPORT or TIMED_OUT error. */
-  static connect(options: ConnectionOptions): Promise<BrokerConnection> {
+  /**
+   * Connects and negotiates API versions; rejects with a TRANSPORT or TIMED_OUT error.
+   * Aborting `signal` gives up at once: no socket or timer outlives the attempt.
+   */
+  static connect(options: ConnectionOptions, signal?: AbortSignal): Promise<BrokerConnection> {
     return new Promise((resolve, reject) => {
+      const address = `${options.host}:${options.port}`;
+      const aborted = (): KafkaClientError =>
+        new KafkaClientError(
+          "TRANSPORT",
+          `connection to ${address} aborted: the client is closing`,
+        );
+      if (signal?.aborted) {
+        reject(aborted());
+        return;
+      }
       const socket = net.connect({ host: options.host, port: options.port });
       socket.setNoDelay(options.noDelay);
       if (options.keepAlive) socket.setKeepAlive(true);
-      const address = `${options.host}:${options.port}`;
       let settled = false;
+      const onAbort = (): void => fail(aborted());
       const fail = (err: Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         socket.destroy();
         reject(err);
       };
@@ -137,6 +151,7 @@ export class BrokerConnection {
           ),
         options.connectTimeoutMs,
       );
+      signal?.addEventListener("abort", onAbort, { once: true });
       const onConnectError = (err: Error): void =>
         fail(
           new KafkaClientError("TRANSPORT", `connection to ${address} failed: ${err.message}`, {
@@ -153,6 +168,7 @@ export class BrokerConnection {
             if (settled) return;
             settled = true;
             clearTimeout(timer);
+            signal?.removeEventListener("abort", onAbort);
             conn.onClose = undefined;
             resolve(conn);
           },

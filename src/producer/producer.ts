@@ -12,7 +12,6 @@ import {
   type PartitionQueue,
   type ProducerRecord,
   recordSize,
-  recordSizeUpperBound,
   TopicQueue,
   WriterPool,
 } from "./accumulator.js";
@@ -117,22 +116,28 @@ export class Producer {
     if (this.closing) {
       throw new KafkaClientError("DESTROYED", "the producer is closed");
     }
+    if (record === null || typeof record !== "object") {
+      throw new KafkaClientError(
+        "INVALID_ARG",
+        `a record must be an object { topic, value, ... }, got ${record === null ? "null" : typeof record}`,
+      );
+    }
     const topic = record.topic;
-    let tq = this.topics.get(topic);
-    if (tq === undefined) tq = this.addTopic(topic);
+    // Everything about the record is checked before the topic is looked up: a refused
+    // record must not make the producer ask for (and so auto-create) its topic.
     checkData(record.value, "value");
     checkData(record.key, "key");
     if (record.headers !== undefined) checkHeaders(record.headers);
+    const known = this.topics.get(topic);
+    if (known === undefined) checkTopicName(topic);
     const maxBytes = this.config["message.max.bytes"];
-    let size = recordSizeUpperBound(record);
-    if (size > maxBytes || this.counters.queuedBytes + size > this.maxQueueBytes) {
-      size = recordSize(record);
-      if (size > maxBytes) {
-        throw new KafkaClientError(
-          "MSG_SIZE_TOO_LARGE",
-          `record of ${size} bytes for topic "${topic}" exceeds message.max.bytes (${maxBytes})`,
-        );
-      }
+    // The exact size: queue.buffering.max.kbytes counts the bytes really queued.
+    const size = recordSize(record);
+    if (size > maxBytes) {
+      throw new KafkaClientError(
+        "MSG_SIZE_TOO_LARGE",
+        `record of ${size} bytes for topic "${topic}" exceeds message.max.bytes (${maxBytes})`,
+      );
     }
     if (this.counters.queued >= this.config["queue.buffering.max.messages"]) {
       throw new KafkaClientError(
@@ -154,10 +159,11 @@ export class Producer {
           `invalid partition ${String(partition)} for topic "${topic}"`,
         );
       }
-      if (tq.partitions.length > 0 && partition >= tq.partitions.length) {
+      const count = known?.partitions.length ?? 0;
+      if (count > 0 && partition >= count) {
         throw new KafkaClientError(
           "UNKNOWN_PARTITION",
-          `partition ${partition} does not exist in topic "${topic}", which has ${tq.partitions.length} partition(s)`,
+          `partition ${partition} does not exist in topic "${topic}", which has ${count} partition(s)`,
         );
       }
     }
@@ -169,6 +175,7 @@ export class Producer {
         `invalid timestamp ${timestamp} for topic "${topic}"`,
       );
     }
+    const tq = known ?? this.addTopic(topic);
     this.counters.produced++;
     this.counters.queued++;
     this.counters.queuedBytes += size;
@@ -196,12 +203,6 @@ export class Producer {
   }
 
   private addTopic(topic: string): TopicQueue {
-    if (typeof topic !== "string" || !TOPIC_NAME.test(topic) || topic === "." || topic === "..") {
-      throw new KafkaClientError(
-        "INVALID_ARG",
-        `invalid topic name ${JSON.stringify(topic)}: expected 1-249 characters of [a-zA-Z0-9._-]`,
-      );
-    }
     const tq = new TopicQueue(topic, Date.now());
     this.topics.set(topic, tq);
     this.cluster.want(topic);
@@ -576,6 +577,15 @@ export class Producer {
   partitionCount(topic: string): number | undefined {
     const meta = this.cluster.topics.get(topic);
     return meta && meta.partitions.length > 0 ? meta.partitions.length : undefined;
+  }
+}
+
+function checkTopicName(topic: unknown): void {
+  if (typeof topic !== "string" || !TOPIC_NAME.test(topic) || topic === "." || topic === "..") {
+    throw new KafkaClientError(
+      "INVALID_ARG",
+      `invalid topic name ${JSON.stringify(topic)}: expected 1-249 characters of [a-zA-Z0-9._-]`,
+    );
   }
 }
 
