@@ -1,0 +1,920 @@
+/**
+ * Real Apache Kafka (KRaft) nodes on loopback, for the integration tests.
+ *
+ * The broker is the `org.apache.kafka:kafka_2.13` artifact from Maven Central, gathered by
+ * `test/broker/pom.xml` into `test/broker/.cache/jars-<version>`. Each node is one JVM acting
+ * as broker and controller. Nothing here imports the code under test: readiness is checked
+ * with ApiVersions v0 and Metadata requests built by hand below.
+ *
+ * Only Node built-ins are imported, so `cli.mjs` can transpile this file on its own.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { connect, createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+
+export interface KafkaNode {
+  readonly nodeId: number;
+  /** PLAINTEXT (client) port on 127.0.0.1. */
+  readonly port: number;
+  /** CONTROLLER port on 127.0.0.1. */
+  readonly controllerPort: number;
+  /** This node's directory: server.properties, node.log and data/. */
+  readonly dir: string;
+  /** Pid of the running JVM, undefined when stopped. */
+  readonly pid: number | undefined;
+  isRunning(): boolean;
+  /** SIGTERM (controlled shutdown), then SIGKILL once `timeoutMs` has passed. */
+  stop(timeoutMs?: number): Promise<void>;
+  /** SIGKILL, and wait for the process to be gone. */
+  kill(): Promise<void>;
+  /** Start again with the same config and log dir; resolves once it is ready. */
+  start(): Promise<void>;
+  /** Last `lines` lines of this node's stdout+stderr log. */
+  logTail(lines?: number): string;
+}
+
+export interface KafkaCluster {
+  /** "127.0.0.1:P1,127.0.0.1:P2,..." */
+  readonly bootstrap: string;
+  /** Apache Kafka version, read from the kafka_2.13-<version>.jar name, e.g. "4.4.0". */
+  readonly version: string;
+  readonly clusterId: string;
+  readonly nodes: readonly KafkaNode[];
+  /** Stops every node (SIGTERM, SIGKILL after 2 s) and deletes the cluster's temp dir. */
+  stop(): Promise<void>;
+}
+
+export interface StartClusterOptions {
+  /** 1 (default) or 3 combined broker+controller nodes, all of them voters. */
+  nodes?: 1 | 3;
+  /** Extra/overriding server.properties entries, applied to every node. */
+  brokerProps?: Record<string, string>;
+  /** How long each start may take before failing (default 120 s). */
+  startTimeoutMs?: number;
+  /** Max heap of each node's JVM (default "512m"). */
+  heap?: string;
+}
+
+export interface BrokerInfo {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface ApiVersionRange {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths and jars
+
+function findHarnessDir(): string {
+  // This file normally sits next to pom.xml; cli.mjs runs a transpiled copy from .cache/cli/.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, "pom.xml")) && existsSync(join(dir, "kafka.ts"))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error(`cannot find test/broker/pom.xml above ${fileURLToPath(import.meta.url)}`);
+}
+
+/** The test/broker directory (where pom.xml lives). */
+export const HARNESS_DIR: string = findHarnessDir();
+/** Gitignored cache: jars and the log4j2 config. */
+export const CACHE_DIR: string = join(HARNESS_DIR, ".cache");
+
+const COMPLETE_MARKER = ".complete";
+const LOG4J_FILE = "log4j2.properties";
+
+/** The Kafka version pinned in pom.xml (`<kafka.version>`). */
+export function pinnedKafkaVersion(): string {
+  const pom = readFileSync(join(HARNESS_DIR, "pom.xml"), "utf8");
+  const m = /<kafka\.version>\s*([^<\s]+)\s*<\/kafka\.version>/.exec(pom);
+  if (!m) throw new Error("test/broker/pom.xml has no <kafka.version> property");
+  return m[1]!;
+}
+
+/** The jars dir for the pinned version (it may not exist yet). */
+export function jarsDirFor(version: string = pinnedKafkaVersion()): string {
+  return join(CACHE_DIR, `jars-${version}`);
+}
+
+/** True when the jar dir was fully populated by a previous ensureJars(). */
+export function jarsComplete(dir: string): boolean {
+  const marker = join(dir, COMPLETE_MARKER);
+  if (!existsSync(marker)) return false;
+  const names = readFileSync(marker, "utf8").split("\n").filter(Boolean);
+  return names.length > 0 && names.every((n) => existsSync(join(dir, n)));
+}
+
+const LOG4J2_PROPERTIES = `# Written by test/broker/kafka.ts: WARN and above to stderr, plus the "started" line.
+status = warn
+appender.stderr.type = Console
+appender.stderr.name = STDERR
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = STDERR
+logger.raftserver.name = kafka.server.KafkaRaftServer
+logger.raftserver.level = info
+`;
+
+async function writeIfChanged(file: string, content: string): Promise<void> {
+  if (existsSync(file) && readFileSync(file, "utf8") === content) return;
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  await writeFile(tmp, content);
+  await rename(tmp, file);
+}
+
+interface RunResult {
+  code: number | null;
+  output: string;
+}
+
+function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile(
+      cmd,
+      args,
+      { cwd, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: "utf8" },
+      (err, stdout, stderr) => {
+        const output = `${stdout}${stderr}`;
+        if (err && typeof err.code !== "number") {
+          // spawn failure (ENOENT) or timeout kill
+          if (err.killed) {
+            resolvePromise({ code: null, output: `${output}\n(killed after ${timeoutMs} ms)` });
+          } else {
+            reject(new Error(`cannot run ${cmd}: ${err.message}`));
+          }
+          return;
+        }
+        resolvePromise({ code: err ? Number(err.code) : 0, output });
+      },
+    );
+    trackChild(child);
+  });
+}
+
+// mvn -q still prints ANSI colour resets ("ESC[0m").
+const ANSI_SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+function tail(text: string, lines: number): string {
+  const all = text.replace(ANSI_SGR, "").split("\n");
+  return all.slice(-lines).join("\n").trim();
+}
+
+let jarsPromise: Promise<string> | undefined;
+
+/**
+ * Gathers the broker's jars with Maven into `test/broker/.cache/jars-<version>` unless that is
+ * already complete, writes the log4j2 config next to them, and returns the jar dir.
+ */
+export function ensureJars(): Promise<string> {
+  jarsPromise ??= ensureJarsOnce().catch((err: unknown) => {
+    jarsPromise = undefined;
+    throw err;
+  });
+  return jarsPromise;
+}
+
+async function ensureJarsOnce(): Promise<string> {
+  const dir = jarsDirFor();
+  if (!jarsComplete(dir)) {
+    await mkdir(CACHE_DIR, { recursive: true });
+    // Gather into a private dir, then rename, so a concurrent run never sees half a dir.
+    const staging = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    const args = [
+      "-B",
+      "-q",
+      "-f",
+      join(HARNESS_DIR, "pom.xml"),
+      "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies",
+      "-DincludeScope=runtime",
+      `-DoutputDirectory=${staging}`,
+    ];
+    try {
+      const res = await run("mvn", args, HARNESS_DIR, 600_000);
+      if (res.code !== 0) {
+        throw new Error(
+          `mvn copy-dependencies failed (exit ${res.code}):\n${tail(res.output, 40)}\n` +
+            `command: mvn ${args.join(" ")}`,
+        );
+      }
+      const jars = readdirSync(staging).filter((n) => n.endsWith(".jar"));
+      if (!jars.some((n) => /^kafka_2\.13-.+\.jar$/.test(n))) {
+        throw new Error(`mvn copy-dependencies produced no kafka_2.13 jar in ${staging}`);
+      }
+      await writeFile(join(staging, COMPLETE_MARKER), `${jars.sort().join("\n")}\n`);
+      if (jarsComplete(dir)) {
+        // Someone else finished first.
+      } else {
+        await rm(dir, { recursive: true, force: true });
+        try {
+          await rename(staging, dir);
+        } catch (err) {
+          if (!jarsComplete(dir)) throw err;
+        }
+      }
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+  await writeIfChanged(join(dir, LOG4J_FILE), LOG4J2_PROPERTIES);
+  return dir;
+}
+
+/** "4.4.0" from `<dir>/kafka_2.13-4.4.0.jar`. */
+export function kafkaVersionFromJars(dir: string): string {
+  for (const name of readdirSync(dir)) {
+    const m = /^kafka_2\.13-(.+)\.jar$/.exec(name);
+    if (m) return m[1]!;
+  }
+  throw new Error(`no kafka_2.13-<version>.jar in ${dir}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child process bookkeeping: whatever we start is SIGKILLed if this process exits first.
+
+const liveChildren = new Set<ChildProcess>();
+const liveTempDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function isAlive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+function killAllChildren(): void {
+  for (const child of liveChildren) {
+    if (child.pid !== undefined && isAlive(child)) {
+      try {
+        process.kill(child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function cleanUpNow(): void {
+  killAllChildren();
+  for (const dir of liveTempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", cleanUpNow);
+  // A signal that nobody else handles would end this process without an "exit" event. In that
+  // case kill the children, then let the signal take its default course. When another listener
+  // exists, it owns the signal (and its process.exit() runs the hook above).
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    const onSignal = (): void => {
+      if (process.listenerCount(signal) > 1) return;
+      cleanUpNow();
+      process.off(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+/** Registers a child process to be SIGKILLed when this Node process exits. */
+export function trackChild(child: ChildProcess): void {
+  installExitHook();
+  if (!isAlive(child)) return;
+  liveChildren.add(child);
+  child.once("exit", () => liveChildren.delete(child));
+  child.once("error", () => liveChildren.delete(child));
+}
+
+/** Pids of the children started by this module (and kcat.ts) that are still running. */
+export function trackedPids(): number[] {
+  const pids: number[] = [];
+  for (const child of liveChildren) {
+    if (child.pid !== undefined && isAlive(child)) pids.push(child.pid);
+  }
+  return pids;
+}
+
+function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (!isAlive(child)) return Promise.resolve(true);
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => {
+      child.off("exit", onExit);
+      resolvePromise(false);
+    }, timeoutMs);
+    const onExit = (): void => {
+      clearTimeout(timer);
+      resolvePromise(true);
+    };
+    child.once("exit", onExit);
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+export async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+  if (!isAlive(child)) return;
+  child.kill("SIGTERM");
+  if (await waitExit(child, graceMs)) return;
+  child.kill("SIGKILL");
+  await waitExit(child, 10_000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports
+
+/** Finds `count` distinct free TCP ports on 127.0.0.1 (binding port 0, all held at once). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((ok, fail) => {
+        server.once("error", fail);
+        server.listen(0, "127.0.0.1", () => ok());
+      });
+      const addr = server.address();
+      if (addr === null || typeof addr === "string") throw new Error("no port from listen(0)");
+      ports.push(addr.port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((ok) => s.close(() => ok()))));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tiny hand-built Kafka client: just enough for readiness checks.
+
+const API_METADATA = 3;
+const API_VERSIONS = 18;
+const CLIENT_ID = "broker-harness";
+let nextCorrelationId = 1;
+
+function frameRequest(apiKey: number, apiVersion: number, correlationId: number, body: Buffer) {
+  const clientId = Buffer.from(CLIENT_ID, "utf8");
+  // Request header v1: api_key int16, api_version int16, correlation_id int32, client_id string.
+  const header = Buffer.alloc(10);
+  header.writeInt16BE(apiKey, 0);
+  header.writeInt16BE(apiVersion, 2);
+  header.writeInt32BE(correlationId, 4);
+  header.writeInt16BE(clientId.length, 8);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(header.length + clientId.length + body.length, 0);
+  return Buffer.concat([size, header, clientId, body]);
+}
+
+/** Sends one request and returns the response frame after its size (from correlation_id on). */
+export function kafkaRequest(
+  host: string,
+  port: number,
+  apiKey: number,
+  apiVersion: number,
+  body: Buffer,
+  timeoutMs = 5_000,
+): Promise<Buffer> {
+  const correlationId = nextCorrelationId++ & 0x7fffffff;
+  const frame = frameRequest(apiKey, apiVersion, correlationId, body);
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect({ host, port });
+    let buf = Buffer.alloc(0);
+    let done = false;
+    const finish = (err: Error | null, value?: Buffer): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolvePromise(value!);
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`no response from ${host}:${port} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.on("connect", () => socket.write(frame));
+    socket.on("data", (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length < 4) return;
+      const size = buf.readInt32BE(0);
+      if (size < 4 || size > 64 * 1024 * 1024) {
+        finish(new Error(`bad response size ${size} from ${host}:${port}`));
+        return;
+      }
+      if (buf.length < 4 + size) return;
+      const payload = buf.subarray(4, 4 + size);
+      const got = payload.readInt32BE(0);
+      if (got !== correlationId) {
+        finish(new Error(`correlation id ${got} != ${correlationId} from ${host}:${port}`));
+        return;
+      }
+      finish(null, payload);
+    });
+    socket.on("error", (err) => finish(err));
+    socket.on("close", () => finish(new Error(`${host}:${port} closed the connection`)));
+  });
+}
+
+/** ApiVersions v0; throws unless error_code is 0. Returns the broker's version ranges. */
+export async function probeApiVersions(
+  host: string,
+  port: number,
+  timeoutMs = 5_000,
+): Promise<ApiVersionRange[]> {
+  const res = await kafkaRequest(host, port, API_VERSIONS, 0, Buffer.alloc(0), timeoutMs);
+  // correlation_id int32, error_code int16, [api_key int16, min int16, max int16]
+  const errorCode = res.readInt16BE(4);
+  if (errorCode !== 0) throw new Error(`ApiVersions v0 error_code ${errorCode}`);
+  const count = res.readInt32BE(6);
+  const ranges: ApiVersionRange[] = [];
+  for (let i = 0, off = 10; i < count; i++, off += 6) {
+    ranges.push({
+      apiKey: res.readInt16BE(off),
+      minVersion: res.readInt16BE(off + 2),
+      maxVersion: res.readInt16BE(off + 4),
+    });
+  }
+  return ranges;
+}
+
+function pickMetadataVersion(ranges: ApiVersionRange[]): number {
+  const md = ranges.find((r) => r.apiKey === API_METADATA);
+  if (!md) throw new Error("broker does not list the Metadata API");
+  // v1..v8 share the non-flexible broker layout parsed below; prefer v1.
+  const v = Math.max(1, md.minVersion);
+  if (v > Math.min(8, md.maxVersion)) {
+    throw new Error(`broker Metadata versions ${md.minVersion}..${md.maxVersion} exclude 1..8`);
+  }
+  return v;
+}
+
+/**
+ * The brokers a node lists in a Metadata response (v1 when the broker supports it; no topics
+ * requested). Only brokers that are registered and unfenced are listed.
+ */
+export async function fetchBrokers(
+  host: string,
+  port: number,
+  timeoutMs = 5_000,
+): Promise<BrokerInfo[]> {
+  const version = pickMetadataVersion(await probeApiVersions(host, port, timeoutMs));
+  const parts: number[] = [0, 0, 0, 0]; // topics: empty array (not null, which means "all")
+  if (version >= 4) parts.push(0); // allow_auto_topic_creation
+  if (version >= 8) parts.push(0, 0); // include_{cluster,topic}_authorized_operations
+  const res = await kafkaRequest(host, port, API_METADATA, version, Buffer.from(parts), timeoutMs);
+  let off = 4; // correlation_id
+  if (version >= 3) off += 4; // throttle_time_ms
+  const count = res.readInt32BE(off);
+  off += 4;
+  const brokers: BrokerInfo[] = [];
+  for (let i = 0; i < count; i++) {
+    const nodeId = res.readInt32BE(off);
+    off += 4;
+    const hostLen = res.readInt16BE(off);
+    off += 2;
+    const brokerHost = res.toString("utf8", off, off + hostLen);
+    off += hostLen;
+    const brokerPort = res.readInt32BE(off);
+    off += 4;
+    const rackLen = res.readInt16BE(off);
+    off += 2;
+    let rack: string | null = null;
+    if (rackLen >= 0) {
+      rack = res.toString("utf8", off, off + rackLen);
+      off += rackLen;
+    }
+    brokers.push({ nodeId, host: brokerHost, port: brokerPort, rack });
+  }
+  return brokers;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nodes and clusters
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function randomClusterId(): string {
+  // A Kafka Uuid: 16 random bytes, base64url without padding (22 characters).
+  return randomBytes(16).toString("base64url");
+}
+
+function serverProperties(
+  node: { nodeId: number; port: number; controllerPort: number; dataDir: string },
+  voters: string,
+  nodeCount: number,
+  extra: Record<string, string>,
+): string {
+  const rf = String(Math.min(nodeCount, 3));
+  const minIsr = nodeCount >= 3 ? "2" : "1";
+  const props: Record<string, string> = {
+    "process.roles": "broker,controller",
+    "node.id": String(node.nodeId),
+    "controller.quorum.voters": voters,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    "advertised.listeners": `PLAINTEXT://127.0.0.1:${node.port}`,
+    "inter.broker.listener.name": "PLAINTEXT",
+    "controller.listener.names": "CONTROLLER",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "log.dirs": node.dataDir,
+    "auto.create.topics.enable": "true",
+    "num.partitions": "3",
+    "default.replication.factor": rf,
+    "min.insync.replicas": minIsr,
+    "offsets.topic.replication.factor": rf,
+    "offsets.topic.num.partitions": "1",
+    "transaction.state.log.replication.factor": rf,
+    "transaction.state.log.min.isr": minIsr,
+    "transaction.state.log.num.partitions": "1",
+    "share.coordinator.state.topic.replication.factor": rf,
+    "share.coordinator.state.topic.min.isr": minIsr,
+    "share.coordinator.state.topic.num.partitions": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    "num.network.threads": "2",
+    "num.io.threads": "2",
+    "num.recovery.threads.per.data.dir": "1",
+    "log.cleaner.dedupe.buffer.size": "2097152",
+    ...extra,
+  };
+  return `${Object.entries(props)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n")}\n`;
+}
+
+function javaBaseArgs(jarsDir: string, heap: string): string[] {
+  return [
+    "-Xms128m",
+    `-Xmx${heap}`,
+    "-XX:+UseG1GC",
+    "-Djava.awt.headless=true",
+    `-Dlog4j2.configurationFile=${resolve(jarsDir, LOG4J_FILE)}`,
+    "-cp",
+    `${jarsDir}/*`,
+  ];
+}
+
+function readTail(file: string, lines: number): string {
+  let fd: number | undefined;
+  try {
+    // Read just the end: a node's log grows over a long run.
+    const size = statSync(file).size;
+    const len = Math.min(size, 64 * 1024);
+    const buf = Buffer.alloc(len);
+    fd = openSync(file, "r");
+    readSync(fd, buf, 0, len, size - len);
+    return tail(buf.toString("utf8"), lines);
+  } catch {
+    return "(no log)";
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+interface ClusterContext {
+  jarsDir: string;
+  heap: string;
+  startTimeoutMs: number;
+  nodes: LocalNode[];
+}
+
+class LocalNode implements KafkaNode {
+  private child: ChildProcess | undefined;
+  readonly logFile: string;
+  readonly propsFile: string;
+  readonly dataDir: string;
+
+  constructor(
+    readonly nodeId: number,
+    readonly port: number,
+    readonly controllerPort: number,
+    readonly dir: string,
+    private readonly ctx: ClusterContext,
+  ) {
+    this.logFile = join(dir, "node.log");
+    this.propsFile = join(dir, "server.properties");
+    this.dataDir = join(dir, "data");
+  }
+
+  get pid(): number | undefined {
+    return this.child && isAlive(this.child) ? this.child.pid : undefined;
+  }
+
+  isRunning(): boolean {
+    return this.child !== undefined && isAlive(this.child);
+  }
+
+  logTail(lines = 30): string {
+    return readTail(this.logFile, lines);
+  }
+
+  /** Spawns the JVM without waiting for readiness. */
+  spawnProcess(): void {
+    if (this.isRunning()) throw new Error(`node ${this.nodeId} is already running`);
+    const fd = openSync(this.logFile, "a");
+    try {
+      const child = spawn(
+        "java",
+        [...javaBaseArgs(this.ctx.jarsDir, this.ctx.heap), "kafka.Kafka", this.propsFile],
+        { cwd: this.dir, stdio: ["ignore", fd, fd] },
+      );
+      child.on("error", () => {
+        // reported through the readiness check (the process is not alive)
+      });
+      this.child = child;
+      if (child.pid !== undefined) writeFileSync(join(this.dir, PID_FILE), `${child.pid}\n`);
+      trackChild(child);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Waits until this node answers ApiVersions and its Metadata lists `expected` node ids. */
+  async waitReady(expected: number[], deadline: number): Promise<void> {
+    let lastError = "not tried";
+    for (;;) {
+      const child = this.child;
+      if (!child || !isAlive(child)) {
+        const how = child
+          ? `exit code ${child.exitCode}, signal ${child.signalCode}`
+          : "not started";
+        throw new Error(
+          `Kafka node ${this.nodeId} (port ${this.port}) died during start-up (${how}). ` +
+            `Log tail (${this.logFile}):\n${this.logTail(40)}`,
+        );
+      }
+      try {
+        const brokers = await fetchBrokers("127.0.0.1", this.port, 5_000);
+        const ids = new Set(brokers.map((b) => b.nodeId));
+        if (expected.every((id) => ids.has(id))) return;
+        lastError = `metadata lists brokers [${[...ids].join(",")}], want [${expected.join(",")}]`;
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Kafka node ${this.nodeId} (port ${this.port}) not ready after ` +
+            `${this.ctx.startTimeoutMs} ms (last: ${lastError}). ` +
+            `Log tail (${this.logFile}):\n${this.logTail(40)}`,
+        );
+      }
+      await sleep(200);
+    }
+  }
+
+  async start(): Promise<void> {
+    this.spawnProcess();
+    const expected = this.ctx.nodes.filter((n) => n.isRunning()).map((n) => n.nodeId);
+    try {
+      await this.waitReady(expected, Date.now() + this.ctx.startTimeoutMs);
+    } catch (err) {
+      await this.kill();
+      throw err;
+    }
+  }
+
+  async stop(timeoutMs = 30_000): Promise<void> {
+    if (this.child) await terminate(this.child, timeoutMs);
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || !isAlive(child)) return;
+    child.kill("SIGKILL");
+    await waitExit(child, 10_000);
+  }
+}
+
+async function formatStorage(
+  jarsDir: string,
+  node: LocalNode,
+  clusterId: string,
+  timeoutMs: number,
+): Promise<void> {
+  const args = [
+    ...javaBaseArgs(jarsDir, "256m"),
+    "kafka.tools.StorageTool",
+    "format",
+    "--cluster-id",
+    clusterId,
+    "--config",
+    node.propsFile,
+    "--ignore-formatted",
+  ];
+  const res = await run("java", args, node.dir, timeoutMs);
+  if (res.code !== 0) {
+    throw new Error(
+      `kafka.tools.StorageTool format failed for node ${node.nodeId} (exit ${res.code}):\n` +
+        tail(res.output, 30),
+    );
+  }
+}
+
+const TEMP_PREFIX = "kafka-harness-";
+const OWNER_FILE = "owner.pid";
+const PID_FILE = "java.pid";
+let swept = false;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(file, "utf8"), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Insurance against a test process that was SIGKILLed (no exit hook ran): JVMs whose owning
+ * process is gone are killed and their temp dirs deleted. A JVM is killed only if its pid is
+ * recorded in such a dir and its command line names that dir (Linux /proc), so an unrelated
+ * process that reused the pid is left alone.
+ */
+function sweepStaleClusters(): void {
+  if (swept || !existsSync("/proc/self/cmdline")) return;
+  swept = true;
+  const root = tmpdir();
+  let entries: string[];
+  try {
+    entries = readdirSync(root).filter((n) => n.startsWith(TEMP_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const dir = join(root, name);
+    const owner = readPid(join(dir, OWNER_FILE));
+    if (owner === undefined || pidAlive(owner)) continue;
+    let nodeDirs: string[] = [];
+    try {
+      nodeDirs = readdirSync(dir).filter((n) => n.startsWith("node-"));
+    } catch {
+      continue;
+    }
+    for (const nodeDir of nodeDirs) {
+      const pid = readPid(join(dir, nodeDir, PID_FILE));
+      if (pid === undefined) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        if (cmdline.includes(`${dir}/`)) process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const PORT_CLASH = /Address already in use|BindException/;
+
+async function startOnce(
+  jarsDir: string,
+  version: string,
+  options: Required<StartClusterOptions>,
+): Promise<KafkaCluster> {
+  const count = options.nodes;
+  const baseDir = await mkdtemp(join(tmpdir(), TEMP_PREFIX));
+  liveTempDirs.add(baseDir);
+  await writeFile(join(baseDir, OWNER_FILE), `${process.pid}\n`);
+  const ports = await freePorts(count * 2);
+  const ctx: ClusterContext = {
+    jarsDir,
+    heap: options.heap,
+    startTimeoutMs: options.startTimeoutMs,
+    nodes: [],
+  };
+  for (let i = 0; i < count; i++) {
+    const dir = join(baseDir, `node-${i + 1}`);
+    ctx.nodes.push(new LocalNode(i + 1, ports[i * 2]!, ports[i * 2 + 1]!, dir, ctx));
+  }
+  const voters = ctx.nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(",");
+  const clusterId = randomClusterId();
+
+  const stopAll = async (graceMs: number): Promise<void> => {
+    await Promise.all(ctx.nodes.map((n) => n.stop(graceMs)));
+  };
+  const cleanup = async (): Promise<void> => {
+    await Promise.all(ctx.nodes.map((n) => n.kill()));
+    await rm(baseDir, { recursive: true, force: true });
+    liveTempDirs.delete(baseDir);
+  };
+
+  try {
+    for (const node of ctx.nodes) {
+      await mkdir(node.dataDir, { recursive: true });
+      await writeFile(
+        node.propsFile,
+        serverProperties(node, voters, count, options.brokerProps),
+        "utf8",
+      );
+    }
+    await Promise.all(
+      ctx.nodes.map((n) => formatStorage(jarsDir, n, clusterId, options.startTimeoutMs)),
+    );
+    for (const node of ctx.nodes) node.spawnProcess();
+    const deadline = Date.now() + options.startTimeoutMs;
+    const ids = ctx.nodes.map((n) => n.nodeId);
+    await Promise.all(ctx.nodes.map((n) => n.waitReady(ids, deadline)));
+  } catch (err) {
+    const clash = ctx.nodes.some((n) => PORT_CLASH.test(n.logTail(200)));
+    await cleanup();
+    if (clash) throw new PortClashError(err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+
+  let stopped = false;
+  return {
+    bootstrap: ctx.nodes.map((n) => `127.0.0.1:${n.port}`).join(","),
+    version,
+    clusterId,
+    nodes: ctx.nodes,
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      // The data is deleted next, so a slow controlled shutdown buys nothing: 2 s, then SIGKILL.
+      await stopAll(2_000);
+      await cleanup();
+    },
+  };
+}
+
+class PortClashError extends Error {}
+
+/**
+ * Starts `nodes` (1 or 3) combined broker+controller KRaft nodes on 127.0.0.1 with fresh temp
+ * dirs and free ports, and resolves once every node answers ApiVersions and lists all the
+ * brokers in its Metadata.
+ */
+export async function startCluster(options: StartClusterOptions = {}): Promise<KafkaCluster> {
+  const opts: Required<StartClusterOptions> = {
+    nodes: options.nodes ?? 1,
+    brokerProps: options.brokerProps ?? {},
+    startTimeoutMs: options.startTimeoutMs ?? 120_000,
+    heap: options.heap ?? "512m",
+  };
+  if (opts.nodes !== 1 && opts.nodes !== 3) throw new Error("nodes must be 1 or 3");
+  sweepStaleClusters();
+  const jarsDir = await ensureJars();
+  const version = kafkaVersionFromJars(jarsDir);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(jarsDir, version, opts);
+    } catch (err) {
+      if (err instanceof PortClashError && attempt < 3) continue;
+      throw err;
+    }
+  }
+}
+
+/** True when `java` runs (any version; Kafka 4.x needs 17+). */
+export async function javaAvailable(): Promise<boolean> {
+  try {
+    return (await run("java", ["-version"], tmpdir(), 30_000)).code === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `mvn` runs. */
+export async function mavenAvailable(): Promise<boolean> {
+  try {
+    return (await run("mvn", ["-v"], tmpdir(), 60_000)).code === 0;
+  } catch {
+    return false;
+  }
+}
