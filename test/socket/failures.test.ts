@@ -47,7 +47,7 @@ describe("failure reports", () => {
     expect(reports[0]?.error?.message).toMatch(
       new RegExp(`topic "${topic}" does not exist and was not created`),
     );
-    expect((reports[0]?.error as { code?: string }).code).toBe("UNKNOWN_TOPIC");
+    expect(reports[0]?.error).toMatchObject({ code: "UNKNOWN_TOPIC" });
   });
 
   it("reports the broker's refusal of a record too large for the topic, without retrying", async () => {
@@ -78,7 +78,7 @@ describe("failure reports", () => {
     // Both records share the batch the broker refused as a whole.
     expect(reports.map((r) => r.status)).toEqual([-1, -1]);
     expect(reports[0]?.error?.message).toMatch(/MESSAGE_TOO_LARGE \(error code 10\)/);
-    expect((reports[0]?.error as { retriable?: boolean }).retriable).toBe(false);
+    expect(reports[0]?.error).toMatchObject({ retriable: false });
     expect(Date.now() - started).toBeLessThan(10000); // at once, not at message.timeout.ms
   });
 });
