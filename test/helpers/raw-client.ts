@@ -16,6 +16,7 @@ import { Writer } from "../../src/protocol/writer.js";
 export class RawClient {
   private correlationId = 0;
   private waiting: ((frame: Buffer) => void) | undefined;
+  private waitingFailed: ((err: Error) => void) | undefined;
   private failure: Error | undefined;
   private readonly frames: Buffer[] = [];
 
@@ -34,6 +35,10 @@ export class RawClient {
     });
     socket.on("close", () => {
       this.failure ??= new Error("connection closed by the broker");
+      const fail = this.waitingFailed;
+      this.waiting = undefined;
+      this.waitingFailed = undefined;
+      fail?.(this.failure);
     });
   }
 
@@ -63,19 +68,18 @@ export class RawClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting = undefined;
+        this.waitingFailed = undefined;
         reject(this.failure ?? new Error(`no response within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiting = (frame) => {
         clearTimeout(timer);
+        this.waitingFailed = undefined;
         resolve(frame);
       };
-      this.socket.once("close", () => {
+      this.waitingFailed = (err) => {
         clearTimeout(timer);
-        if (this.waiting) {
-          this.waiting = undefined;
-          reject(this.failure ?? new Error("connection closed"));
-        }
-      });
+        reject(err);
+      };
     });
   }
 
