@@ -14,38 +14,7 @@ import {
 import { ProtocolError } from "../../src/protocol/protocol-error.js";
 import { Reader } from "../../src/protocol/reader.js";
 import { Writer } from "../../src/protocol/writer.js";
-
-/** ASCII bytes of a string, for hand-assembled vectors. */
-const ascii = (s: string): number[] => [...Buffer.from(s, "latin1")];
-const bytes = (...parts: (number | number[])[]): Buffer => Buffer.from(parts.flat());
-
-function body(write: (w: Writer) => void): Buffer {
-  const w = new Writer(16);
-  write(w);
-  return Buffer.from(w.finish());
-}
-
-/** Runs `fn`; any exception must be a ProtocolError. */
-function onlyProtocolErrors(fn: () => unknown): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProtocolError);
-  }
-}
-
-/** xorshift32: reproducible "random" bytes. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { ascii, body, bytes, onlyProtocolErrors, prng } from "../helpers/bytes.js";
 
 // KafkaJS 2.2.4 fixture src/protocol/requests/apiVersions/fixtures/v1_response.json:
 // an ApiVersions v1 body captured from a Kafka 1.x broker (34 APIs, keys 0-33).

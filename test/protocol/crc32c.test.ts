@@ -1,28 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { crc32c } from "../../src/protocol/crc32c.js";
-
-/** Bit-at-a-time CRC-32C (reflected polynomial 0x82F63B78): an independent reference. */
-function crc32cBitwise(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of data) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** Deterministic xorshift32 so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { crc32cBitwise, prng as rng } from "../helpers/bytes.js";
 
 describe("crc32c", () => {
   // RFC 3720 (iSCSI), appendix B.4 "CRC Examples".

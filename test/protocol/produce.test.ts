@@ -13,36 +13,9 @@ import {
 import { ProtocolError } from "../../src/protocol/protocol-error.js";
 import { Reader } from "../../src/protocol/reader.js";
 import { Writer, ZERO_UUID } from "../../src/protocol/writer.js";
+import { ascii, body, bytes, onlyProtocolErrors, prng } from "../helpers/bytes.js";
 
-const ascii = (s: string): number[] => [...Buffer.from(s, "latin1")];
-const bytes = (...parts: (number | number[])[]): Buffer => Buffer.from(parts.flat());
 const MINUS_ONE_64 = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
-
-function body(write: (w: Writer) => void, capacity = 16): Buffer {
-  const w = new Writer(capacity);
-  write(w);
-  return Buffer.from(w.finish());
-}
-
-function onlyProtocolErrors(fn: () => unknown): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProtocolError);
-  }
-}
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 const UUID = Array.from({ length: 16 }, (_, i) => 0xa0 + i);
 const TOPIC_ID = new Uint8Array(UUID);

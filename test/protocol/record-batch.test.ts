@@ -26,34 +26,12 @@ import {
   type RecordBatch,
 } from "../../src/protocol/record-batch-decoder.js";
 import { Writer } from "../../src/protocol/writer.js";
+import { crc32cBitwise, prng as rng } from "../helpers/bytes.js";
 
 // gzip from node:zlib for these tests (the real codecs arrive with their own issue).
 registerCodec("gzip", { compress: (d) => gzipSync(d), decompress: (d) => gunzipSync(d) });
 
 const hex = (...parts: string[]): Buffer => Buffer.from(parts.join(""), "hex");
-
-/** Bit-at-a-time CRC-32C: an independent reference for the hand-built vector. */
-function crc32cBitwise(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of data) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** Deterministic xorshift32 so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 /** Runs `f`; returns the ProtocolError it threw (undefined if none); any other error fails. */
 function protocolErrorOf(f: () => unknown): ProtocolError | undefined {
