@@ -6,10 +6,12 @@
  * - Framing: request/response headers, `encodeRequestFrame`, `FrameSplitter`.
  * - APIs: ApiVersions v0-v3, Metadata v1-v12, Produce v3-v13, and `pickVersion`.
  * - Record batch v2 (`RecordBatchBuilder`, `encodeRecordBatch`, `decodeRecordBatch`), CRC32C.
+ * - Compression codecs gzip, snappy, lz4 and zstd (registered on import), xxHash32.
  * - The error-code table (`ErrorCode`, `errorByCode`, `KafkaProtocolError`).
  */
 export * from "./api-keys.js";
 export * from "./api-versions.js";
+export * from "./compression/index.js";
 export * from "./crc32c.js";
 export * from "./errors.js";
 export * from "./frame.js";

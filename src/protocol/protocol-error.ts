@@ -14,7 +14,9 @@ export type ProtocolErrorCode =
   | "FRAME_TOO_LARGE"
   | "CRC_MISMATCH"
   | "UNSUPPORTED_VERSION"
-  | "UNSUPPORTED_COMPRESSION";
+  | "UNSUPPORTED_COMPRESSION"
+  /** Compressed records (gzip, snappy, lz4, zstd) that do not decompress: corrupt or truncated. */
+  | "CORRUPT_COMPRESSED_DATA";
 
 export class ProtocolError extends Error {
   override readonly name = "ProtocolError";

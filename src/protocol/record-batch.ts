@@ -30,7 +30,9 @@
  *
  * `RecordBatchBuilder` writes each record straight into a `Writer` as it is
  * appended (sizes are computed first, so nothing is built per record and nothing
- * is shifted) and back-patches the header and one CRC pass at `finish()`.
+ * is shifted) and back-patches the header and one CRC pass at `finish()`, or
+ * at `finishAsync()`, which compresses off the event loop (the codecs are in
+ * `compression/`, registered when that module is imported).
  */
 import { crc32c } from "./crc32c.js";
 import { ProtocolError } from "./protocol-error.js";
@@ -86,20 +88,40 @@ export function compressionCodecOf(attributes: number): CompressionCodec | undef
 }
 
 /**
- * A compression codec of the whole records section. Both directions are
- * synchronous and must return fresh bytes (the input is a view into a buffer
- * that is about to be overwritten).
+ * A compression codec of the whole records section. Both directions must
+ * return fresh bytes (the input is a view into a buffer that is about to be
+ * overwritten). `level` is the codec's compression level, -1 for its default.
+ * The async variants, when a codec has them, keep large inputs off the event
+ * loop (zlib's thread pool, or slices between turns of the loop).
  */
 export interface Codec {
-  compress(data: Uint8Array): Buffer;
+  compress(data: Uint8Array, level?: number): Buffer;
   decompress(data: Uint8Array): Buffer;
+  compressAsync?(data: Uint8Array, level?: number): Promise<Buffer>;
+  decompressAsync?(data: Uint8Array): Promise<Buffer>;
+  /** Throws (RangeError) for a level the codec does not have; called by `begin()`. */
+  checkLevel?(level: number): void;
 }
 
 const codecs = new Map<CompressionCodec, Codec>();
+const unavailable = new Map<CompressionCodec, string>();
 
 /** Installs (or replaces) the implementation of a codec. */
 export function registerCodec(name: Exclude<CompressionCodec, "none">, codec: Codec): void {
   codecs.set(name, codec);
+  unavailable.delete(name);
+}
+
+/**
+ * Records why a codec cannot be had here (zstd on a Node without it), for the
+ * error `getCodec` throws.
+ */
+export function markCodecUnavailable(
+  name: Exclude<CompressionCodec, "none">,
+  reason: string,
+): void {
+  codecs.delete(name);
+  unavailable.set(name, reason);
 }
 
 /** The registered implementation of a codec; throws UNSUPPORTED_COMPRESSION when there is none. */
@@ -108,7 +130,8 @@ export function getCodec(name: Exclude<CompressionCodec, "none">): Codec {
   if (codec === undefined) {
     throw new ProtocolError(
       "UNSUPPORTED_COMPRESSION",
-      `compression codec '${name}' is not available (no implementation registered)`,
+      unavailable.get(name) ??
+        `compression codec '${name}' is not available (no implementation registered)`,
     );
   }
   return codec;
@@ -130,6 +153,8 @@ export interface RecordBatchOptions {
   partitionLeaderEpoch?: number;
   transactional?: boolean;
   compression?: CompressionCodec;
+  /** The codec's compression level; -1 (default) for the codec's own default. */
+  compressionLevel?: number;
 }
 
 /** Unsigned varint width of a uint32. */
@@ -239,6 +264,11 @@ export class RecordBatchBuilder {
   private w: Writer | null = null;
   private start = 0;
   private codec: Codec | null = null;
+  private level = -1;
+  /** A `finishAsync()` is compressing: the batch is frozen until it settles. */
+  private sealing = false;
+  /** Bumped by `abort()`, so a compression that finishes after it is dropped. */
+  private generation = 0;
   private baseTimestamp = 0;
   private hasBaseTimestamp = false;
   private maxTimestamp = 0;
@@ -249,6 +279,9 @@ export class RecordBatchBuilder {
   /** Writes the batch header with placeholders for the fields known at the end. */
   begin(w: Writer, options: RecordBatchOptions = {}): this {
     if (this.w !== null) throw new Error("record batch already begun; finish() or abort() it");
+    const level = options.compressionLevel ?? -1;
+    if (!Number.isInteger(level))
+      throw new RangeError(`compression level must be an integer: ${level}`);
     const compression = options.compression ?? "none";
     if (!Object.hasOwn(COMPRESSION_CODEC_IDS, compression)) {
       throw new ProtocolError(
@@ -257,7 +290,10 @@ export class RecordBatchBuilder {
       );
     }
     const codecId = COMPRESSION_CODEC_IDS[compression];
-    this.codec = compression === "none" ? null : getCodec(compression);
+    const codec = compression === "none" ? null : getCodec(compression);
+    codec?.checkLevel?.(level);
+    this.codec = codec;
+    this.level = level;
     this.hasBaseTimestamp = options.baseTimestamp !== undefined;
     this.baseTimestamp = options.baseTimestamp ?? 0;
     if (!Number.isSafeInteger(this.baseTimestamp)) {
@@ -307,6 +343,7 @@ export class RecordBatchBuilder {
   ): this {
     const w = this.w;
     if (w === null) throw new Error("append() outside a record batch; call begin() first");
+    if (this.sealing) throw new Error("append() while the batch is being compressed");
     if (!Number.isSafeInteger(timestamp)) {
       throw new RangeError(`record timestamp must be a safe integer: ${timestamp}`);
     }
@@ -371,16 +408,59 @@ export class RecordBatchBuilder {
    * Returns the size of the whole batch in bytes; it ends at the writer's `pos`.
    */
   finish(): number {
-    const w = this.w;
-    if (w === null) throw new Error("finish() outside a record batch; call begin() first");
-    if (this.count === 0) throw new RangeError("a record batch needs at least one record");
-    const start = this.start;
+    const w = this.checkFinish("finish");
     if (this.codec !== null) {
-      const recordsStart = start + BATCH_HEADER_SIZE;
-      const compressed = this.codec.compress(w.buf.subarray(recordsStart, w.pos));
-      w.pos = recordsStart;
-      w.raw(compressed);
+      const recordsStart = this.start + BATCH_HEADER_SIZE;
+      this.putRecords(w, this.codec.compress(w.buf.subarray(recordsStart, w.pos), this.level));
     }
+    return this.seal(w);
+  }
+
+  /**
+   * `finish()` with the compression off the event loop when the codec can
+   * (gzip and zstd in zlib's thread pool, lz4 in slices): resolves to the
+   * batch size once it is sealed. Until then the batch is frozen (`append`,
+   * `finish` and `begin` throw) and the writer must not be written to; it may
+   * be `abort()`ed, which makes this reject. Without a codec, or with one that
+   * has no async variant, it seals synchronously.
+   */
+  async finishAsync(): Promise<number> {
+    const w = this.checkFinish("finishAsync");
+    const codec = this.codec;
+    if (codec === null || codec.compressAsync === undefined) return this.finish();
+    const recordsStart = this.start + BATCH_HEADER_SIZE;
+    const generation = this.generation;
+    this.sealing = true;
+    let compressed: Buffer;
+    try {
+      compressed = await codec.compressAsync(w.buf.subarray(recordsStart, w.pos), this.level);
+    } finally {
+      if (generation === this.generation) this.sealing = false;
+    }
+    if (generation !== this.generation || this.w !== w) {
+      throw new Error("record batch aborted while it was being compressed");
+    }
+    this.putRecords(w, compressed);
+    return this.seal(w);
+  }
+
+  private checkFinish(what: string): Writer {
+    const w = this.w;
+    if (w === null) throw new Error(`${what}() outside a record batch; call begin() first`);
+    if (this.sealing) throw new Error(`${what}() while the batch is being compressed`);
+    if (this.count === 0) throw new RangeError("a record batch needs at least one record");
+    return w;
+  }
+
+  /** Replaces the uncompressed records with `compressed`. */
+  private putRecords(w: Writer, compressed: Uint8Array): void {
+    w.pos = this.start + BATCH_HEADER_SIZE;
+    w.raw(compressed);
+  }
+
+  /** Back-patches the header fields and the CRC; ends the batch. */
+  private seal(w: Writer): number {
+    const start = this.start;
     const end = w.pos;
     const buf = w.buf;
     buf.writeInt32BE(end - start - BATCH_LOG_OVERHEAD, start + BATCH_LENGTH_OFFSET);
@@ -399,6 +479,8 @@ export class RecordBatchBuilder {
     if (this.w !== null) this.w.pos = this.start;
     this.w = null;
     this.codec = null;
+    this.sealing = false;
+    this.generation++;
   }
 }
 

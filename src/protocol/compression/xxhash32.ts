@@ -1,0 +1,68 @@
+/**
+ * xxHash32 (Yann Collet's XXH32), the checksum of the LZ4 frame format: the
+ * frame descriptor's header checksum is `(xxh32(descriptor, 0) >> 8) & 0xff`,
+ * and the optional block and content checksums are whole xxh32 values.
+ *
+ * Four 32-bit lanes over 16-byte stripes, then the 4-byte and 1-byte tails and
+ * an avalanche. All arithmetic is mod 2^32 via `Math.imul` and `>>> 0`.
+ */
+
+const PRIME1 = 0x9e3779b1;
+const PRIME2 = 0x85ebca77;
+const PRIME3 = 0xc2b2ae3d;
+const PRIME4 = 0x27d4eb2f;
+const PRIME5 = 0x165667b1;
+
+function rotl(x: number, r: number): number {
+  return (x << r) | (x >>> (32 - r));
+}
+
+function read32(b: Uint8Array, i: number): number {
+  return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+}
+
+function round(acc: number, lane: number): number {
+  acc = (acc + Math.imul(lane, PRIME2)) | 0;
+  return Math.imul(rotl(acc, 13), PRIME1);
+}
+
+/** xxh32 of `data[start, end)`, as an unsigned 32-bit number. */
+export function xxh32(data: Uint8Array, seed = 0, start = 0, end = data.length): number {
+  const len = end - start;
+  let i = start;
+  let h: number;
+  if (len >= 16) {
+    let v1 = (seed + PRIME1 + PRIME2) | 0;
+    let v2 = (seed + PRIME2) | 0;
+    let v3 = seed | 0;
+    let v4 = (seed - PRIME1) | 0;
+    const limit = end - 16;
+    while (i <= limit) {
+      v1 = round(v1, read32(data, i));
+      v2 = round(v2, read32(data, i + 4));
+      v3 = round(v3, read32(data, i + 8));
+      v4 = round(v4, read32(data, i + 12));
+      i += 16;
+    }
+    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) | 0;
+  } else {
+    h = (seed + PRIME5) | 0;
+  }
+  h = (h + len) | 0;
+  while (i + 4 <= end) {
+    h = (h + Math.imul(read32(data, i), PRIME3)) | 0;
+    h = Math.imul(rotl(h, 17), PRIME4);
+    i += 4;
+  }
+  while (i < end) {
+    h = (h + Math.imul(data[i]!, PRIME5)) | 0;
+    h = Math.imul(rotl(h, 11), PRIME1);
+    i++;
+  }
+  h ^= h >>> 15;
+  h = Math.imul(h, PRIME2);
+  h ^= h >>> 13;
+  h = Math.imul(h, PRIME3);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
