@@ -1,0 +1,345 @@
+// The hot path without the network, each figure beside the machine's own Buffer.copy speed:
+//
+// - producer: records through Producer.produce() -> accumulator -> Sender -> finished Produce
+//   request frames written to /dev/null, answered by an in-process stand-in for the broker
+//   connection (the real response encoder/decoder, no socket), down to the delivery reports;
+// - encoder: records through RecordBatchBuilder and the Produce request encoder alone, the
+//   same frames to /dev/null;
+// - copy: the same values Buffer.copy'd one by one into a 1 MB arena (the ceiling: any encoder
+//   must at least copy every value once);
+// - crc32c: MB/s of the record batch checksum over 1 MB, beside Buffer.copy of 1 MB.
+//
+//   node bench/hotpath.mjs [--value 100,1024] [--seconds S] [--json]
+//
+// Runs from the built dist/ (npm run build first).
+import { closeSync, openSync, writeSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { Producer } from "../dist/index.js";
+import {
+  ApiKey,
+  crc32c,
+  decodeProduceRequest,
+  encodeProduceRequest,
+  encodeProduceResponse,
+  encodeRequestFrame,
+  Reader,
+  RecordBatchBuilder,
+  Writer,
+} from "../dist/protocol/index.js";
+import { makeValues, POOL } from "./lib/data.mjs";
+
+const MASK = POOL - 1;
+/** Records produced per turn of the event loop, as bench/clients/ours.mjs does. */
+const CHUNK = Number(process.env.BENCH_CHUNK ?? 1000) || Number.POSITIVE_INFINITY;
+const PARTITIONS = 3;
+const PRODUCE_VERSION = 12;
+const devNull = openSync("/dev/null", "w");
+
+/**
+ * Runs `fn(n)` (n records) in 5 timed passes of seconds/5 each after a warm-up pass and
+ * returns the best pass's records/s: on a shared machine other work only ever slows a pass.
+ */
+function rateOf(fn, chunk, seconds) {
+  fn(chunk); // warm-up
+  let best = 0;
+  for (let pass = 0; pass < 5; pass++) {
+    let done = 0;
+    const t0 = performance.now();
+    let elapsed = 0;
+    while (elapsed < (seconds * 1000) / 5) {
+      fn(chunk);
+      done += chunk;
+      elapsed = performance.now() - t0;
+    }
+    best = Math.max(best, (done * 1000) / elapsed);
+  }
+  return best;
+}
+
+/** The same for an asynchronous `fn(records)`: the best of `passes` after a warm-up. */
+async function asyncRateOf(fn, records, passes = 3) {
+  await fn(Math.max(1, Math.floor(records / 4))); // warm-up
+  let best = 0;
+  for (let pass = 0; pass < passes; pass++) {
+    const t0 = performance.now();
+    await fn(records);
+    best = Math.max(best, (records * 1000) / (performance.now() - t0));
+  }
+  return best;
+}
+
+/** Buffer.copy of each value into a 1 MB arena: the per-record ceiling. */
+function copyRecords(values) {
+  const arena = Buffer.allocUnsafe(1 << 20);
+  const size = values[0].length;
+  let pos = 0;
+  let i = 0;
+  return (n) => {
+    for (let k = 0; k < n; k++) {
+      if (pos + size > arena.length) pos = 0;
+      values[i++ & MASK].copy(arena, pos);
+      pos += size;
+    }
+  };
+}
+
+/**
+ * What the producer does per request, without the producer around it: one record batch per
+ * partition (up to batchRecords records or batchBytes), then the Produce request frame.
+ */
+function encodeRecords(values, batchRecords = 10_000, batchBytes = 1_000_000) {
+  const builders = [];
+  const writers = [];
+  for (let p = 0; p < PARTITIONS; p++) {
+    builders.push(new RecordBatchBuilder());
+    writers.push(new Writer(256 * 1024));
+  }
+  const size = values[0].length;
+  const perBatch = Math.max(1, Math.min(batchRecords, Math.floor(batchBytes / (size + 16))));
+  let i = 0;
+  let correlationId = 0;
+  return (n) => {
+    let left = n;
+    while (left > 0) {
+      const partitionData = [];
+      let bytes = 0;
+      for (let p = 0; p < PARTITIONS && left > 0; p++) {
+        const w = writers[p].reset();
+        const b = builders[p].begin(w);
+        const now = Date.now();
+        const count = Math.min(perBatch, left);
+        for (let k = 0; k < count; k++) b.append(null, values[i++ & MASK], now);
+        b.finish();
+        const records = w.finish();
+        bytes += records.length;
+        partitionData.push({ index: p, records });
+        left -= count;
+      }
+      const frame = encodeRequestFrame(
+        new Writer(bytes + 128 + 64 * PARTITIONS),
+        {
+          apiKey: ApiKey.Produce,
+          apiVersion: PRODUCE_VERSION,
+          correlationId: ++correlationId,
+          clientId: "bench",
+        },
+        (w) =>
+          encodeProduceRequest(w, PRODUCE_VERSION, {
+            transactionalId: null,
+            acks: 1,
+            timeoutMs: 30_000,
+            topicData: [{ name: "bench", partitionData }],
+          }),
+      );
+      writeSync(devNull, frame);
+    }
+  };
+}
+
+/**
+ * A stand-in for a broker connection: writes each request frame to /dev/null, decodes it as a
+ * broker would (to learn its partitions) and answers on the next turn of the event loop with a
+ * real encoded Produce response through the producer's own decoder.
+ */
+function fakeConnection(maxInFlight) {
+  let inFlight = 0;
+  let correlationId = 0;
+  const offsets = new Map();
+  return {
+    address: "null-sink:0",
+    lastRttMs: 0,
+    brokerVersions: new Map([[ApiKey.Produce, { min: 3, max: PRODUCE_VERSION }]]),
+    get inFlight() {
+      return inFlight;
+    },
+    canSend: () => inFlight < maxInFlight,
+    nextCorrelationId: () => ++correlationId,
+    sendFrame(frame, _apiKey, version, decode, callback) {
+      writeSync(devNull, frame);
+      // size(4) api_key(2) api_version(2) correlation_id(4) client_id(2 + n) tagged fields (v2)
+      const r = new Reader(frame, 12 + 2 + frame.readInt16BE(12));
+      r.taggedFields();
+      const request = decodeProduceRequest(r, version);
+      const w = new Writer(256);
+      encodeProduceResponse(w, version, {
+        responses: request.topicData.map((t) => ({
+          name: t.name,
+          topicId: t.topicId,
+          partitionResponses: t.partitionData.map((p) => {
+            const key = `${t.name}-${p.index}`;
+            const base = offsets.get(key) ?? 0;
+            offsets.set(key, base + p.records.readInt32BE(57));
+            return {
+              index: p.index,
+              errorCode: 0,
+              baseOffset: base,
+              logAppendTimeMs: -1,
+              logStartOffset: 0,
+              recordErrors: [],
+              errorMessage: null,
+              currentLeader: null,
+            };
+          }),
+        })),
+        throttleTimeMs: 0,
+        nodeEndpoints: [],
+      });
+      const body = w.finish();
+      inFlight++;
+      setImmediate(() => {
+        inFlight--;
+        if (decode === undefined) callback(null);
+        else callback(null, decode(new Reader(body)));
+      });
+    },
+  };
+}
+
+/**
+ * A Producer whose cluster answers from memory: one broker (node 0) leading the PARTITIONS
+ * partitions of every topic, reached through fakeConnection(). It reaches into the Producer's
+ * private `cluster`; if that changes shape this throws rather than measure something else.
+ */
+function nullSinkProducer(values, acks = 1) {
+  let delivered = 0;
+  let paused = false;
+  let resume;
+  const producer = new Producer(
+    { "bootstrap.servers": "127.0.0.1:9", acks, "linger.ms": 5, "compression.codec": "none" },
+    {
+      onDelivery: (err) => {
+        if (err) throw err;
+        delivered++;
+        if (paused && producer.queueLength <= lowWater) {
+          paused = false;
+          setImmediate(resume);
+        }
+      },
+    },
+  );
+  const lowWater = Math.floor(producer.config["queue.buffering.max.messages"] / 2);
+  const cluster = producer.cluster;
+  if (!cluster || typeof cluster.connection !== "function" || !(cluster.topics instanceof Map)) {
+    throw new Error(
+      "bench/hotpath.mjs: Producer internals changed (expected producer.cluster with " +
+        "connection() and a topics Map); update nullSinkProducer()",
+    );
+  }
+  const conn = fakeConnection(producer.config["max.in.flight.requests.per.connection"]);
+  const topic = "bench";
+  cluster.topics.set(topic, {
+    name: topic,
+    errorCode: 0,
+    partitions: Array.from({ length: PARTITIONS }, () => ({
+      leader: 0,
+      leaderEpoch: 0,
+      errorCode: 0,
+    })),
+    updatedAt: Date.now(),
+  });
+  cluster.connection = () => conn;
+  cluster.requestRefresh = () => {};
+  let i = 0;
+  const run = (n) =>
+    new Promise((resolve, reject) => {
+      const target = delivered + n;
+      let sent = 0;
+      resume = () => {
+        const stop = Math.min(n, sent + CHUNK);
+        try {
+          while (sent < stop) {
+            producer.produce({ topic, value: values[i++ & MASK] });
+            sent++;
+          }
+        } catch (err) {
+          i--;
+          if (err?.code !== "QUEUE_FULL") {
+            reject(err);
+            return;
+          }
+          paused = true;
+          return;
+        }
+        if (sent < n) {
+          setImmediate(resume);
+          return;
+        }
+        producer.flush(60_000).then(() => {
+          if (delivered === target) resolve();
+          else reject(new Error(`delivered ${delivered}, expected ${target}`));
+        }, reject);
+      };
+      resume();
+    });
+  return { run, close: () => producer.close(1000) };
+}
+
+export async function hotpath({ valueSizes = [100, 1024], seconds = 1 } = {}) {
+  const results = { records: [], crc32c: undefined };
+  for (const size of valueSizes) {
+    const values = makeValues(size);
+    const chunk = size <= 128 ? 100_000 : 20_000;
+    const copy = rateOf(copyRecords(values), chunk, seconds);
+    const encoder = rateOf(encodeRecords(values), chunk, seconds);
+    const p = nullSinkProducer(values);
+    const producerRate = await asyncRateOf(p.run, size <= 128 ? 1_000_000 : 250_000);
+    await p.close();
+    results.records.push({
+      valueSize: size,
+      copyRecordsPerSec: copy,
+      encoderRecordsPerSec: encoder,
+      producerRecordsPerSec: producerRate,
+    });
+  }
+  const block = makeValues(1024).reduce((acc, v) => Buffer.concat([acc, v]), Buffer.alloc(0));
+  const mb = Buffer.concat([block, block]).subarray(0, 1 << 20);
+  const dst = Buffer.allocUnsafe(mb.length);
+  let sink = 0;
+  const crcRate = rateOf(
+    (n) => {
+      for (let k = 0; k < n; k++) sink ^= crc32c(mb);
+    },
+    16,
+    seconds,
+  );
+  const copyRate = rateOf(
+    (n) => {
+      for (let k = 0; k < n; k++) mb.copy(dst);
+    },
+    256,
+    seconds,
+  );
+  results.crc32c = {
+    blockBytes: mb.length,
+    crc32cMBps: (crcRate * mb.length) / 1e6,
+    copyMBps: (copyRate * mb.length) / 1e6,
+    checksum: sink >>> 0,
+  };
+  closeSync(devNull);
+  return results;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const opt = (name) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const value = opt("--value");
+  const out = await hotpath({
+    valueSizes: value ? value.split(",").map(Number) : [100, 1024],
+    seconds: Number(opt("--seconds") ?? 1),
+  });
+  if (args.includes("--json")) process.stdout.write(`${JSON.stringify(out)}\n`);
+  else {
+    const f = (n) => Math.round(n).toLocaleString("en-US");
+    for (const r of out.records) {
+      console.log(
+        `${r.valueSize} B values: producer ${f(r.producerRecordsPerSec)} rec/s, encoder ${f(r.encoderRecordsPerSec)} rec/s, Buffer.copy ${f(r.copyRecordsPerSec)} rec/s`,
+      );
+    }
+    console.log(
+      `crc32c ${f(out.crc32c.crc32cMBps)} MB/s, Buffer.copy ${f(out.crc32c.copyMBps)} MB/s (1 MB blocks)`,
+    );
+  }
+}

@@ -1,0 +1,332 @@
+// The results as a markdown table, a hand-drawn SVG bar chart, and the table in bench/README.md.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+
+export const CLIENTS = [
+  { id: "ours", label: "this project, API", color: "#d9480f" },
+  { id: "cli", label: "this project, CLI from a file", color: "#f08c00" },
+  { id: "kcat", label: "librdkafka (kcat -l file)", color: "#1971c2" },
+  { id: "kafkajs", label: "KafkaJS", color: "#7048e8" },
+  { id: "platformatic", label: "@platformatic/kafka", color: "#2f9e44" },
+];
+
+const README_START = "<!-- bench:results:start -->";
+const README_END = "<!-- bench:results:end -->";
+
+const int = (n) => Math.round(n).toLocaleString("en-US");
+const mb = (n) => n.toFixed(1);
+const ratio = (a, b) => (a > 0 && b > 0 ? `${(a / b).toFixed(a / b >= 10 ? 0 : 2)}×` : "–");
+const sizeName = (s) =>
+  s % 2 ** 20 === 0 ? `${s / 2 ** 20} MiB` : s % 1024 === 0 ? `${s / 1024} KiB` : `${s} B`;
+const caseName = (c) => `${sizeName(c.valueSize)}, acks=${c.acks === -1 ? "-1 (all)" : c.acks}`;
+
+function clientLabel(id, meta) {
+  const v = meta.versions ?? {};
+  switch (id) {
+    case "ours":
+      return `this project ${v.ours ?? ""}, API`;
+    case "kcat":
+      return `librdkafka ${v.librdkafka ?? ""} (kcat ${v.kcat ?? ""} -l file)`;
+    case "kafkajs":
+      return `KafkaJS ${v.kafkajs ?? ""}`;
+    case "platformatic":
+      return `@platformatic/kafka ${v.platformatic ?? ""}`;
+    default:
+      return CLIENTS.find((c) => c.id === id)?.label ?? id;
+  }
+}
+
+/** The fastest successful run per client and case (or the failed one when none succeeded). */
+export function bestRuns(e2e) {
+  const best = new Map();
+  for (const r of e2e) {
+    const key = `${r.valueSize}|${r.acks}|${r.client}`;
+    const old = best.get(key);
+    if (!old || (r.ok && (!old.ok || r.recordsPerSec > old.recordsPerSec))) best.set(key, r);
+  }
+  return best;
+}
+
+function casesOf(e2e) {
+  const cases = [];
+  for (const r of e2e) {
+    if (!cases.some((c) => c.valueSize === r.valueSize && c.acks === r.acks)) {
+      cases.push({ valueSize: r.valueSize, acks: r.acks });
+    }
+  }
+  return cases;
+}
+
+function clientsOf(e2e) {
+  return CLIENTS.map((c) => c.id).filter((id) => e2e.some((r) => r.client === id));
+}
+
+export function toMarkdown(results) {
+  const { meta, e2e, hotpath, rssScaling } = results;
+  const out = [];
+  const load = (l) => (l ? l.map((x) => x.toFixed(2)).join(", ") : "?");
+  out.push(
+    `Run ${meta.date.slice(0, 16).replace("T", " ")} UTC on ${meta.machine.cpus} cores ` +
+      `(${meta.machine.cpuModel ?? "?"}), ${meta.machine.memoryGB} GB, Node ${meta.versions.node}` +
+      `${meta.versions.kafka ? `, Apache Kafka ${meta.versions.kafka} (one KRaft node on the same machine)` : ""}. ` +
+      `Load average (1, 5, 15 min) ${load(meta.loadBefore)} before, ${load(meta.loadAfter)} after` +
+      ` — the machine is shared, so figures carry noise.` +
+      (meta.durationSeconds ? ` The run took ${Math.round(meta.durationSeconds)} s.` : ""),
+  );
+  if (meta.skipped?.length) out.push(`\nNot run: ${meta.skipped.join("; ")}.`);
+  out.push("");
+
+  if (e2e.length > 0) {
+    const best = bestRuns(e2e);
+    const cases = casesOf(e2e);
+    const clients = clientsOf(e2e);
+    const get = (c, id) => best.get(`${c.valueSize}|${c.acks}|${id}`);
+    const s = meta.settings;
+    out.push("### End-to-end: records/s (MB/s of values)");
+    out.push("");
+    out.push(
+      `Topic of ${s.partitions} partitions (RF ${s.replicationFactor}), created fresh per run; ` +
+        `linger.ms=${s.lingerMs} and batch.size=${s.batchBytes} where the client has them, no compression. ` +
+        `KafkaJS and @platformatic/kafka have neither: they send arrays of ` +
+        `${s.arrayClients.kafkajs.batchRecords} and ${s.arrayClients.platformatic.batchRecords} records, ` +
+        `${s.arrayClients.kafkajs.concurrency} and ${s.arrayClients.platformatic.concurrency} calls in flight` +
+        ` (their fastest in a sweep, see README); this project's API client yields to the event loop ` +
+        `every ${s.ours?.chunkRecords ?? "?"} produce() calls.` +
+        (meta.repeat > 1 ? ` Best of ${meta.repeat} runs.` : ""),
+    );
+    out.push("");
+    out.push(`| case | ${clients.map((id) => clientLabel(id, meta)).join(" | ")} |`);
+    out.push(`|---|${clients.map(() => "--:").join("|")}|`);
+    for (const c of cases) {
+      const cells = clients.map((id) => {
+        const r = get(c, id);
+        if (!r) return "";
+        if (!r.ok) return "failed";
+        const v = `${int(r.recordsPerSec)} (${mb(r.MBps)})`;
+        return id === "ours" ? `**${v}**` : v;
+      });
+      out.push(`| ${caseName(c)} | ${cells.join(" | ")} |`);
+    }
+    out.push("");
+    const counts = clients.map((id) => {
+      const per = cases
+        .map((c) => get(c, id))
+        .filter(Boolean)
+        .map((r) => `${int(r.records)} × ${sizeName(r.valueSize)}`);
+      return `${clientLabel(id, meta)}: ${[...new Set(per)].join(", ")}`;
+    });
+    out.push(`Records per run — ${counts.join("; ")}.`);
+    out.push(
+      "Timing: the API clients from the first record handed over to the last delivery " +
+        "confirmed; the file-fed ones (CLI, kcat) the whole process, start to exit. Every run's " +
+        "records are counted in the topic afterwards (sum of high watermarks).",
+    );
+    out.push("");
+
+    const peers = [
+      ["kcat", "ours", "API ÷ librdkafka"],
+      ["kcat", "cli", "CLI ÷ librdkafka (both from a file)"],
+      ["kafkajs", "ours", "API ÷ KafkaJS"],
+      ["platformatic", "ours", "API ÷ @platformatic/kafka"],
+    ].filter(([p, o]) => clients.includes(p) && clients.includes(o));
+    if (peers.length > 0) {
+      out.push("### Ratios (records/s)");
+      out.push("");
+      out.push(`| case | ${peers.map((p) => p[2]).join(" | ")} |`);
+      out.push(`|---|${peers.map(() => "--:").join("|")}|`);
+      for (const c of cases) {
+        const cells = peers.map(([p, o]) =>
+          ratio(get(c, o)?.recordsPerSec ?? 0, get(c, p)?.recordsPerSec ?? 0),
+        );
+        out.push(`| ${caseName(c)} | ${cells.join(" | ")} |`);
+      }
+      out.push("");
+    }
+
+    out.push("### Peak RSS and CPU time (user + system) per run");
+    out.push("");
+    out.push(
+      `Measured from outside by ${meta.measureMethod === "gnu-time" ? "GNU time (rusage of the finished process)" : "polling /proc/PID"}; ` +
+        "CPU per record in µs in brackets; the broker's CPU time during the run last.",
+    );
+    out.push("");
+    out.push(`| case | ${clients.map((id) => clientLabel(id, meta)).join(" | ")} |`);
+    out.push(`|---|${clients.map(() => "--:").join("|")}|`);
+    for (const c of cases) {
+      const cells = clients.map((id) => {
+        const r = get(c, id);
+        if (!r || r.maxRssKb === undefined || r.cpuSeconds === undefined) return "";
+        const per = (r.cpuSeconds / r.records) * 1e6;
+        const broker =
+          r.brokerCpuSeconds === undefined ? "" : `; broker ${r.brokerCpuSeconds.toFixed(2)} s`;
+        return `${Math.round(r.maxRssKb / 1024)} MB; ${r.cpuSeconds.toFixed(2)} s (${per.toFixed(2)})${broker}`;
+      });
+      out.push(`| ${caseName(c)} | ${cells.join(" | ")} |`);
+    }
+    out.push("");
+
+    const target = cases.find((c) => c.valueSize === 100 && c.acks === 1);
+    const ours = target && get(target, "ours");
+    if (ours?.ok) {
+      out.push("### Targets (100 B, acks=1, this project's API)");
+      out.push("");
+      out.push("| target | figures | met |");
+      out.push("|---|---|:-:|");
+      const row = (name, peerId, factor) => {
+        const p = get(target, peerId);
+        if (!p?.ok) return;
+        const need = p.recordsPerSec * factor;
+        out.push(
+          `| ${name} | ${int(ours.recordsPerSec)} vs ${int(p.recordsPerSec)} rec/s = ${ratio(ours.recordsPerSec, p.recordsPerSec)} | ${ours.recordsPerSec >= need ? "yes" : "**no**"} |`,
+        );
+      };
+      row("at least librdkafka's throughput", "kcat", 1);
+      row("at least 10× KafkaJS", "kafkajs", 10);
+      row("ahead of @platformatic/kafka", "platformatic", 1.0000001);
+      if (rssScaling?.maxRssKb?.every((x) => x > 0)) {
+        // Retaining the records (or anything per record) would add at least their values.
+        const [n1, n2] = rssScaling.records;
+        const [r1, r2] = rssScaling.maxRssKb.map((x) => x / 1024);
+        const extraValuesMB = ((n2 - n1) * 100) / 2 ** 20;
+        const growth = r2 - r1;
+        out.push(
+          `| peak RSS bounded by the queue limits, not the record count | ${Math.round(r1)} MB at ${int(n1)} records, ${Math.round(r2)} MB at ${int(n2)}: ${growth >= 0 ? "+" : ""}${Math.round(growth)} MB for ${int(n2 - n1)} more records (${Math.round(extraValuesMB)} MB of values) | ${growth < extraValuesMB / 2 ? "yes" : "**no**"} |`,
+        );
+      }
+      out.push("");
+    }
+  }
+
+  if (hotpath) {
+    out.push("### Hot path without the network");
+    out.push("");
+    out.push(
+      "Records/s of 3-partition Produce requests written to /dev/null, best of several passes; the ceiling " +
+        "is Buffer.copy of the same values one by one into a 1 MB arena.",
+    );
+    out.push("");
+    out.push(
+      "| value | Producer.produce() to delivery report | encoder only (batch + request) | Buffer.copy ceiling | producer ÷ ceiling | encoder ÷ ceiling |",
+    );
+    out.push("|---|--:|--:|--:|--:|--:|");
+    for (const r of hotpath.records) {
+      out.push(
+        `| ${sizeName(r.valueSize)} | ${int(r.producerRecordsPerSec)} | ${int(r.encoderRecordsPerSec)} | ${int(r.copyRecordsPerSec)} | ${pct(r.producerRecordsPerSec, r.copyRecordsPerSec)} | ${pct(r.encoderRecordsPerSec, r.copyRecordsPerSec)} |`,
+      );
+    }
+    out.push("");
+    const c = hotpath.crc32c;
+    out.push("| checksum | CRC32C MB/s | Buffer.copy MB/s | CRC32C ÷ copy |");
+    out.push("|---|--:|--:|--:|");
+    out.push(
+      `| ${sizeName(c.blockBytes)} blocks | ${int(c.crc32cMBps)} | ${int(c.copyMBps)} | ${pct(c.crc32cMBps, c.copyMBps)} |`,
+    );
+    out.push("");
+  }
+  return out.join("\n").trimEnd();
+}
+
+function pct(a, b) {
+  const p = (a / b) * 100;
+  return `${p < 10 ? p.toFixed(1) : p.toFixed(0)} %`;
+}
+
+const esc = (s) =>
+  String(s).replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+
+/** Horizontal bars: records/s per client and case, then the hot path beside its ceiling. */
+export function toSvg(results) {
+  const { meta, e2e, hotpath } = results;
+  const W = 900;
+  const labelW = 300;
+  const barMax = 420;
+  const barH = 16;
+  const gap = 4;
+  const parts = [];
+  let y = 34;
+  parts.push(
+    `<text x="16" y="24" font-size="16" font-weight="bold">Kafka producers, one local broker: records/s (higher is better; one scale per value size)</text>`,
+  );
+  if (e2e.length > 0) {
+    const best = bestRuns(e2e);
+    // One scale per value size: records/s of 1 KiB values would be slivers beside 100 B ones.
+    const maxOf = (size) =>
+      Math.max(
+        1,
+        ...[...best.values()].filter((r) => r.valueSize === size).map((r) => r.recordsPerSec),
+      );
+    for (const c of casesOf(e2e)) {
+      const max = maxOf(c.valueSize);
+      y += 18;
+      parts.push(`<text x="16" y="${y}" font-weight="bold">${esc(caseName(c))}</text>`);
+      y += 6;
+      for (const id of clientsOf(e2e)) {
+        const r = best.get(`${c.valueSize}|${c.acks}|${id}`);
+        if (!r) continue;
+        const color = CLIENTS.find((k) => k.id === id)?.color ?? "#868e96";
+        const w = Math.max(1, (r.recordsPerSec / max) * barMax);
+        const text = r.ok ? `${int(r.recordsPerSec)}  (${mb(r.MBps)} MB/s)` : "failed";
+        parts.push(
+          `<text x="${labelW - 8}" y="${y + barH - 4}" text-anchor="end">${esc(clientLabel(id, meta))}</text>`,
+          `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color}"/>`,
+          `<text x="${(labelW + w + 6).toFixed(1)}" y="${y + barH - 4}">${esc(text)}</text>`,
+        );
+        y += barH + gap;
+      }
+    }
+  }
+  if (hotpath) {
+    y += 26;
+    parts.push(
+      `<text x="16" y="${y}" font-size="15" font-weight="bold">Hot path without the network: records/s to /dev/null (bar = share of the Buffer.copy ceiling)</text>`,
+    );
+    y += 8;
+    for (const r of hotpath.records) {
+      for (const [name, rate] of [
+        ["Producer.produce() to delivery report", r.producerRecordsPerSec],
+        ["encoder only", r.encoderRecordsPerSec],
+      ]) {
+        const share = rate / r.copyRecordsPerSec;
+        const w = Math.max(1, share * barMax);
+        parts.push(
+          `<text x="${labelW - 8}" y="${y + barH - 4}" text-anchor="end">${esc(`${sizeName(r.valueSize)}: ${name}`)}</text>`,
+          `<rect x="${labelW}" y="${y}" width="${barMax}" height="${barH}" fill="#e9ecef"/>`,
+          `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="#d9480f"/>`,
+          `<text x="${(labelW + w + 6).toFixed(1)}" y="${y + barH - 4}">${esc(`${int(rate)} (${pct(rate, r.copyRecordsPerSec)} of ${int(r.copyRecordsPerSec)})`)}</text>`,
+        );
+        y += barH + gap;
+      }
+    }
+    const c = hotpath.crc32c;
+    const share = c.crc32cMBps / c.copyMBps;
+    parts.push(
+      `<text x="${labelW - 8}" y="${y + barH - 4}" text-anchor="end">CRC32C, MB/s</text>`,
+      `<rect x="${labelW}" y="${y}" width="${barMax}" height="${barH}" fill="#e9ecef"/>`,
+      `<rect x="${labelW}" y="${y}" width="${Math.max(1, share * barMax).toFixed(1)}" height="${barH}" fill="#1971c2"/>`,
+      `<text x="${(labelW + Math.max(1, share * barMax) + 6).toFixed(1)}" y="${y + barH - 4}">${esc(`${int(c.crc32cMBps)} (${pct(c.crc32cMBps, c.copyMBps)} of ${int(c.copyMBps)})`)}</text>`,
+    );
+    y += barH + gap;
+  }
+  y += 20;
+  const load = meta.loadBefore ? meta.loadBefore[0].toFixed(1) : "?";
+  parts.push(
+    `<text x="16" y="${y}" fill="#495057">${esc(
+      `${meta.date.slice(0, 10)}, ${meta.machine.cpus} cores, load ${load}, Node ${meta.versions.node}${meta.versions.kafka ? `, Kafka ${meta.versions.kafka}` : ""}; bench/results/latest.md has the method and every figure`,
+    )}</text>`,
+  );
+  y += 14;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="#ffffff"/>
+${parts.join("\n")}
+</svg>
+`;
+}
+
+/** Replaces the table between the markers in bench/README.md. */
+export function updateReadme(file, md) {
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, "utf8");
+  const a = text.indexOf(README_START);
+  const b = text.indexOf(README_END);
+  if (a < 0 || b < a) return;
+  writeFileSync(file, `${text.slice(0, a + README_START.length)}\n${md}\n${text.slice(b)}`);
+}

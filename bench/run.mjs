@@ -1,0 +1,568 @@
+// `npm run bench`: end-to-end throughput of this producer beside the clients a user would pick
+// instead, against one local Apache Kafka broker started here, plus the hot path without the
+// network. Writes bench/results/latest.{json,md}, bench/results/chart.svg and the table in
+// bench/README.md. See bench/README.md for the method; `npm run bench -- --help` for options.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeDataFile } from "./lib/data.mjs";
+import { killChildren, measureMethod, processCpuSeconds, runMeasured } from "./lib/measure.mjs";
+import { bestRuns, CLIENTS, toMarkdown, toSvg, updateReadme } from "./lib/report.mjs";
+import { connectAdmin } from "./lib/topics.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = dirname(here);
+const resultsDir = join(here, "results");
+const tmpDir = join(resultsDir, "tmp");
+
+const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [options] after npm run build)
+
+  --case all|e2e|hotpath      what to run (default all)
+  --client LIST               e2e clients, comma-separated (default ${CLIENTS.map((c) => c.id).join(",")})
+  --value LIST                value sizes in bytes (default 100,1024)
+  --acks LIST                 1 and/or -1 (default 1,-1)
+  --records N                 records per e2e run for every client (default: per client and
+                              value size, see bench/README.md)
+  --repeat N                  runs per client and case, the fastest is reported (default 3)
+  --bootstrap HOST:PORT       use this broker instead of starting one (or set KAFKA_BOOTSTRAP)
+  --save / --no-save          write bench/results/latest.* and the README table (default: only
+                              when every case and client runs with the default record counts)
+  --keep-data                 keep the data files in bench/results/tmp/
+  --timeout SECONDS           per client run (default 180)`;
+
+/** Records per run when --records is not given: enough for ~1 s or more of the faster clients. */
+function defaultRecords(client, valueSize) {
+  if (client === "kafkajs") return valueSize <= 128 ? 300_000 : 100_000;
+  return valueSize <= 128 ? 1_000_000 : 250_000;
+}
+
+const SETTINGS = { lingerMs: 5, batchBytes: 1_000_000 };
+/** This project's API client yields to the event loop every chunkRecords produce() calls. */
+const OURS = { chunkRecords: 1000 };
+/** Records per send() call and calls in flight for the clients without their own batching. */
+const ARRAY_CLIENTS = {
+  kafkajs: { batchRecords: 1000, concurrency: 4 },
+  platformatic: { batchRecords: 500, concurrency: 2 },
+};
+
+function parseArgs(argv) {
+  const o = {
+    case: "all",
+    clients: CLIENTS.map((c) => c.id),
+    values: [100, 1024],
+    acks: [1, -1],
+    records: undefined,
+    repeat: 3,
+    bootstrap: process.env.KAFKA_BOOTSTRAP || undefined,
+    save: undefined,
+    keepData: false,
+    timeoutSeconds: 180,
+  };
+  let selective = false;
+  const list = (v, parse) => String(v).split(",").filter(Boolean).map(parse);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) fail(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      case "--case":
+        o.case = next();
+        if (!["all", "e2e", "hotpath"].includes(o.case)) fail(`unknown case ${o.case}`);
+        selective ||= o.case !== "all";
+        break;
+      case "--client":
+        o.clients = list(next(), (c) => {
+          if (!CLIENTS.some((k) => k.id === c)) fail(`unknown client ${c}`);
+          return c;
+        });
+        selective = true;
+        break;
+      case "--value":
+        o.values = list(next(), (v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 1 || n > 900_000) fail(`bad value size ${v}`);
+          return n;
+        });
+        selective = true;
+        break;
+      case "--acks":
+        o.acks = list(next(), (v) => {
+          if (v !== "1" && v !== "-1" && v !== "all") fail(`acks must be 1 or -1, got ${v}`);
+          return v === "1" ? 1 : -1;
+        });
+        selective = true;
+        break;
+      case "--records":
+        o.records = Number(next());
+        if (!Number.isInteger(o.records) || o.records < 1)
+          fail("--records needs a positive integer");
+        selective = true;
+        break;
+      case "--repeat":
+        o.repeat = Number(next());
+        if (!Number.isInteger(o.repeat) || o.repeat < 1) fail("--repeat needs a positive integer");
+        break;
+      case "--bootstrap":
+        o.bootstrap = next();
+        break;
+      case "--save":
+        o.save = true;
+        break;
+      case "--no-save":
+        o.save = false;
+        break;
+      case "--keep-data":
+        o.keepData = true;
+        break;
+      case "--timeout":
+        o.timeoutSeconds = Number(next());
+        break;
+      default:
+        fail(`unknown option ${a}`);
+    }
+  }
+  o.save ??= !selective;
+  return o;
+}
+
+function fail(message) {
+  console.error(`bench: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+const fmt = (n) => Math.round(n).toLocaleString("en-US");
+
+// ---------------------------------------------------------------------------------------------
+// The broker: test/broker/cli.mjs (the project's harness) in a child process.
+
+async function startBroker() {
+  log("starting Apache Kafka (test/broker/cli.mjs) ...");
+  const child = spawn(process.execPath, [join(root, "test/broker/cli.mjs")], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  let pid;
+  const bootstrap = await new Promise((resolve, reject) => {
+    let stdout = "";
+    const timer = setTimeout(
+      () => reject(new Error(`broker not up after 300 s:\n${stderr}`)),
+      300_000,
+    );
+    child.stdout.setEncoding("utf8").on("data", (d) => {
+      stdout += d;
+      const m = /KAFKA_BOOTSTRAP=(\S+)/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.stderr.setEncoding("utf8").on("data", (d) => {
+      stderr += d;
+      pid ??= Number(/pids (\d+)/.exec(stderr)?.[1]) || undefined;
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker harness exited (${code}) before it was ready:\n${stderr}`));
+    });
+  });
+  // The pid line follows the bootstrap line on stderr.
+  for (let i = 0; i < 50 && pid === undefined; i++) await sleep(20);
+  const version = /Apache Kafka (\S+),/.exec(stderr)?.[1];
+  log(`broker ${version ?? "?"} at ${bootstrap} (JVM pid ${pid ?? "?"})`);
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    const timeout = sleep(30_000).then(() => "timeout");
+    if ((await Promise.race([exited, timeout])) === "timeout") {
+      child.kill("SIGKILL");
+      if (pid) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+    }
+  };
+  return { bootstrap, version, pid, stop, child };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// One e2e run: a fresh topic, one client process, the topic's record count afterwards.
+
+function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFile }) {
+  const node = process.execPath;
+  const nodeSettings = (extra = {}) =>
+    JSON.stringify({ bootstrap, topic, records, valueSize, acks, ...SETTINGS, ...extra });
+  switch (client) {
+    case "ours":
+      return { cmd: node, args: [join(here, "clients/ours.mjs"), nodeSettings(OURS)] };
+    case "kafkajs":
+      return {
+        cmd: node,
+        args: [join(here, "clients/kafkajs.mjs"), nodeSettings(ARRAY_CLIENTS.kafkajs)],
+        env: { KAFKAJS_NO_PARTITIONER_WARNING: "1" },
+      };
+    case "platformatic":
+      return {
+        cmd: node,
+        args: [join(here, "clients/platformatic.mjs"), nodeSettings(ARRAY_CLIENTS.platformatic)],
+      };
+    case "cli": {
+      const props = [
+        `t.acks=${acks}`,
+        `g.linger.ms=${SETTINGS.lingerMs}`,
+        `g.batch.size=${SETTINGS.batchBytes}`,
+        "g.compression.codec=none",
+      ].join("&");
+      return {
+        cmd: node,
+        args: [join(root, "dist/cli.js"), "publish", `kafka:${bootstrap}/${topic}?${props}`],
+        stdinFile: dataFile,
+      };
+    }
+    case "kcat":
+      return {
+        cmd: "kcat",
+        args: [
+          "-P",
+          "-b",
+          bootstrap,
+          "-t",
+          topic,
+          "-l",
+          dataFile,
+          "-X",
+          `acks=${acks}`,
+          "-X",
+          `linger.ms=${SETTINGS.lingerMs}`,
+          "-X",
+          `batch.size=${SETTINGS.batchBytes}`,
+          "-X",
+          "compression.codec=none",
+        ],
+      };
+    default:
+      throw new Error(`unknown client ${client}`);
+  }
+}
+
+let topicSeq = 0;
+
+/** runOne(), with any error of the run's set-up recorded as a failed run instead of thrown. */
+async function runSafely(ctx, client, valueSize, acks, records) {
+  try {
+    return await runOne(ctx, client, valueSize, acks, records);
+  } catch (err) {
+    log(`  ${client}: ${err.message}`);
+    return {
+      client,
+      valueSize,
+      acks,
+      records,
+      ok: false,
+      recordsPerSec: 0,
+      MBps: 0,
+      seconds: 0,
+      error: err.message,
+    };
+  }
+}
+
+async function runOne(ctx, client, valueSize, acks, records) {
+  const topic = `bench-${client}-${valueSize}-${acks === 1 ? "a1" : "aall"}-${Date.now().toString(36)}-${topicSeq++}`;
+  await ctx.admin.create(topic);
+  const dataFile =
+    client === "cli" || client === "kcat" ? await ctx.dataFile(valueSize, records) : undefined;
+  const { cmd, args, env, stdinFile } = commandFor(client, {
+    bootstrap: ctx.bootstrap,
+    topic,
+    records,
+    valueSize,
+    acks,
+    dataFile,
+  });
+  const load1 = loadavg()[0];
+  const brokerCpu0 = ctx.brokerPid ? processCpuSeconds(ctx.brokerPid) : undefined;
+  const res = await runMeasured(cmd, args, {
+    stdinFile,
+    env,
+    timeoutMs: ctx.timeoutSeconds * 1000,
+  });
+  const brokerCpu1 = ctx.brokerPid ? processCpuSeconds(ctx.brokerPid) : undefined;
+  let verified;
+  try {
+    verified = await ctx.admin.recordCount(topic);
+  } catch (err) {
+    log(`  cannot count the records of ${topic}: ${err.message}`);
+  }
+  await ctx.admin.remove(topic).catch((err) => log(`  cannot delete ${topic}: ${err.message}`));
+
+  let out = {};
+  const line = res.stdout.trim().split("\n").filter(Boolean).pop();
+  try {
+    out = line ? JSON.parse(line) : {};
+  } catch {
+    out = {};
+  }
+  // The file-fed clients are timed like kcat must be: the whole process, start to exit.
+  const inProcess = client === "ours" || client === "kafkajs" || client === "platformatic";
+  const seconds = inProcess && typeof out.seconds === "number" ? out.seconds : res.wallSeconds;
+  const delivered = typeof out.delivered === "number" ? out.delivered : verified;
+  const ok = res.code === 0 && verified === records && (delivered ?? 0) === records;
+  const run = {
+    client,
+    valueSize,
+    acks,
+    records,
+    delivered,
+    verified,
+    failed: out.failed ?? (verified === undefined ? undefined : records - verified),
+    ok,
+    timing: inProcess ? "first record to last delivery report" : "process wall time",
+    seconds,
+    wallSeconds: res.wallSeconds,
+    recordsPerSec: ok ? records / seconds : 0,
+    MBps: ok ? (records * valueSize) / seconds / 1e6 : 0,
+    cpuSeconds: res.cpuSeconds,
+    maxRssKb: res.maxRssKb,
+    brokerCpuSeconds:
+      brokerCpu0 !== undefined && brokerCpu1 !== undefined ? brokerCpu1 - brokerCpu0 : undefined,
+    load1,
+    ...(out.batchRecords && { batchRecords: out.batchRecords, concurrency: out.concurrency }),
+    ...(out.self && { self: out.self }),
+    ...(client === "cli" && out.msgs_per_s && { cliReported: out }),
+    ...(!ok && {
+      error: out.firstError ?? (res.stderr.trim().slice(-800) || `exit ${res.code ?? res.signal}`),
+    }),
+  };
+  const rate = ok ? `${fmt(run.recordsPerSec)} rec/s, ${run.MBps.toFixed(1)} MB/s` : "FAILED";
+  log(
+    `  ${client.padEnd(12)} ${fmt(records).padStart(9)} x ${valueSize} B acks=${acks}: ${rate}` +
+      ` | ${seconds.toFixed(2)} s, cpu ${run.cpuSeconds?.toFixed(2) ?? "?"} s, rss ${
+        run.maxRssKb ? Math.round(run.maxRssKb / 1024) : "?"
+      } MB${run.brokerCpuSeconds === undefined ? "" : `, broker cpu ${run.brokerCpuSeconds.toFixed(2)} s`}`,
+  );
+  if (!ok) log(`    ${String(run.error).split("\n").join("\n    ")}`);
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function versions() {
+  const pkg = (p) => {
+    try {
+      return JSON.parse(readFileSync(join(root, "node_modules", p, "package.json"), "utf8"))
+        .version;
+    } catch {
+      return undefined;
+    }
+  };
+  const kcat = spawnSync("kcat", ["-V"], { encoding: "utf8" });
+  const kcatText = `${kcat.stdout ?? ""}${kcat.stderr ?? ""}`;
+  return {
+    node: process.version,
+    kafkajs: pkg("kafkajs"),
+    platformatic: pkg("@platformatic/kafka"),
+    kcat: /Version (\S+)/.exec(kcatText)?.[1],
+    librdkafka: /librdkafka (\S+)/.exec(kcatText)?.[1],
+    ours: JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version,
+  };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
+  if (!existsSync(join(root, "dist/index.js"))) fail("dist/ is missing: run `npm run build` first");
+  mkdirSync(tmpDir, { recursive: true });
+  const startedAt = new Date();
+  const meta = {
+    date: startedAt.toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGB: Math.round(totalmem() / 2 ** 30),
+    },
+    versions: versions(),
+    measureMethod,
+    loadBefore: loadavg(),
+    settings: {
+      ...SETTINGS,
+      compression: "none",
+      partitions: 3,
+      replicationFactor: 1,
+      arrayClients: ARRAY_CLIENTS,
+      ours: OURS,
+    },
+    repeat: opts.repeat,
+  };
+  log(
+    `${meta.machine.cpus} cores, load ${meta.loadBefore.map((l) => l.toFixed(2)).join(" ")}; ` +
+      `peak RSS and CPU by ${measureMethod}`,
+  );
+  const results = { meta, e2e: [], rssScaling: undefined, hotpath: undefined };
+  const dataFiles = [];
+  let broker;
+  let admin;
+  const cleanup = async () => {
+    killChildren();
+    await admin?.disconnect().catch(() => {});
+    admin = undefined;
+    await broker?.stop();
+    broker = undefined;
+    if (!opts.keepData) for (const f of dataFiles) rmSync(f, { force: true });
+  };
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.once(sig, () => {
+      log(`${sig}: stopping`);
+      cleanup().finally(() => process.exit(130));
+    });
+  }
+
+  try {
+    if (opts.case !== "hotpath") {
+      if (opts.clients.includes("kcat") && spawnSync("kcat", ["-V"]).status !== 0) {
+        log("kcat is not installed (apt-get install kcat): running without the librdkafka figures");
+        opts.clients = opts.clients.filter((c) => c !== "kcat");
+        meta.skipped = ["librdkafka: kcat is not installed"];
+      }
+      let bootstrap = opts.bootstrap;
+      if (bootstrap === undefined) {
+        broker = await startBroker();
+        bootstrap = broker.bootstrap;
+        meta.versions.kafka = broker.version;
+      } else log(`using the broker at ${bootstrap}`);
+      meta.brokerStartedHere = broker !== undefined;
+      admin = await connectAdmin(bootstrap);
+      const files = new Map();
+      const ctx = {
+        admin,
+        bootstrap,
+        brokerPid: broker?.pid,
+        timeoutSeconds: opts.timeoutSeconds,
+        async dataFile(valueSize, records) {
+          const file = join(tmpDir, `values-${valueSize}-${records}.txt`);
+          if (!files.has(file)) {
+            files.set(file, writeDataFile(file, valueSize, records));
+            dataFiles.push(file);
+          }
+          await files.get(file);
+          return file;
+        },
+      };
+
+      // Warm the broker's JIT up (not counted): the first measured client must not pay for it.
+      for (const warm of ["kcat", "ours"].filter((c) => opts.clients.includes(c))) {
+        log(`warm-up: ${warm}, 300,000 x 100 B (not counted)`);
+        await runSafely(ctx, warm, 100, 1, 300_000);
+      }
+
+      for (const valueSize of opts.values) {
+        for (const acks of opts.acks) {
+          log(`case ${valueSize} B, acks=${acks}`);
+          for (let rep = 0; rep < opts.repeat; rep++) {
+            // Each repetition starts with another client, so none always runs first.
+            const n = opts.clients.length;
+            const order = opts.clients.map((_, i) => opts.clients[(i + rep) % n]);
+            for (const client of order) {
+              const records = opts.records ?? defaultRecords(client, valueSize);
+              results.e2e.push({
+                ...(await runSafely(ctx, client, valueSize, acks, records)),
+                rep,
+              });
+            }
+          }
+        }
+      }
+
+      // Peak RSS against the record count: the same run with a quarter of the records.
+      if (opts.clients.includes("ours") && opts.values.includes(100) && opts.acks.includes(1)) {
+        const full = opts.records ?? defaultRecords("ours", 100);
+        const quarter = Math.max(1, Math.floor(full / 4));
+        log(`peak RSS against record count: ours with ${fmt(quarter)} records`);
+        const small = await runSafely(ctx, "ours", 100, 1, quarter);
+        const big = results.e2e
+          .filter((r) => r.client === "ours" && r.valueSize === 100 && r.acks === 1)
+          .sort((a, b) => b.recordsPerSec - a.recordsPerSec)[0];
+        results.rssScaling = {
+          records: [quarter, full],
+          maxRssKb: [small.maxRssKb, big?.maxRssKb],
+          queueLimit: "queue.buffering.max.messages=100000, queue.buffering.max.kbytes=1048576",
+        };
+      }
+      await admin.disconnect();
+      admin = undefined;
+      if (broker) {
+        log("stopping the broker");
+        await broker.stop();
+        broker = undefined;
+      }
+    }
+
+    if (opts.case !== "e2e") {
+      log("hot path (bench/hotpath.mjs) ...");
+      const args = [join(here, "hotpath.mjs"), "--json", "--value", opts.values.join(",")];
+      const res = await runMeasured(process.execPath, args, { timeoutMs: 300_000 });
+      if (res.code !== 0) throw new Error(`hotpath failed:\n${res.stderr}`);
+      results.hotpath = JSON.parse(res.stdout.trim().split("\n").pop());
+      for (const r of results.hotpath.records) {
+        log(
+          `  ${r.valueSize} B: producer ${fmt(r.producerRecordsPerSec)} rec/s, encoder ${fmt(
+            r.encoderRecordsPerSec,
+          )} rec/s, Buffer.copy ${fmt(r.copyRecordsPerSec)} rec/s`,
+        );
+      }
+      const c = results.hotpath.crc32c;
+      log(`  crc32c ${fmt(c.crc32cMBps)} MB/s, Buffer.copy ${fmt(c.copyMBps)} MB/s`);
+    }
+  } finally {
+    await cleanup();
+  }
+
+  meta.loadAfter = loadavg();
+  meta.durationSeconds = (performance.now() - t0) / 1000;
+  const md = toMarkdown(results);
+  process.stdout.write(`\n${md}\n`);
+  if (opts.save) {
+    writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(resultsDir, "latest.md"), `${md}\n`);
+    writeFileSync(join(resultsDir, "chart.svg"), toSvg(results));
+    updateReadme(join(here, "README.md"), md);
+    log("wrote bench/results/latest.json, latest.md, chart.svg and the table in bench/README.md");
+  } else {
+    writeFileSync(join(tmpDir, "partial.json"), `${JSON.stringify(results, null, 2)}\n`);
+    log("partial run: wrote bench/results/tmp/partial.json (latest.* untouched; --save to keep)");
+  }
+  log(`done in ${meta.durationSeconds.toFixed(0)} s`);
+  const retried = results.e2e.filter((r) => !r.ok).length;
+  const failed = [...bestRuns(results.e2e).values()].filter((r) => !r.ok);
+  if (retried > failed.length)
+    log(`${retried - failed.length} run(s) failed, others of theirs did not`);
+  if (failed.length > 0) {
+    log(
+      `no successful run: ${failed.map((r) => `${r.client} ${r.valueSize} B acks=${r.acks}`).join(", ")}`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err?.stack ?? err}`);
+  killChildren();
+  process.exit(1);
+});
