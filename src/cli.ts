@@ -5,6 +5,7 @@
  *   event-kafka publish SOCKET [MESSAGE...] [-k KEY | -K DELIM] [-H name=value]...
  *   event-kafka raise SOCKET EVENT [name=value ...] [--callid ID]
  */
+import { createReadStream, fstatSync } from "node:fs";
 import { KafkaClientError } from "./producer/client-error.js";
 import { ConfigError } from "./producer/config.js";
 import { consoleLogger } from "./producer/logger.js";
@@ -148,41 +149,43 @@ async function publish(args: string[]): Promise<number> {
   const startedAt = performance.now();
   const progress = startProgress(() => [delivered, failed]);
 
-  /** Queues one record, waiting for room when the queue is full. */
-  const send = async (key: Buffer | null, value: Buffer): Promise<void> => {
-    for (;;) {
-      try {
-        producer.produce({ topic, key, value, headers });
-        return;
-      } catch (err) {
-        if (!(err instanceof KafkaClientError) || err.code !== "QUEUE_FULL") throw err;
-        await new Promise<void>((r) => {
-          resume = r;
-        });
+  const delimiter = opts.keyDelimiter;
+  /**
+   * Queues one line as a record: synchronous, no allocation beyond the record
+   * itself. Returns false, with nothing queued, when the queue is full.
+   */
+  const produceLine = (line: Buffer): boolean => {
+    let key = opts.key;
+    let value = line;
+    if (delimiter) {
+      const at = line.indexOf(delimiter);
+      if (at >= 0) {
+        key = line.subarray(0, at);
+        value = line.subarray(at + delimiter.length);
       }
     }
-  };
-
-  const recordOf = (line: Buffer): [Buffer | null, Buffer] => {
-    if (opts.keyDelimiter) {
-      const at = line.indexOf(opts.keyDelimiter);
-      if (at >= 0) return [line.subarray(0, at), line.subarray(at + opts.keyDelimiter.length)];
-      return [null, line];
+    try {
+      producer.produce({ topic, key, value, headers });
+      return true;
+    } catch (err) {
+      if (err instanceof KafkaClientError && err.code === "QUEUE_FULL") return false;
+      throw err;
     }
-    return [opts.key, line];
   };
+  /** Resolves once deliveries have made room in the queue. */
+  const room = (): Promise<void> =>
+    new Promise((r) => {
+      resume = r;
+    });
 
   try {
     if (opts.messages.length > 0) {
       for (const m of opts.messages) {
-        const [k, v] = recordOf(Buffer.from(m));
-        await send(k, v);
+        const line = Buffer.from(m);
+        while (!produceLine(line)) await room();
       }
     } else {
-      await forEachLine(process.stdin, async (line) => {
-        const [k, v] = recordOf(line);
-        await send(k, v);
-      });
+      await forEachLine(produceLine, room);
     }
     const waitMs =
       opts.waitSeconds !== undefined
@@ -202,14 +205,23 @@ async function publish(args: string[]): Promise<number> {
 }
 
 /**
- * Calls `onLine` for every line of `input` (without its newline; empty lines
- * skipped), one at a time, pausing the stream while `onLine` waits.
+ * Feeds every line of standard input (without its newline or CR; empty lines
+ * skipped) to `onLine`; when it refuses a line, waits for `room()` and offers
+ * the same line again. Large reads keep the per-chunk cost low.
  */
 async function forEachLine(
-  input: NodeJS.ReadableStream,
-  onLine: (line: Buffer) => Promise<void> | void,
+  onLine: (line: Buffer) => boolean,
+  room: () => Promise<void>,
 ): Promise<void> {
+  // A regular file (input redirected with <) is read in large blocks; pipes
+  // and terminals through process.stdin (a non-blocking pipe cannot be read as a file).
+  const input = fstatSync(0).isFile()
+    ? createReadStream("", { fd: 0, highWaterMark: 1 << 20, autoClose: false })
+    : process.stdin;
   let rest: Buffer | null = null;
+  const offer = async (line: Buffer): Promise<void> => {
+    while (!onLine(line)) await room();
+  };
   for await (const data of input) {
     let chunk = data as Buffer;
     if (rest) {
@@ -223,17 +235,14 @@ async function forEachLine(
       let end = nl;
       if (end > start && chunk[end - 1] === 13) end--; // CRLF
       if (end > start) {
-        const pending = onLine(chunk.subarray(start, end));
-        if (pending) await pending;
+        const line = chunk.subarray(start, end);
+        if (!onLine(line)) await offer(line);
       }
       start = nl + 1;
     }
     if (start < chunk.length) rest = Buffer.from(chunk.subarray(start));
   }
-  if (rest && rest.length > 0) {
-    const pending = onLine(rest);
-    if (pending) await pending;
-  }
+  if (rest && rest.length > 0) await offer(rest);
 }
 
 function startProgress(counts: () => [number, number]): { stop(): void } {
