@@ -121,18 +121,44 @@ export class Batch {
   attempts = 0;
   /** Not to be sent again before this time (retry backoff). */
   retryAt = 0;
+  /** The error of the last failed attempt: the cause given if the deadline passes. */
+  lastError: DeliveryError | undefined;
   /** Reported (delivered or failed): responses that come later are ignored. */
   done = false;
+  /**
+   * When the batch is reported failed if still undelivered: the latest
+   * message.timeout.ms deadline of its records (Infinity when 0), so that no
+   * record fails before its own deadline.
+   */
+  deadline: number;
+  /** The earliest deadline of its records. */
+  private earliestDeadline: number;
 
   constructor(
     readonly queue: PartitionQueue,
     readonly writer: Writer,
     readonly createdAt: number,
-    /** message.timeout.ms after the first record (Infinity when 0). */
-    readonly deadline: number,
+    /** The first record's deadline. */
+    deadline: number,
     compression: CompressionCodec,
   ) {
+    this.deadline = deadline;
+    this.earliestDeadline = deadline;
     this.builder.begin(writer, { compression });
+  }
+
+  /**
+   * Whether a record due at `deadline` may join without any record of the
+   * batch being reported more than `slackMs` after its own deadline.
+   */
+  fitsDeadline(deadline: number, slackMs: number): boolean {
+    if (deadline === this.deadline && deadline === this.earliestDeadline) return true;
+    return Math.max(deadline, this.deadline) - Math.min(deadline, this.earliestDeadline) <= slackMs;
+  }
+
+  addDeadline(deadline: number): void {
+    if (deadline > this.deadline) this.deadline = deadline;
+    if (deadline < this.earliestDeadline) this.earliestDeadline = deadline;
   }
 
   /** Encoded bytes so far (uncompressed). */

@@ -12,6 +12,7 @@ import {
   type PartitionQueue,
   type ProducerRecord,
   recordSize,
+  recordSizeUpperBound,
   TopicQueue,
   WriterPool,
 } from "./accumulator.js";
@@ -48,6 +49,16 @@ export class Producer {
   private readonly onDelivery: DeliveryCallback | undefined;
   private readonly maxQueueBytes: number;
   private readonly messageTimeoutMs: number;
+  /**
+   * How far apart the deadlines of one batch's records may be. A batch fails as
+   * a whole at the latest of them, so a batch that keeps taking records while
+   * it cannot be sent (leader down) is sealed once its records span this long,
+   * and later records start a new one: no record is reported failed before its
+   * own deadline, nor more than this after it. A tenth of message.timeout.ms is
+   * far above any round trip, so normal batching (linger.ms, one batch in flight
+   * per partition) never meets the limit.
+   */
+  private readonly deadlineSlackMs: number;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
   private drainScheduled = false;
@@ -72,6 +83,7 @@ export class Producer {
     this.onDelivery = options.onDelivery;
     this.maxQueueBytes = config["queue.buffering.max.kbytes"] * 1024;
     this.messageTimeoutMs = config["message.timeout.ms"] || Number.POSITIVE_INFINITY;
+    this.deadlineSlackMs = Math.max(config["linger.ms"], 100, this.messageTimeoutMs / 10);
     this.partitioner = new Partitioner(config.partitioner, {
       stickyLingerMs: config["sticky.partitioning.linger.ms"],
     });
@@ -131,13 +143,15 @@ export class Producer {
     const known = this.topics.get(topic);
     if (known === undefined) checkTopicName(topic);
     const maxBytes = this.config["message.max.bytes"];
-    // The exact size: queue.buffering.max.kbytes counts the bytes really queued.
-    const size = recordSize(record);
-    if (size > maxBytes) {
-      throw new KafkaClientError(
-        "MSG_SIZE_TOO_LARGE",
-        `record of ${size} bytes for topic "${topic}" exceeds message.max.bytes (${maxBytes})`,
-      );
+    let size = recordSizeUpperBound(record);
+    if (size > maxBytes || this.counters.queuedBytes + size > this.maxQueueBytes) {
+      size = recordSize(record);
+      if (size > maxBytes) {
+        throw new KafkaClientError(
+          "MSG_SIZE_TOO_LARGE",
+          `record of ${size} bytes for topic "${topic}" exceeds message.max.bytes (${maxBytes})`,
+        );
+      }
     }
     if (this.counters.queued >= this.config["queue.buffering.max.messages"]) {
       throw new KafkaClientError(
@@ -176,6 +190,9 @@ export class Producer {
       );
     }
     const tq = known ?? this.addTopic(topic);
+    // A record waiting for metadata keeps its size until append() measures the encoding:
+    // count it exactly (a cold path) so the queue does not fill up early meanwhile.
+    if (tq.partitions.length === 0) size = recordSize(record);
     this.counters.produced++;
     this.counters.queued++;
     this.counters.queuedBytes += size;
@@ -192,7 +209,7 @@ export class Producer {
       this.wake(now + this.messageTimeoutMs);
       return;
     }
-    this.append(tq, record, cb, timestamp, size, now);
+    this.append(tq, record, cb, timestamp, size, now, now + this.messageTimeoutMs);
   }
 
   /** Like produce(), as a Promise of the delivery report (rejected with the delivery error). */
@@ -232,6 +249,8 @@ export class Producer {
     timestamp: number,
     size: number,
     now: number,
+    /** The record's message.timeout.ms deadline. */
+    deadline: number,
   ): void {
     let p = record.partition;
     if (p === undefined || p === -1) {
@@ -247,30 +266,31 @@ export class Producer {
     if (
       batch !== undefined &&
       (batch.count >= this.config["batch.num.messages"] ||
-        batch.byteLength + size > this.config["batch.size"])
+        batch.byteLength + size > this.config["batch.size"] ||
+        !batch.fitsDeadline(deadline, this.deadlineSlackMs))
     ) {
       batch.seal();
       this.scheduleDrain();
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = new Batch(
-        pq,
-        this.pool.take(),
-        now,
-        now + this.messageTimeoutMs,
-        this.config["compression.codec"],
-      );
+      batch = new Batch(pq, this.pool.take(), now, deadline, this.config["compression.codec"]);
       pq.batches.push(batch);
       this.active.add(pq);
       this.wake(now + this.config["linger.ms"]);
     }
+    const before = batch.builder.byteLength;
     batch.builder.append(record.key, record.value, timestamp, record.headers);
+    // Enqueue counted an estimate (up to 3 bytes per UTF-16 unit); from here on the
+    // queue counts the bytes really encoded, or it would fill up early.
+    const encoded = batch.builder.byteLength - before;
+    this.counters.queuedBytes += encoded - size;
+    batch.addDeadline(deadline);
     batch.callbacks.push(cb);
     batch.opaques.push(record.opaque);
     batch.timestamps.push(timestamp);
     batch.count++;
-    batch.bytes += size;
+    batch.bytes += encoded;
     if (batch.count >= this.config["batch.num.messages"]) {
       batch.seal();
       this.scheduleDrain();
@@ -383,7 +403,7 @@ export class Producer {
       );
       return;
     }
-    this.append(tq, w.record, w.callback, w.timestamp, w.size, now);
+    this.append(tq, w.record, w.callback, w.timestamp, w.size, now, w.deadline);
   }
 
   private reportWaiting(

@@ -70,7 +70,7 @@ export class Sender {
       if (pq.inFlight) continue;
       let head = pq.batches[0];
       while (head !== undefined && head.deadline <= now) {
-        this.host.complete(head, this.timeoutError(head));
+        this.host.complete(head, this.timeoutError(head, head.lastError));
         head = pq.batches[0];
       }
       if (head === undefined) continue;
@@ -269,8 +269,12 @@ export class Sender {
       this.config["retry.backoff.ms"] * 2 ** (batch.attempts - 1),
     );
     const retryAt = now + Math.round(backoff * (0.8 + Math.random() * 0.4));
+    batch.lastError = err;
     if (retryAt >= batch.deadline) {
-      this.host.complete(batch, this.timeoutError(batch, err));
+      // No retry fits before the deadline: drain() reports the batch failed at the
+      // deadline, not before it (message.timeout.ms is a promise both ways).
+      batch.retryAt = batch.deadline;
+      this.host.wake(batch.deadline);
       return;
     }
     batch.retryAt = retryAt;
