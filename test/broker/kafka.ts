@@ -524,7 +524,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function randomClusterId(): string {
   // A Kafka Uuid: 16 random bytes, base64url without padding (22 characters).
-  return randomBytes(16).toString("base64url");
+  // Drawn again while it starts with "-": the storage tool would read it as an option.
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 function serverProperties(

@@ -6,22 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Producer } from "../../src/producer/producer.js";
-import type { KafkaCluster } from "../broker/kafka.js";
+import { type KafkaCluster, startCluster } from "../broker/kafka.js";
 import { kcatConsume } from "../broker/kcat.js";
 import { uniqueTopic } from "../helpers/topics.js";
-import {
-  connectAdmin,
-  createTopic,
-  DeliveryLedger,
-  FAST,
-  startClusterWithRetry,
-} from "./helpers.js";
+import { connectAdmin, createTopic, DeliveryLedger, FAST } from "./helpers.js";
 
 let cluster: KafkaCluster;
 const producers: Producer[] = [];
 
 beforeAll(async () => {
-  cluster = await startClusterWithRetry({ nodes: 1 });
+  cluster = await startCluster({ nodes: 1 });
 });
 
 afterAll(async () => {

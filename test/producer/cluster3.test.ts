@@ -7,7 +7,7 @@ import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { Producer } from "../../src/producer/producer.js";
 import { KafkaProtocolError } from "../../src/protocol/errors.js";
-import type { KafkaCluster } from "../broker/kafka.js";
+import { type KafkaCluster, startCluster } from "../broker/kafka.js";
 import { type KcatRecord, kcatConsume } from "../broker/kcat.js";
 import { uniqueTopic } from "../helpers/topics.js";
 import {
@@ -17,7 +17,6 @@ import {
   FAST,
   partitionMetadata,
   recordingLogger,
-  startClusterWithRetry,
   waitFor,
 } from "./helpers.js";
 
@@ -26,7 +25,7 @@ let admin: Admin;
 const producers: Producer[] = [];
 
 beforeAll(async () => {
-  cluster = await startClusterWithRetry({
+  cluster = await startCluster({
     nodes: 3,
     // A dead broker is fenced (and dropped from every ISR) after 4 s instead of 9 s.
     brokerProps: { "broker.session.timeout.ms": "4000", "broker.heartbeat.interval.ms": "500" },

@@ -18,12 +18,7 @@ import type {
 } from "../../src/producer/accumulator.js";
 import type { Logger } from "../../src/producer/logger.js";
 import type { Producer } from "../../src/producer/producer.js";
-import {
-  type KafkaCluster,
-  type StartClusterOptions,
-  startCluster,
-  trackChild,
-} from "../broker/kafka.js";
+import { trackChild } from "../broker/kafka.js";
 
 /** A connected KafkaJS admin client with its logs silenced. */
 export async function connectAdmin(bootstrap: string): Promise<Admin> {
@@ -386,21 +381,4 @@ export function runNodeScript(
       });
     });
   });
-}
-
-/**
- * startCluster(), tried again when the storage format step rejects the random
- * cluster id: the harness draws it as base64url, and one in 64 starts with "-",
- * which kafka-storage's argument parser reads as an option ("--cluster-id:
- * expected one argument"). Reported to the harness owner; remove once fixed.
- */
-export async function startClusterWithRetry(options: StartClusterOptions): Promise<KafkaCluster> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startCluster(options);
-    } catch (err) {
-      const text = err instanceof Error ? err.message : String(err);
-      if (attempt >= 3 || !/--cluster-id.*expected one argument/s.test(text)) throw err;
-    }
-  }
 }
