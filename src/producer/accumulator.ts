@@ -115,6 +115,8 @@ export class Batch {
   bytes = 0;
   /** Finished (CRC computed): no more records. */
   sealed = false;
+  /** Being compressed off the event loop: no more records, not sendable yet. */
+  sealing = false;
   /** The encoded batch, once sealed. */
   data: Buffer | undefined;
   /** Produce requests that carried it. */
@@ -141,11 +143,15 @@ export class Batch {
     /** The first record's deadline. */
     deadline: number,
     compression: CompressionCodec,
+    compressionLevel = -1,
   ) {
     this.deadline = deadline;
     this.earliestDeadline = deadline;
-    this.builder.begin(writer, { compression });
+    this.compressed = compression !== "none";
+    this.builder.begin(writer, { compression, compressionLevel });
   }
+
+  private readonly compressed: boolean;
 
   /**
    * Whether a record due at `deadline` may join without any record of the
@@ -166,11 +172,34 @@ export class Batch {
     return this.sealed ? this.data!.length : this.builder.byteLength;
   }
 
-  seal(): void {
-    if (this.sealed) return;
-    this.builder.finish();
-    this.data = this.writer.finish();
-    this.sealed = true;
+  /**
+   * Closes the batch to new records and finishes it: at once when it is not
+   * compressed; otherwise the codec runs off the event loop (zlib's thread
+   * pool, or LZ4 in slices) and `onSealed` is called when the batch is ready,
+   * or with the error when compression failed.
+   */
+  seal(onSealed: (batch: Batch, err?: Error) => void): void {
+    if (this.sealed || this.sealing) return;
+    if (!this.compressed) {
+      this.builder.finish();
+      this.data = this.writer.finish();
+      this.sealed = true;
+      return;
+    }
+    this.sealing = true;
+    this.builder.finishAsync().then(
+      () => {
+        this.sealing = false;
+        if (this.done) return;
+        this.data = this.writer.finish();
+        this.sealed = true;
+        onSealed(this);
+      },
+      (err: Error) => {
+        this.sealing = false;
+        if (!this.done) onSealed(this, err);
+      },
+    );
   }
 }
 
@@ -188,7 +217,7 @@ export class PartitionQueue {
   /** The batch still taking records, if any. */
   openBatch(): Batch | undefined {
     const last = this.batches[this.batches.length - 1];
-    return last !== undefined && !last.sealed ? last : undefined;
+    return last !== undefined && !last.sealed && !last.sealing ? last : undefined;
   }
 }
 

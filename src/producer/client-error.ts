@@ -22,7 +22,9 @@ export type ClientErrorCode =
   /** Bad arguments to an API call. */
   | "INVALID_ARG"
   /** No API version in common with the broker. */
-  | "UNSUPPORTED_FEATURE";
+  | "UNSUPPORTED_FEATURE"
+  /** A codec failed to compress a batch. */
+  | "COMPRESSION";
 
 const RETRIABLE: ReadonlySet<ClientErrorCode> = new Set(["TRANSPORT", "TIMED_OUT"]);
 

@@ -4,6 +4,8 @@
  * defaults, the README table and the CLI help. Nothing about a property is
  * written anywhere else.
  */
+// Importing the codecs registers them with the record-batch encoder.
+import { validateCompression } from "../protocol/compression/index.js";
 import { DEFAULT_PARTITIONER, PARTITIONER_NAMES } from "./partitioners.js";
 
 export type PropertyScope = "global" | "topic";
@@ -411,6 +413,16 @@ export function resolveConfig(props: ProducerProperties = {}): ProducerConfig {
 }
 
 function checkConsistency(c: ProducerConfig): void {
+  try {
+    validateCompression(c["compression.codec"], c["compression.level"]);
+  } catch (err) {
+    const level = c["compression.level"];
+    const name = err instanceof RangeError ? "compression.level" : "compression.codec";
+    throw new ConfigError(
+      `Invalid value "${name === "compression.level" ? level : c["compression.codec"]}" for configuration property "${name}": ${(err as Error).message}`,
+      name,
+    );
+  }
   if (c["enable.idempotence"]) {
     throw new ConfigError(
       'Invalid value "true" for configuration property "enable.idempotence": the idempotent producer is not implemented yet',

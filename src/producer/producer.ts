@@ -269,12 +269,18 @@ export class Producer {
         batch.byteLength + size > this.config["batch.size"] ||
         !batch.fitsDeadline(deadline, this.deadlineSlackMs))
     ) {
-      batch.seal();
-      this.scheduleDrain();
+      this.seal(batch);
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = new Batch(pq, this.pool.take(), now, deadline, this.config["compression.codec"]);
+      batch = new Batch(
+        pq,
+        this.pool.take(),
+        now,
+        deadline,
+        this.config["compression.codec"],
+        this.config["compression.level"],
+      );
       pq.batches.push(batch);
       this.active.add(pq);
       this.wake(now + this.config["linger.ms"]);
@@ -291,11 +297,29 @@ export class Producer {
     batch.timestamps.push(timestamp);
     batch.count++;
     batch.bytes += encoded;
-    if (batch.count >= this.config["batch.num.messages"]) {
-      batch.seal();
-      this.scheduleDrain();
-    }
+    if (batch.count >= this.config["batch.num.messages"]) this.seal(batch);
   }
+
+  /** Closes a batch to new records and lets the sender take it. */
+  seal(batch: Batch): void {
+    batch.seal(this.onSealed);
+    this.scheduleDrain();
+  }
+
+  /** A compressed batch is ready (or its compression failed). */
+  private readonly onSealed = (batch: Batch, err?: Error): void => {
+    if (err) {
+      this.complete(
+        batch,
+        new KafkaClientError(
+          "COMPRESSION",
+          `compressing a batch for ${batch.queue.topic}-${batch.queue.partition} with ${this.config["compression.codec"]} failed: ${err.message}`,
+          { cause: err },
+        ),
+      );
+    }
+    this.scheduleDrain();
+  };
 
   /** Runs the sender soon (after the current task, so a loop of produce() calls fills batches). */
   scheduleDrain(): void {
@@ -457,7 +481,8 @@ export class Producer {
         opaque: opaques[i],
       });
     }
-    if (batch.sealed || batch.count > 0) this.pool.give(batch.writer);
+    // A batch still being compressed keeps its writer: the codec writes into it.
+    if (!batch.sealing) this.pool.give(batch.writer);
     this.checkIdle();
   }
 

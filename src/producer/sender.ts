@@ -39,6 +39,7 @@ export interface SenderHost {
     logAppendTime?: number,
   ): void;
   scheduleDrain(): void;
+  seal(batch: Batch): void;
   wake(time: number): void;
 }
 
@@ -81,6 +82,7 @@ export class Sender {
       }
       const ready =
         head.sealed ||
+        head.sealing ||
         pq.batches.length > 1 ||
         this.host.lingerDisabled ||
         now >= head.createdAt + linger;
@@ -93,6 +95,9 @@ export class Sender {
         needMetadata = true;
         continue;
       }
+      // A compressed batch is sent once its codec is done (the producer drains again then).
+      if (!head.sealed) this.host.seal(head);
+      if (!head.sealed) continue;
       let group = byLeader.get(leader);
       if (group === undefined) {
         group = [];
@@ -139,7 +144,6 @@ export class Sender {
     let records = 0;
     for (const pq of queues) {
       const batch = pq.batches[0]!;
-      batch.seal();
       batch.attempts++;
       pq.inFlight = true;
       batches.push(batch);

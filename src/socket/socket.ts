@@ -9,6 +9,7 @@ import {
   type ProducerProperties,
   type PropertyName,
   parseValue,
+  resolveConfig,
 } from "../producer/config.js";
 
 export const SOCKET_PREFIX = "kafka:";
@@ -184,6 +185,16 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
         }
       }
       col += pair.length + 1;
+    }
+  }
+  if (q >= 0) {
+    // Values valid one by one may still not go together (zstd on this Node, a
+    // level the codec lacks, backoff bounds the wrong way round).
+    try {
+      resolveConfig(producerProperties);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new SocketError(input, q + 2, err.message);
+      throw err;
     }
   }
   return {
