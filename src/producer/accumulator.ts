@@ -13,6 +13,7 @@ import {
 } from "../protocol/record-batch.js";
 import { Writer } from "../protocol/writer.js";
 import type { KafkaClientError } from "./client-error.js";
+import type { TopicPartitionerState } from "./partitioners.js";
 
 export type DeliveryError = KafkaClientError | KafkaProtocolError;
 
@@ -238,6 +239,8 @@ export class TopicQueue {
     readonly name: string,
     /** When the producer first used the topic (for topic.metadata.propagation.max.ms). */
     readonly firstUsedAt: number,
+    /** The partitioner's sticky state for this topic. */
+    readonly partitionerState: TopicPartitionerState,
   ) {}
 
   /** Grows the partition list to the topic's current partition count. */

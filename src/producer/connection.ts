@@ -269,7 +269,7 @@ export class BrokerConnection {
    * callback runs once the frame is handed to the kernel.
    */
   sendFrame<T>(
-    frame: Buffer,
+    frame: Uint8Array | readonly Uint8Array[],
     apiKey: number,
     apiVersion: number,
     decode: ((r: Reader) => T) | undefined,
@@ -280,9 +280,11 @@ export class BrokerConnection {
       queueMicrotask(() => callback(err));
       return;
     }
-    const correlationId = frame.readInt32BE(8);
+    const chunks: readonly Uint8Array[] = frame instanceof Uint8Array ? [frame] : frame;
+    const head = chunks[0]!; // size, api key, api version, then the correlation id
+    const correlationId = (head[8]! << 24) | (head[9]! << 16) | (head[10]! << 8) | head[11]! | 0;
     if (decode === undefined) {
-      this.socket.write(frame, (err) =>
+      this.write(chunks, (err) =>
         callback(
           err
             ? new KafkaClientError("TRANSPORT", `write to ${this.address} failed: ${err.message}`)
@@ -301,8 +303,21 @@ export class BrokerConnection {
       deadline: now + this.options.requestTimeoutMs,
       sentAt: now,
     });
-    this.socket.write(frame);
+    this.write(chunks);
     if (this.timer === undefined) this.armTimer();
+  }
+
+  /** One vectored write of a frame's chunks (corked: a single writev). */
+  private write(chunks: readonly Uint8Array[], done?: (err?: Error | null) => void): void {
+    if (chunks.length === 1) {
+      this.socket.write(chunks[0]!, done);
+      return;
+    }
+    this.socket.cork();
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) this.socket.write(chunks[i]!);
+    this.socket.write(chunks[last]!, done);
+    this.socket.uncork();
   }
 
   /** Encodes and sends one request at the negotiated version; resolves with its response. */

@@ -20,7 +20,7 @@ import { KafkaClientError } from "./client-error.js";
 import { Cluster, parseBootstrap } from "./cluster.js";
 import { type ProducerConfig, type ProducerProperties, resolveConfig } from "./config.js";
 import { type Logger, silentLogger } from "./logger.js";
-import { createTopicState, Partitioner, type TopicPartitionerState } from "./partitioners.js";
+import { createTopicState, Partitioner } from "./partitioners.js";
 import { Sender } from "./sender.js";
 import { emptyStats, type ProducerStats } from "./stats.js";
 
@@ -39,7 +39,6 @@ export class Producer {
   private readonly sender: Sender;
   private readonly partitioner: Partitioner;
   private readonly topics = new Map<string, TopicQueue>();
-  private readonly partitionerStates = new Map<string, TopicPartitionerState>();
   /** Partitions that hold batches; the sender's work list. */
   readonly active = new Set<PartitionQueue>();
   /** Topics with records waiting for metadata. */
@@ -49,6 +48,14 @@ export class Producer {
   private readonly onDelivery: DeliveryCallback | undefined;
   private readonly maxQueueBytes: number;
   private readonly messageTimeoutMs: number;
+  // Hot-path copies of config values (a plain field read, not a keyed lookup).
+  private readonly maxRecordBytes: number;
+  private readonly maxQueueRecords: number;
+  private readonly batchMaxRecords: number;
+  private readonly batchMaxBytes: number;
+  private readonly lingerMs: number;
+  /** The topic of the last produce() and its queue: most callers use one topic. */
+  private lastTopic: TopicQueue | undefined;
   /**
    * How far apart the deadlines of one batch's records may be. A batch fails as
    * a whole at the latest of them, so a batch that keeps taking records while
@@ -82,6 +89,11 @@ export class Producer {
     this.logger = options.logger ?? silentLogger;
     this.onDelivery = options.onDelivery;
     this.maxQueueBytes = config["queue.buffering.max.kbytes"] * 1024;
+    this.maxRecordBytes = config["message.max.bytes"];
+    this.maxQueueRecords = config["queue.buffering.max.messages"];
+    this.batchMaxRecords = config["batch.num.messages"];
+    this.batchMaxBytes = config["batch.size"];
+    this.lingerMs = config["linger.ms"];
     this.messageTimeoutMs = config["message.timeout.ms"] || Number.POSITIVE_INFINITY;
     this.deadlineSlackMs = Math.max(config["linger.ms"], 100, this.messageTimeoutMs / 10);
     this.partitioner = new Partitioner(config.partitioner, {
@@ -140,9 +152,10 @@ export class Producer {
     checkData(record.value, "value");
     checkData(record.key, "key");
     if (record.headers !== undefined) checkHeaders(record.headers);
-    const known = this.topics.get(topic);
+    const last = this.lastTopic;
+    const known = last !== undefined && last.name === topic ? last : this.topics.get(topic);
     if (known === undefined) checkTopicName(topic);
-    const maxBytes = this.config["message.max.bytes"];
+    const maxBytes = this.maxRecordBytes;
     let size = recordSizeUpperBound(record);
     if (size > maxBytes || this.counters.queuedBytes + size > this.maxQueueBytes) {
       size = recordSize(record);
@@ -153,7 +166,7 @@ export class Producer {
         );
       }
     }
-    if (this.counters.queued >= this.config["queue.buffering.max.messages"]) {
+    if (this.counters.queued >= this.maxQueueRecords) {
       throw new KafkaClientError(
         "QUEUE_FULL",
         `queue full: ${this.counters.queued} records waiting (queue.buffering.max.messages=${this.config["queue.buffering.max.messages"]})`,
@@ -190,6 +203,7 @@ export class Producer {
       );
     }
     const tq = known ?? this.addTopic(topic);
+    this.lastTopic = tq;
     // A record waiting for metadata keeps its size until append() measures the encoding:
     // count it exactly (a cold path) so the queue does not fill up early meanwhile.
     if (tq.partitions.length === 0) size = recordSize(record);
@@ -220,25 +234,20 @@ export class Producer {
   }
 
   private addTopic(topic: string): TopicQueue {
-    const tq = new TopicQueue(topic, Date.now());
+    const tq = new TopicQueue(
+      topic,
+      Date.now(),
+      createTopicState((p) => {
+        const meta = this.cluster.topics.get(topic)?.partitions[p];
+        return meta !== undefined && meta.leader >= 0;
+      }),
+    );
     this.topics.set(topic, tq);
     this.cluster.want(topic);
     const known = this.cluster.topics.get(topic);
     if (known && known.partitions.length > 0) tq.resize(known.partitions.length);
     else this.cluster.requestRefresh(`new topic ${topic}`);
     return tq;
-  }
-
-  private partitionerState(topic: string): TopicPartitionerState {
-    let state = this.partitionerStates.get(topic);
-    if (state === undefined) {
-      state = createTopicState((p) => {
-        const meta = this.cluster.topics.get(topic)?.partitions[p];
-        return meta !== undefined && meta.leader >= 0;
-      });
-      this.partitionerStates.set(topic, state);
-    }
-    return state;
   }
 
   /** Encodes a record into its partition's open batch (a new one when full). */
@@ -254,19 +263,14 @@ export class Producer {
   ): void {
     let p = record.partition;
     if (p === undefined || p === -1) {
-      p = this.partitioner.partition(
-        record.key,
-        tq.partitions.length,
-        now,
-        this.partitionerState(tq.name),
-      );
+      p = this.partitioner.partition(record.key, tq.partitions.length, now, tq.partitionerState);
     }
     const pq = tq.partitions[p]!;
     let batch = pq.openBatch();
     if (
       batch !== undefined &&
-      (batch.count >= this.config["batch.num.messages"] ||
-        batch.byteLength + size > this.config["batch.size"] ||
+      (batch.count >= this.batchMaxRecords ||
+        batch.byteLength + size > this.batchMaxBytes ||
         !batch.fitsDeadline(deadline, this.deadlineSlackMs))
     ) {
       this.seal(batch);
@@ -283,7 +287,7 @@ export class Producer {
       );
       pq.batches.push(batch);
       this.active.add(pq);
-      this.wake(now + this.config["linger.ms"]);
+      this.wake(now + this.lingerMs);
     }
     const before = batch.builder.byteLength;
     batch.builder.append(record.key, record.value, timestamp, record.headers);
@@ -297,7 +301,7 @@ export class Producer {
     batch.timestamps.push(timestamp);
     batch.count++;
     batch.bytes += encoded;
-    if (batch.count >= this.config["batch.num.messages"]) this.seal(batch);
+    if (batch.count >= this.batchMaxRecords) this.seal(batch);
   }
 
   /** Closes a batch to new records and lets the sender take it. */
@@ -465,6 +469,9 @@ export class Producer {
     batch.done = true;
     const pq = batch.queue;
     const i = pq.batches.indexOf(batch);
+    // Reported while a request still carries it (a close or flush deadline): the
+    // socket may still be writing its bytes, so its buffer is not reused.
+    const stillWritten = i === 0 && pq.inFlight;
     if (i >= 0) pq.batches.splice(i, 1);
     if (pq.batches.length === 0) this.active.delete(pq);
     this.counters.queued -= batch.count;
@@ -482,7 +489,7 @@ export class Producer {
       });
     }
     // A batch still being compressed keeps its writer: the codec writes into it.
-    if (!batch.sealing) this.pool.give(batch.writer);
+    if (!batch.sealing && !stillWritten) this.pool.give(batch.writer);
     this.checkIdle();
   }
 

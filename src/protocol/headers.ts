@@ -47,7 +47,8 @@ export function readResponseHeader(r: Reader, headerVersion: 0 | 1): ResponseHea
 /**
  * Writes a whole request frame: size prefix, header (v1 or v2 as the API
  * version asks) and the body, then patches the size. Returns a view of the
- * frame in `w`'s buffer, valid until `w` is written again.
+ * frame in `w`'s buffer, valid until `w` is written again; when the body
+ * spliced byte arrays in (Writer.spliced), the frame is `w.chunks(start)`.
  */
 export function encodeRequestFrame(
   w: Writer,
@@ -58,7 +59,9 @@ export function encodeRequestFrame(
   const sizeAt = w.reserve(4);
   const flexible = isFlexible(header.apiKey, header.apiVersion);
   writeRequestHeader(w, header, flexible ? 2 : 1);
+  const splicedBefore = w.splicedBytes;
   writeBody(w, flexible);
-  w.setInt32At(sizeAt, w.pos - sizeAt - 4);
+  // Bytes spliced by reference (Writer.spliced) belong to the frame too.
+  w.setInt32At(sizeAt, w.pos - sizeAt - 4 + w.splicedBytes - splicedBefore);
   return w.buf.subarray(start, w.pos);
 }

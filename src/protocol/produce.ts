@@ -175,8 +175,15 @@ function putUvarint(buf: Buffer, at: number, v: number): void {
 
 function writeRecords(w: Writer, flexible: boolean, records: ProduceRecords): void {
   if (typeof records !== "function") {
-    if (flexible) w.compactNullableBytes(records);
-    else w.nullableBytes(records);
+    if (records === null) {
+      if (flexible) w.uvarint(0);
+      else w.int32(-1);
+      return;
+    }
+    if (flexible) w.uvarint(records.length + 1);
+    else w.int32(records.length);
+    // By reference when the caller splices (a vectored write), else copied.
+    w.spliced(records);
     return;
   }
   if (!flexible) {

@@ -28,6 +28,13 @@ export function randomUuid(): Uuid {
 export class Writer {
   buf: Buffer;
   pos = 0;
+  /**
+   * While splicing (see `beginSplicing`), byte arrays given to `spliced()` are
+   * kept by reference and go out beside the buffer, not copied into it.
+   */
+  private splices: { at: number; data: Uint8Array }[] | null = null;
+  /** Bytes referenced by splices: part of the message, not of `buf`. */
+  splicedBytes = 0;
 
   constructor(initialCapacity = 1024) {
     this.buf = Buffer.allocUnsafe(initialCapacity);
@@ -48,7 +55,44 @@ export class Writer {
   /** Forgets what was written; the buffer is kept for reuse. */
   reset(): this {
     this.pos = 0;
+    this.splices = null;
+    this.splicedBytes = 0;
     return this;
+  }
+
+  /**
+   * From here on, `spliced()` records large byte arrays instead of copying
+   * them: the message is then `chunks()`, for a vectored socket write.
+   */
+  beginSplicing(): this {
+    this.splices = [];
+    this.splicedBytes = 0;
+    return this;
+  }
+
+  /** Writes `bytes` by reference while splicing, by copy otherwise. */
+  spliced(bytes: Uint8Array): this {
+    if (this.splices === null) return this.raw(bytes);
+    this.splices.push({ at: this.pos, data: bytes });
+    this.splicedBytes += bytes.length;
+    return this;
+  }
+
+  /**
+   * The message from `start` as chunks: the buffer's bytes interleaved with
+   * the spliced arrays, in order. Valid until the writer is written again.
+   */
+  chunks(start = 0): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let from = start;
+    for (const s of this.splices ?? []) {
+      if (s.at < start) continue;
+      if (s.at > from) out.push(this.buf.subarray(from, s.at));
+      out.push(s.data);
+      from = s.at;
+    }
+    if (this.pos > from) out.push(this.buf.subarray(from, this.pos));
+    return out;
   }
 
   /** The bytes written so far (a view, not a copy). */
