@@ -4,6 +4,7 @@
  * retry what may succeed later, and report every record exactly once.
  */
 import { ErrorCode, errorByCode } from "../protocol/errors.js";
+import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
 import {
   Batch,
   type DeliveryCallback,
@@ -29,8 +30,6 @@ export interface ProducerOptions {
   /** Called for every record produced without a callback of its own (librdkafka's dr_msg_cb). */
   onDelivery?: DeliveryCallback;
 }
-
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export class Producer {
   readonly config: Readonly<ProducerConfig>;
@@ -633,10 +632,10 @@ export class Producer {
 }
 
 function checkTopicName(topic: unknown): void {
-  if (typeof topic !== "string" || !TOPIC_NAME.test(topic) || topic === "." || topic === "..") {
+  if (!isValidTopicName(topic)) {
     throw new KafkaClientError(
       "INVALID_ARG",
-      `invalid topic name ${JSON.stringify(topic)}: expected 1-249 characters of [a-zA-Z0-9._-]`,
+      `invalid topic name ${JSON.stringify(topic)}: expected ${TOPIC_NAME_RULE}`,
     );
   }
 }

@@ -32,7 +32,7 @@
 import { ApiKey } from "./api-keys.js";
 import { encodeRequestFrame } from "./headers.js";
 import { ProtocolError } from "./protocol-error.js";
-import { Reader } from "./reader.js";
+import { type Reader, taggedFieldReader } from "./reader.js";
 import type { VersionRange } from "./versions.js";
 import { type TaggedField, Writer } from "./writer.js";
 
@@ -95,12 +95,6 @@ function checkVersion(version: number): void {
   ) {
     throw new ProtocolError("UNSUPPORTED_VERSION", `ApiVersions v${version} is not implemented`);
   }
-}
-
-/** A reader over the bytes of one tagged field, keeping offsets absolute. */
-function taggedFieldReader(r: Reader, f: TaggedField): Reader {
-  const start = f.data.byteOffset - r.buf.byteOffset;
-  return new Reader(r.buf, start, start + f.data.length);
 }
 
 export function encodeApiVersionsRequest(

@@ -22,5 +22,6 @@ export * from "./protocol-error.js";
 export * from "./reader.js";
 export * from "./record-batch.js";
 export * from "./record-batch-decoder.js";
+export * from "./topic-name.js";
 export * from "./versions.js";
 export * from "./writer.js";

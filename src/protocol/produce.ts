@@ -45,9 +45,9 @@
 import { ApiKey } from "./api-keys.js";
 import { encodeRequestFrame } from "./headers.js";
 import { ProtocolError } from "./protocol-error.js";
-import { Reader } from "./reader.js";
+import { type Reader, taggedFieldReader } from "./reader.js";
 import type { VersionRange } from "./versions.js";
-import { type TaggedField, type Uuid, Writer, ZERO_UUID } from "./writer.js";
+import { putUvarint, type Uuid, uvarintSize, Writer, ZERO_UUID } from "./writer.js";
 
 export const PRODUCE_VERSIONS: VersionRange = { min: 3, max: 13 };
 
@@ -148,29 +148,6 @@ function checkVersion(version: number): void {
   ) {
     throw new ProtocolError("UNSUPPORTED_VERSION", `Produce v${version} is not implemented`);
   }
-}
-
-/** A reader over the bytes of one tagged field, keeping offsets absolute. */
-function taggedFieldReader(r: Reader, f: TaggedField): Reader {
-  const start = f.data.byteOffset - r.buf.byteOffset;
-  return new Reader(r.buf, start, start + f.data.length);
-}
-
-function uvarintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
-  }
-  return n;
-}
-
-function putUvarint(buf: Buffer, at: number, v: number): void {
-  while (v >= 0x80) {
-    buf[at++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[at] = v;
 }
 
 function writeRecords(w: Writer, flexible: boolean, records: ProduceRecords): void {

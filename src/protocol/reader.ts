@@ -384,3 +384,9 @@ export class Reader {
     }
   }
 }
+
+/** A reader over the bytes of one tagged field of `r`, keeping offsets absolute for errors. */
+export function taggedFieldReader(r: Reader, f: TaggedField): Reader {
+  const start = f.data.byteOffset - r.buf.byteOffset;
+  return new Reader(r.buf, start, start + f.data.length);
+}

@@ -36,7 +36,7 @@
  */
 import { crc32c } from "./crc32c.js";
 import { ProtocolError } from "./protocol-error.js";
-import { Writer, writeInt64At } from "./writer.js";
+import { putUvarint, uvarintSize, Writer, writeInt64At } from "./writer.js";
 
 export const MAGIC_V2 = 2;
 
@@ -157,15 +157,6 @@ export interface RecordBatchOptions {
   compressionLevel?: number;
 }
 
-/** Unsigned varint width of a uint32. */
-function uvarintSize(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x20_0000) return 3;
-  if (v < 0x1000_0000) return 4;
-  return 5;
-}
-
 /** Zigzag varint width of an int32. */
 export function varintSize(v: number): number {
   return uvarintSize(((v << 1) ^ (v >> 31)) >>> 0);
@@ -182,16 +173,6 @@ export function varlongSize(v: number): number {
     n++;
   }
   return n;
-}
-
-/** Writes an unsigned varint (uint32) at `pos`; returns the position after it. */
-function putUvarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    buf[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[pos++] = v;
-  return pos;
 }
 
 /** Writes a zigzag varint (int32) at `pos`; returns the position after it. No range checks. */

@@ -373,3 +373,22 @@ export function writeInt64At(buf: Buffer, at: number, v: Int64): void {
   buf.writeInt32BE(hi, at);
   buf.writeUInt32BE(v - hi * TWO_POW_32, at + 4);
 }
+
+/** Unsigned varint width of a uint32. */
+export function uvarintSize(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x20_0000) return 3;
+  if (v < 0x1000_0000) return 4;
+  return 5;
+}
+
+/** Writes an unsigned varint (uint32) at `pos`, no range checks; returns the position after it. */
+export function putUvarint(buf: Buffer, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[pos++] = v;
+  return pos;
+}

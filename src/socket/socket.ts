@@ -3,6 +3,7 @@
  * rules and error messages of event_kafka-behaviour.md section 1. Every error
  * names the socket and the 1-based column where parsing stopped.
  */
+
 import {
   ConfigError,
   lookupProperty,
@@ -11,10 +12,9 @@ import {
   parseValue,
   resolveConfig,
 } from "../producer/config.js";
+import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
 
 export const SOCKET_PREFIX = "kafka:";
-
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export interface SocketProperty {
   /** As written, prefix included (`g.linger.ms`, `t.acks`, `key`). */
@@ -107,12 +107,8 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
   }
   const second = topic.indexOf("/");
   if (second >= 0) throw new SocketError(input, slash + 2 + second, "unexpected '/'");
-  if (!TOPIC_NAME.test(topic) || topic === "." || topic === "..") {
-    throw new SocketError(
-      input,
-      slash + 2,
-      `invalid topic: "${topic}" is not 1-249 characters of [a-zA-Z0-9._-] (nor "." or "..")`,
-    );
+  if (!isValidTopicName(topic)) {
+    throw new SocketError(input, slash + 2, `invalid topic: "${topic}" is not ${TOPIC_NAME_RULE}`);
   }
 
   const properties: SocketProperty[] = [];
