@@ -4,6 +4,7 @@
  */
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { waitFor } from "../helpers/wait.js";
 import { fetchBrokers, type KafkaCluster, probeApiVersions, startCluster } from "./kafka.js";
 import { kcatConsume, kcatConsumeBinary, type MockCluster, startMockCluster } from "./kcat.js";
 
@@ -15,25 +16,6 @@ function parseBootstrap(bootstrap: string): { host: string; port: number }[] {
     const i = hp.lastIndexOf(":");
     return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
   });
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${last}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe("shared broker from global-setup", () => {

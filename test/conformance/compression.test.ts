@@ -36,6 +36,7 @@ import { pickVersion } from "../../src/protocol/versions.js";
 import { Writer } from "../../src/protocol/writer.js";
 import { kcatConsumeBinary } from "../broker/kcat.js";
 import { RawClient } from "../helpers/raw-client.js";
+import { T0, variedRecords } from "../helpers/records.js";
 import { brokerVersions, uniqueTopic, waitForTopic } from "../helpers/topics.js";
 import { jsonLogLines, randomBytes } from "../protocol/compression/helpers.js";
 
@@ -55,7 +56,6 @@ codecRegistry[CompressionTypes.Snappy] = kafkajsSnappy;
 codecRegistry[CompressionTypes.LZ4] = lz4jsCodec;
 
 const bootstrap = inject("kafkaBootstrap");
-const T0 = 1_700_000_000_000;
 const CODECS: CompressionCodec[] = ["gzip", "snappy", "lz4", "zstd"];
 /** Codecs KafkaJS can read here (see the file comment). */
 const KAFKAJS_CODECS = new Set<CompressionCodec>(["gzip", "snappy", "lz4"]);
@@ -94,27 +94,7 @@ function errorCodes(res: ProduceResponse): number[] {
 
 /** Partition 0: varied small records; 1: a 1 MB JSON value and a 200 kB random one; 2: 5000 tiny. */
 function partitions(): RecordInput[][] {
-  const varied: RecordInput[] = [
-    { key: "k1", value: "plain value", timestamp: T0 },
-    { key: null, value: "null key", timestamp: T0 + 1 },
-    { key: "empty-value", value: "", timestamp: T0 + 2 },
-    { key: "ключ", value: "значение ✓ 日本語 🎉", timestamp: T0 + 3 },
-    {
-      key: "with-headers",
-      value: "h",
-      timestamp: T0 + 4,
-      headers: [
-        { key: "trace", value: "abc123" },
-        { key: "x", value: "y" },
-      ],
-    },
-    {
-      key: Buffer.from([0, 1, 2, 254, 255]),
-      value: Buffer.from([255, 0, 128, 10]),
-      timestamp: T0 + 5,
-    },
-    { key: "null-value", value: null, timestamp: T0 + 6 },
-  ];
+  const varied = variedRecords();
   const big: RecordInput[] = [
     { key: "json-1mb", value: jsonLogLines(1 << 20), timestamp: T0 },
     { key: "random-200kb", value: randomBytes(200_000, 7), timestamp: T0 + 1 },

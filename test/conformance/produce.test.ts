@@ -16,6 +16,7 @@ import type { BrokerVersions } from "../../src/protocol/versions.js";
 import { pickVersion } from "../../src/protocol/versions.js";
 import { kcatConsume, kcatConsumeBinary } from "../broker/kcat.js";
 import { RawClient } from "../helpers/raw-client.js";
+import { T0, variedRecords } from "../helpers/records.js";
 import { brokerVersions, uniqueTopic, waitForTopic } from "../helpers/topics.js";
 
 const bootstrap = inject("kafkaBootstrap");
@@ -41,33 +42,6 @@ function partitionResult(res: ProduceResponse, partition: number) {
   const p = res.responses[0]?.partitionResponses.find((x) => x.index === partition);
   if (!p) throw new Error(`no response for partition ${partition}: ${JSON.stringify(res)}`);
   return p;
-}
-
-const T0 = 1_700_000_000_000;
-
-/** The records the issue names: keys, null keys, empty values, non-ASCII, headers. */
-function variedRecords(): RecordInput[] {
-  return [
-    { key: "k1", value: "plain value", timestamp: T0 },
-    { key: null, value: "null key", timestamp: T0 + 1 },
-    { key: "empty-value", value: "", timestamp: T0 + 2 },
-    { key: "ключ", value: "значение ✓ 日本語 🎉", timestamp: T0 + 3 },
-    {
-      key: "with-headers",
-      value: "h",
-      timestamp: T0 + 4,
-      headers: [
-        { key: "trace", value: "abc123" },
-        { key: "émoji", value: "🙂" },
-      ],
-    },
-    {
-      key: Buffer.from([0, 1, 2, 254, 255]),
-      value: Buffer.from([255, 0, 128, 10]),
-      timestamp: T0 - 5,
-    },
-    { key: "null-value", value: null, timestamp: T0 + 6 },
-  ];
 }
 
 describe("Produce against the broker", () => {

@@ -20,6 +20,10 @@ import type { Logger } from "../../src/producer/logger.js";
 import type { Producer } from "../../src/producer/producer.js";
 import { trackChild } from "../broker/kafka.js";
 
+import { waitFor } from "../helpers/wait.js";
+
+export { waitFor };
+
 /** A connected KafkaJS admin client with its logs silenced. */
 export async function connectAdmin(bootstrap: string): Promise<Admin> {
   const kafka = new Kafka({
@@ -89,31 +93,6 @@ export async function partitionMetadata(admin: Admin, topic: string): Promise<Pa
       isr: [...p.isr],
     }))
     .sort((a, b) => a.partition - b.partition);
-}
-
-/**
- * Polls `fn` until it returns something other than undefined (errors count as
- * "not yet"), and fails with `what` and the last error after `timeoutMs`.
- */
-export async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = `: last error ${err instanceof Error ? err.message : String(err)}`;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 export interface Outcome {

@@ -8,6 +8,7 @@ import type { EventStatus, PublishReport } from "../../src/socket/index.js";
 import { EventKafka, eventPayload } from "../../src/socket/index.js";
 import { kcatConsume, kcatConsumeBinary } from "../broker/kcat.js";
 import { uniqueTopic } from "../helpers/topics.js";
+import { waitFor } from "../helpers/wait.js";
 
 const bootstrap = inject("kafkaBootstrap");
 const kafka = new EventKafka({ closeTimeoutMs: 5000 });
@@ -18,17 +19,9 @@ afterAll(async () => {
 /** A port on loopback where nothing listens. */
 const DEAD_BROKER = "127.0.0.1:1";
 
-function waitFor<T>(list: T[], n: number, timeoutMs = 20000): Promise<T[]> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (list.length >= n) resolve(list);
-      else if (Date.now() > deadline)
-        reject(new Error(`${list.length} of ${n} after ${timeoutMs} ms`));
-      else setTimeout(tick, 20);
-    };
-    tick();
-  });
+/** Resolves with `list` once it holds `n` entries. */
+function waitForCount<T>(list: T[], n: number, timeoutMs = 20000): Promise<T[]> {
+  return waitFor(`${n} reports`, () => (list.length >= n ? list : undefined), timeoutMs, 20);
 }
 
 describe("JSON-RPC payload", () => {
@@ -72,7 +65,7 @@ describe("event transport against the broker", () => {
     expect(kafka.raise("E_PIKE_BLOCKED", ["x", 7, null], { onStatus })).toBe(1);
     expect(kafka.raise("E_PIKE_BLOCKED", undefined, { callId: "", onStatus })).toBe(1);
     expect(kafka.raise("E_NOBODY_LISTENS", { a: 1 })).toBe(0);
-    await waitFor(statuses, 3);
+    await waitForCount(statuses, 3);
     expect(statuses.map((s) => s.status)).toEqual([0, 0, 0]);
     expect(statuses.every((s) => s.offset >= 0 && s.socket === socket)).toBe(true);
 
@@ -128,7 +121,7 @@ describe("event transport against the broker", () => {
     kafka.subscribe("E_DEAD", socket);
     const statuses: EventStatus[] = [];
     expect(kafka.raise("E_DEAD", { a: 1 }, { onStatus: (s) => statuses.push(s) })).toBe(1);
-    await waitFor(statuses, 1, 10000);
+    await waitForCount(statuses, 1, 10000);
     expect(statuses[0]?.status).toBe(-1);
     expect(statuses[0]?.error?.message).toMatch(/message\.timeout\.ms/);
     kafka.unsubscribe("E_DEAD", socket);
@@ -147,7 +140,7 @@ describe("broker_id and kafka_publish against the broker", () => {
     expect(kafka.publish("k1", "empty key", "", report)).toBe(1);
     expect(kafka.publish("k1", "ünïcødé ✓", "ключ", report)).toBe(1);
     expect(kafka.publish("nope", "x")).toBe(-1);
-    await waitFor(reports, 4);
+    await waitForCount(reports, 4);
     await new Promise((r) => setTimeout(r, 100));
     expect(reports).toHaveLength(4); // exactly one report per record
     // Records of different partitions may be reported in any order.
@@ -212,7 +205,7 @@ describe("broker_id and kafka_publish against the broker", () => {
       `[gone]kafka:${DEAD_BROKER}/gone-topic?t.message.timeout.ms=1200&g.reconnect.backoff.max.ms=100`,
     );
     expect(kafka.publish("gone", "lost", "k", (r) => reports.push(r))).toBe(1);
-    await waitFor(reports, 1, 10000);
+    await waitForCount(reports, 1, 10000);
     expect(reports[0]).toMatchObject({ id: "gone", status: -1, key: "k", msg: "lost" });
     expect(reports[0]?.error?.message).toMatch(/not delivered/);
   });

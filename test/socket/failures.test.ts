@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventKafka, type PublishReport } from "../../src/socket/index.js";
 import { type KafkaCluster, startCluster } from "../broker/kafka.js";
 import { uniqueTopic } from "../helpers/topics.js";
+import { waitFor } from "../helpers/wait.js";
 
 let cluster: KafkaCluster;
 const kafka = new EventKafka({ closeTimeoutMs: 3000 });
@@ -20,17 +21,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-function waitFor<T>(list: T[], n: number, timeoutMs = 20000): Promise<T[]> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (list.length >= n) resolve(list);
-      else if (Date.now() > deadline)
-        reject(new Error(`${list.length} of ${n} after ${timeoutMs} ms`));
-      else setTimeout(tick, 20);
-    };
-    tick();
-  });
+/** Resolves with `list` once it holds `n` entries. */
+function waitForCount<T>(list: T[], n: number, timeoutMs = 20000): Promise<T[]> {
+  return waitFor(`${n} reports`, () => (list.length >= n ? list : undefined), timeoutMs, 20);
 }
 
 describe("failure reports", () => {
@@ -42,7 +35,7 @@ describe("failure reports", () => {
     const reports: PublishReport[] = [];
     expect(kafka.publish("absent", "m1", "k", (r) => reports.push(r))).toBe(1);
     expect(kafka.publish("absent", "m2", undefined, (r) => reports.push(r))).toBe(1);
-    await waitFor(reports, 2);
+    await waitForCount(reports, 2);
     expect(reports.map((r) => r.status)).toEqual([-1, -1]);
     expect(reports[0]?.error?.message).toMatch(
       new RegExp(`topic "${topic}" does not exist and was not created`),
@@ -74,7 +67,7 @@ describe("failure reports", () => {
     const started = Date.now();
     expect(kafka.publish("tiny", "x".repeat(1000), "k", (r) => reports.push(r))).toBe(1);
     expect(kafka.publish("tiny", "small", "k", (r) => reports.push(r))).toBe(1);
-    await waitFor(reports, 2);
+    await waitForCount(reports, 2);
     // Both records share the batch the broker refused as a whole.
     expect(reports.map((r) => r.status)).toEqual([-1, -1]);
     expect(reports[0]?.error?.message).toMatch(/MESSAGE_TOO_LARGE \(error code 10\)/);
