@@ -223,12 +223,22 @@ async function forEachLine(
     while (!onLine(line)) await room();
   };
   for await (const data of input) {
-    let chunk = data as Buffer;
-    if (rest) {
-      chunk = Buffer.concat([rest, chunk]);
-      rest = null;
-    }
+    const chunk = data as Buffer;
     let start = 0;
+    if (rest) {
+      // Only the line cut at the chunk boundary is joined (copied), not the chunk.
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        rest = Buffer.concat([rest, chunk]);
+        continue;
+      }
+      const joined = Buffer.concat([rest, chunk.subarray(0, nl)]);
+      rest = null;
+      const end =
+        joined.length > 0 && joined[joined.length - 1] === 13 ? joined.length - 1 : joined.length;
+      if (end > 0) await offer(joined.subarray(0, end));
+      start = nl + 1;
+    }
     for (;;) {
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;

@@ -3,7 +3,9 @@
  * against the real broker, read back with kcat.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { kcatConsume, kcatConsumeBinary } from "../broker/kcat.js";
@@ -18,15 +20,23 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], stdin?: string | Buffer, timeoutMs = 60000): Promise<Run> {
+/** Runs the CLI; `stdin` is text to pipe in, or `{ file }` to redirect from a file (like `<`). */
+function run(
+  args: string[],
+  stdin?: string | Buffer | { file: string },
+  timeoutMs = 60000,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const file = typeof stdin === "object" && "file" in stdin ? stdin.file : undefined;
+    const child = spawn(process.execPath, [CLI, ...args], {
+      stdio: [file === undefined ? "pipe" : openSync(file, "r"), "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
+    child.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
     });
-    child.stderr.on("data", (d: Buffer) => {
+    child.stderr!.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
     const timer = setTimeout(() => {
@@ -37,7 +47,7 @@ function run(args: string[], stdin?: string | Buffer, timeoutMs = 60000): Promis
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin.end(stdin);
+    if (file === undefined) child.stdin?.end(stdin as string | Buffer | undefined);
   });
 }
 
@@ -109,6 +119,25 @@ describe("event-kafka publish", () => {
         .filter((x) => x.partition === p && x.key)
         .map((x) => Number(x.key!.toString().slice(4)));
       expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    }
+  });
+
+  it("reads a redirected file in large blocks, lines cut at block boundaries intact", async () => {
+    const topic = uniqueTopic("cli-file");
+    const lines: string[] = [];
+    // Lengths that do not divide the 1 MiB read size, so lines straddle blocks.
+    for (let i = 0; i < 30000; i++) lines.push(`${i}:${"v".repeat(37 + (i % 101))}`);
+    const file = join(mkdtempSync(join(tmpdir(), "event-kafka-cli-")), "lines.txt");
+    writeFileSync(file, `${lines.join("\r\n")}\r\n`);
+    const r = await run(["publish", `kafka:${bootstrap}/${topic}?t.acks=1`, "-K", ":"], { file });
+    expect(r.code).toBe(0);
+    expect(summary(r.stdout)).toMatchObject({ delivered: lines.length, failed: 0 });
+    const back = await kcatConsumeBinary(bootstrap, topic);
+    const got = new Map(back.map((x) => [x.key!.toString(), x.payload!.toString()]));
+    expect(got.size).toBe(lines.length);
+    for (const line of lines) {
+      const [k, v] = line.split(":");
+      expect(got.get(k!)).toBe(v);
     }
   });
 
