@@ -1,15 +1,31 @@
 // `npm run bench`: end-to-end throughput of this producer beside the clients a user would pick
-// instead, against one local Apache Kafka broker started here, plus the hot path without the
-// network. Writes bench/results/latest.{json,md}, bench/results/chart.svg and the table in
-// bench/README.md. See bench/README.md for the method; `npm run bench -- --help` for options.
+// instead, against one local Apache Kafka broker started here, throughput and compression
+// ratio per codec beside librdkafka's, plus the hot path without the network. Writes
+// bench/results/latest.{json,md}, bench/results/chart.svg and the table in bench/README.md.
+// See bench/README.md for the method; `npm run bench -- --help` for options.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeDataFile } from "./lib/data.mjs";
+import { EVENT_MIN_SIZE, makeEventLines, writeDataFile, writeEventFile } from "./lib/data.mjs";
 import { killChildren, measureMethod, processCpuSeconds, runMeasured } from "./lib/measure.mjs";
-import { bestRuns, CLIENTS, toMarkdown, toSvg, updateReadme } from "./lib/report.mjs";
+import {
+  bestCodecRuns,
+  bestRuns,
+  CLIENTS,
+  toMarkdown,
+  toSvg,
+  updateReadme,
+} from "./lib/report.mjs";
 import { connectAdmin } from "./lib/topics.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -17,16 +33,28 @@ const root = dirname(here);
 const resultsDir = join(here, "results");
 const tmpDir = join(resultsDir, "tmp");
 
+/** The codec case: codecs, records per run, runs per client and codec. */
+const CODECS = ["none", "gzip", "snappy", "lz4", "zstd"];
+const CODEC_RECORDS = 500_000;
+const CODEC_REPEAT = 3;
+const CODEC_CLIENTS = ["ours", "kcat"];
+
 const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [options] after npm run build)
 
-  --case all|e2e|hotpath      what to run (default all)
-  --client LIST               e2e clients, comma-separated (default ${CLIENTS.map((c) => c.id).join(",")})
-  --value LIST                value sizes in bytes (default 100,1024)
-  --acks LIST                 1 and/or -1 (default 1,-1)
-  --records N                 records per e2e run for every client (default: per client and
-                              value size, see bench/README.md)
-  --repeat N                  runs per client and case, the fastest is reported (default 3)
+  --case all|e2e|codecs|hotpath   what to run (default all)
+  --client LIST               clients, comma-separated (default ${CLIENTS.map((c) => c.id).join(",")};
+                              the codec case runs ours and kcat only)
+  --value LIST                value sizes in bytes (default 100,1024; codecs: 100)
+  --acks LIST                 1 and/or -1 (default 1,-1; the codec case always uses acks=1)
+  --codec LIST                codecs of the codec case (default ${CODECS.join(",")}; none is
+                              always run, it is what the ratios divide by)
+  --records N                 records per run for every client (default: e2e per client and
+                              value size, see bench/README.md; codecs ${CODEC_RECORDS.toLocaleString("en-US")})
+  --repeat N                  runs per client and case, the fastest is reported (default 3;
+                              codecs 3)
   --bootstrap HOST:PORT       use this broker instead of starting one (or set KAFKA_BOOTSTRAP)
+  --log-dir DIR               that broker's log.dirs, for the compression ratios (the broker
+                              started here is found by itself)
   --save / --no-save          write bench/results/latest.* and the README table (default: only
                               when every case and client runs with the default record counts)
   --keep-data                 keep the data files in bench/results/tmp/
@@ -52,10 +80,14 @@ function parseArgs(argv) {
     case: "all",
     clients: CLIENTS.map((c) => c.id),
     values: [100, 1024],
+    valuesGiven: false,
     acks: [1, -1],
+    codecs: CODECS,
     records: undefined,
     repeat: 3,
+    repeatGiven: false,
     bootstrap: process.env.KAFKA_BOOTSTRAP || undefined,
+    logDir: undefined,
     save: undefined,
     keepData: false,
     timeoutSeconds: 180,
@@ -77,7 +109,7 @@ function parseArgs(argv) {
         break;
       case "--case":
         o.case = next();
-        if (!["all", "e2e", "hotpath"].includes(o.case)) fail(`unknown case ${o.case}`);
+        if (!["all", "e2e", "codecs", "hotpath"].includes(o.case)) fail(`unknown case ${o.case}`);
         selective ||= o.case !== "all";
         break;
       case "--client":
@@ -93,6 +125,7 @@ function parseArgs(argv) {
           if (!Number.isInteger(n) || n < 1 || n > 900_000) fail(`bad value size ${v}`);
           return n;
         });
+        o.valuesGiven = true;
         selective = true;
         break;
       case "--acks":
@@ -100,6 +133,14 @@ function parseArgs(argv) {
           if (v !== "1" && v !== "-1" && v !== "all") fail(`acks must be 1 or -1, got ${v}`);
           return v === "1" ? 1 : -1;
         });
+        selective = true;
+        break;
+      case "--codec":
+        o.codecs = list(next(), (c) => {
+          if (!CODECS.includes(c)) fail(`unknown codec ${c} (${CODECS.join(", ")})`);
+          return c;
+        });
+        if (!o.codecs.includes("none")) o.codecs.unshift("none");
         selective = true;
         break;
       case "--records":
@@ -111,9 +152,13 @@ function parseArgs(argv) {
       case "--repeat":
         o.repeat = Number(next());
         if (!Number.isInteger(o.repeat) || o.repeat < 1) fail("--repeat needs a positive integer");
+        o.repeatGiven = true;
         break;
       case "--bootstrap":
         o.bootstrap = next();
+        break;
+      case "--log-dir":
+        o.logDir = next();
         break;
       case "--save":
         o.save = true;
@@ -177,16 +222,27 @@ async function startBroker() {
       reject(new Error(`broker harness exited (${code}) before it was ready:\n${stderr}`));
     });
   });
-  // The pid line follows the bootstrap line on stderr.
-  for (let i = 0; i < 50 && pid === undefined; i++) await sleep(20);
+  // The pid line and the node's directory follow the bootstrap line on stderr.
+  const nodeDir = () => /\[broker\] node 1: (\S+)/.exec(stderr)?.[1];
+  for (let i = 0; i < 50 && (pid === undefined || nodeDir() === undefined); i++) await sleep(20);
   const version = /Apache Kafka (\S+),/.exec(stderr)?.[1];
-  log(`broker ${version ?? "?"} at ${bootstrap} (JVM pid ${pid ?? "?"})`);
+  // test/broker/kafka.ts gives each node `<node dir>/data` as its log.dirs.
+  const logDir = nodeDir() && join(nodeDir(), "data");
+  log(
+    `broker ${version ?? "?"} at ${bootstrap} (JVM pid ${pid ?? "?"}, log.dirs ${logDir ?? "?"})`,
+  );
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
-    const timeout = sleep(30_000).then(() => "timeout");
-    if ((await Promise.race([exited, timeout])) === "timeout") {
+    // A timer that is cleared: a pending one would hold the finished run open for 30 s.
+    let timer;
+    const timeout = new Promise((r) => {
+      timer = setTimeout(() => r("timeout"), 30_000);
+    });
+    const how = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
+    if (how === "timeout") {
       child.kill("SIGKILL");
       if (pid) {
         try {
@@ -197,7 +253,7 @@ async function startBroker() {
       }
     }
   };
-  return { bootstrap, version, pid, stop, child };
+  return { bootstrap, version, pid, logDir, stop, child };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -205,13 +261,19 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------------
 // One e2e run: a fresh topic, one client process, the topic's record count afterwards.
 
-function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFile }) {
+function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFile, codec }) {
   const node = process.execPath;
   const nodeSettings = (extra = {}) =>
     JSON.stringify({ bootstrap, topic, records, valueSize, acks, ...SETTINGS, ...extra });
   switch (client) {
     case "ours":
-      return { cmd: node, args: [join(here, "clients/ours.mjs"), nodeSettings(OURS)] };
+      return {
+        cmd: node,
+        args: [
+          join(here, "clients/ours.mjs"),
+          nodeSettings(codec === undefined ? OURS : { ...OURS, codec, dataFile }),
+        ],
+      };
     case "kafkajs":
       return {
         cmd: node,
@@ -253,8 +315,7 @@ function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFi
           `linger.ms=${SETTINGS.lingerMs}`,
           "-X",
           `batch.size=${SETTINGS.batchBytes}`,
-          "-X",
-          "compression.codec=none",
+          ...(codec === undefined ? ["-X", "compression.codec=none"] : ["-z", codec]),
         ],
       };
     default:
@@ -264,10 +325,31 @@ function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFi
 
 let topicSeq = 0;
 
-/** runOne(), with any error of the run's set-up recorded as a failed run instead of thrown. */
-async function runSafely(ctx, client, valueSize, acks, records) {
+/**
+ * Bytes of the topic's log segments on the broker's disk: the record batches as stored, which
+ * with the topic's default compression.type=producer are the batches as the client sent them.
+ */
+function topicLogBytes(logDir, topic) {
+  let bytes = 0;
+  let partitions = 0;
+  for (const name of readdirSync(logDir)) {
+    const dash = name.lastIndexOf("-");
+    if (name.slice(0, dash) !== topic || !/^\d+$/.test(name.slice(dash + 1))) continue;
+    partitions++;
+    const dir = join(logDir, name);
+    for (const f of readdirSync(dir)) if (f.endsWith(".log")) bytes += statSync(join(dir, f)).size;
+  }
+  if (partitions === 0) throw new Error(`no partition directories of ${topic} in ${logDir}`);
+  return bytes;
+}
+
+/**
+ * runOne(), with any error of the run's set-up recorded as a failed run instead of thrown.
+ * `codec` makes it a codec-case run: the event lines file for every client, that codec.
+ */
+async function runSafely(ctx, client, valueSize, acks, records, codec) {
   try {
-    return await runOne(ctx, client, valueSize, acks, records);
+    return await runOne(ctx, client, valueSize, acks, records, codec);
   } catch (err) {
     log(`  ${client}: ${err.message}`);
     return {
@@ -275,6 +357,7 @@ async function runSafely(ctx, client, valueSize, acks, records) {
       valueSize,
       acks,
       records,
+      ...(codec !== undefined && { codec }),
       ok: false,
       recordsPerSec: 0,
       MBps: 0,
@@ -284,11 +367,15 @@ async function runSafely(ctx, client, valueSize, acks, records) {
   }
 }
 
-async function runOne(ctx, client, valueSize, acks, records) {
-  const topic = `bench-${client}-${valueSize}-${acks === 1 ? "a1" : "aall"}-${Date.now().toString(36)}-${topicSeq++}`;
+async function runOne(ctx, client, valueSize, acks, records, codec) {
+  const topic = `bench-${client}-${valueSize}-${acks === 1 ? "a1" : "aall"}${codec ? `-${codec}` : ""}-${Date.now().toString(36)}-${topicSeq++}`;
   await ctx.admin.create(topic);
   const dataFile =
-    client === "cli" || client === "kcat" ? await ctx.dataFile(valueSize, records) : undefined;
+    codec !== undefined
+      ? await ctx.eventFile(valueSize, records)
+      : client === "cli" || client === "kcat"
+        ? await ctx.dataFile(valueSize, records)
+        : undefined;
   const { cmd, args, env, stdinFile } = commandFor(client, {
     bootstrap: ctx.bootstrap,
     topic,
@@ -296,6 +383,7 @@ async function runOne(ctx, client, valueSize, acks, records) {
     valueSize,
     acks,
     dataFile,
+    codec,
   });
   const load1 = loadavg()[0];
   const brokerCpu0 = ctx.brokerPid ? processCpuSeconds(ctx.brokerPid) : undefined;
@@ -305,6 +393,14 @@ async function runOne(ctx, client, valueSize, acks, records) {
     timeoutMs: ctx.timeoutSeconds * 1000,
   });
   const brokerCpu1 = ctx.brokerPid ? processCpuSeconds(ctx.brokerPid) : undefined;
+  let logBytes;
+  if (codec !== undefined && ctx.logDir) {
+    try {
+      logBytes = topicLogBytes(ctx.logDir, topic);
+    } catch (err) {
+      log(`  cannot measure the log of ${topic}: ${err.message}`);
+    }
+  }
   let verified;
   try {
     verified = await ctx.admin.recordCount(topic);
@@ -330,6 +426,7 @@ async function runOne(ctx, client, valueSize, acks, records) {
     valueSize,
     acks,
     records,
+    ...(codec !== undefined && { codec, logBytes, ...(out.stats && { stats: out.stats }) }),
     delivered,
     verified,
     failed: out.failed ?? (verified === undefined ? undefined : records - verified),
@@ -352,8 +449,9 @@ async function runOne(ctx, client, valueSize, acks, records) {
     }),
   };
   const rate = ok ? `${fmt(run.recordsPerSec)} rec/s, ${run.MBps.toFixed(1)} MB/s` : "FAILED";
+  const stored = logBytes === undefined ? "" : `, log ${(logBytes / records).toFixed(1)} B/record`;
   log(
-    `  ${client.padEnd(12)} ${fmt(records).padStart(9)} x ${valueSize} B acks=${acks}: ${rate}` +
+    `  ${client.padEnd(12)} ${fmt(records).padStart(9)} x ${valueSize} B acks=${acks}${codec ? ` ${codec}` : ""}: ${rate}${stored}` +
       ` | ${seconds.toFixed(2)} s, cpu ${run.cpuSeconds?.toFixed(2) ?? "?"} s, rss ${
         run.maxRssKb ? Math.round(run.maxRssKb / 1024) : "?"
       } MB${run.brokerCpuSeconds === undefined ? "" : `, broker cpu ${run.brokerCpuSeconds.toFixed(2)} s`}`,
@@ -363,6 +461,60 @@ async function runOne(ctx, client, valueSize, acks, records) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The codec case: this project and librdkafka, the same file of event lines, one codec each run.
+
+/** Which codecs this project can be configured with here, and why not where it cannot. */
+async function probeCodecs(codecs) {
+  const { resolveConfig } = await import("../dist/index.js");
+  const out = {};
+  for (const codec of codecs) {
+    try {
+      resolveConfig({ "compression.codec": codec });
+      out[codec] = { available: true };
+    } catch (err) {
+      out[codec] = { available: false, reason: err.message };
+    }
+  }
+  return out;
+}
+
+/** One of the event lines the codec case sends, for the table's description. */
+function eventExample(values) {
+  const size = values.find((v) => v >= EVENT_MIN_SIZE);
+  if (size === undefined) return undefined;
+  const lines = makeEventLines(size, 50);
+  return lines.find((l) => l.includes("E_PIKE_BLOCKED")) ?? lines[0];
+}
+
+async function codecCase(ctx, opts, meta, clients, values, into) {
+  const { records, repeat, ours } = meta.settings.codecs;
+  if (!ctx.logDir) {
+    log("codecs: the broker's log.dirs is unknown (--log-dir), so no compression ratios");
+  }
+  for (const valueSize of values) {
+    if (valueSize < EVENT_MIN_SIZE) {
+      log(`codecs: ${valueSize} B is too small for an event line (${EVENT_MIN_SIZE}+), skipped`);
+      continue;
+    }
+    // Repetitions outermost, so each codec's runs are spread over the case's time.
+    for (let rep = 0; rep < repeat; rep++) {
+      for (const codec of opts.codecs) {
+        log(`codecs: ${valueSize} B, ${codec}, round ${rep + 1} of ${repeat}`);
+        const order = clients.map((_, i) => clients[(i + rep) % clients.length]);
+        for (const client of order) {
+          if (client === "ours" && !ours[codec]?.available) {
+            if (rep === 0) {
+              log(`  ours: ${codec} not run: ${ours[codec]?.reason}`);
+              into.push({ client, codec, valueSize, acks: 1, records, ok: false, notRun: true });
+            }
+            continue;
+          }
+          into.push({ ...(await runSafely(ctx, client, valueSize, 1, records, codec)), rep });
+        }
+      }
+    }
+  }
+}
 
 function versions() {
   const pkg = (p) => {
@@ -415,7 +567,24 @@ async function main() {
     `${meta.machine.cpus} cores, load ${meta.loadBefore.map((l) => l.toFixed(2)).join(" ")}; ` +
       `peak RSS and CPU by ${measureMethod}`,
   );
-  const results = { meta, e2e: [], rssScaling: undefined, hotpath: undefined };
+  const runE2e = opts.case === "all" || opts.case === "e2e";
+  const runCodecs = opts.case === "all" || opts.case === "codecs";
+  const codecClients = CODEC_CLIENTS.filter((c) => opts.clients.includes(c));
+  const codecValues = opts.valuesGiven ? opts.values : [100];
+  if (runCodecs) {
+    meta.settings.codecs = {
+      codecs: opts.codecs,
+      records: opts.records ?? CODEC_RECORDS,
+      repeat: opts.repeatGiven ? opts.repeat : CODEC_REPEAT,
+      values: codecValues,
+      acks: 1,
+      data: "event lines (JSON-RPC, every one distinct), one file for every client",
+      example: eventExample(codecValues),
+      ratio: "log bytes on the broker with none ÷ with the codec, per client",
+      ours: await probeCodecs(opts.codecs),
+    };
+  }
+  const results = { meta, e2e: [], codecs: [], rssScaling: undefined, hotpath: undefined };
   const dataFiles = [];
   let broker;
   let admin;
@@ -435,7 +604,7 @@ async function main() {
   }
 
   try {
-    if (opts.case !== "hotpath") {
+    if (runE2e || (runCodecs && codecClients.length > 0)) {
       if (opts.clients.includes("kcat") && spawnSync("kcat", ["-V"]).status !== 0) {
         log("kcat is not installed (apt-get install kcat): running without the librdkafka figures");
         opts.clients = opts.clients.filter((c) => c !== "kcat");
@@ -450,20 +619,24 @@ async function main() {
       meta.brokerStartedHere = broker !== undefined;
       admin = await connectAdmin(bootstrap);
       const files = new Map();
+      const file = (name, write) => {
+        const path = join(tmpDir, name);
+        if (!files.has(path)) {
+          files.set(path, write(path));
+          dataFiles.push(path);
+        }
+        return files.get(path).then(() => path);
+      };
       const ctx = {
         admin,
         bootstrap,
         brokerPid: broker?.pid,
+        logDir: opts.logDir ?? broker?.logDir,
         timeoutSeconds: opts.timeoutSeconds,
-        async dataFile(valueSize, records) {
-          const file = join(tmpDir, `values-${valueSize}-${records}.txt`);
-          if (!files.has(file)) {
-            files.set(file, writeDataFile(file, valueSize, records));
-            dataFiles.push(file);
-          }
-          await files.get(file);
-          return file;
-        },
+        dataFile: (valueSize, records) =>
+          file(`values-${valueSize}-${records}.txt`, (p) => writeDataFile(p, valueSize, records)),
+        eventFile: (valueSize, records) =>
+          file(`events-${valueSize}-${records}.txt`, (p) => writeEventFile(p, valueSize, records)),
       };
 
       // Warm the broker's JIT up (not counted): the first measured client must not pay for it.
@@ -472,7 +645,7 @@ async function main() {
         await runSafely(ctx, warm, 100, 1, 300_000);
       }
 
-      for (const valueSize of opts.values) {
+      for (const valueSize of runE2e ? opts.values : []) {
         for (const acks of opts.acks) {
           log(`case ${valueSize} B, acks=${acks}`);
           for (let rep = 0; rep < opts.repeat; rep++) {
@@ -491,7 +664,12 @@ async function main() {
       }
 
       // Peak RSS against the record count: the same run with a quarter of the records.
-      if (opts.clients.includes("ours") && opts.values.includes(100) && opts.acks.includes(1)) {
+      if (
+        runE2e &&
+        opts.clients.includes("ours") &&
+        opts.values.includes(100) &&
+        opts.acks.includes(1)
+      ) {
         const full = opts.records ?? defaultRecords("ours", 100);
         const quarter = Math.max(1, Math.floor(full / 4));
         log(`peak RSS against record count: ours with ${fmt(quarter)} records`);
@@ -505,6 +683,11 @@ async function main() {
           queueLimit: "queue.buffering.max.messages=100000, queue.buffering.max.kbytes=1048576",
         };
       }
+      if (runCodecs) {
+        // After the kcat check above, which may have dropped kcat from opts.clients.
+        const clients = CODEC_CLIENTS.filter((c) => opts.clients.includes(c));
+        await codecCase(ctx, opts, meta, clients, codecValues, results.codecs);
+      }
       await admin.disconnect();
       admin = undefined;
       if (broker) {
@@ -514,7 +697,7 @@ async function main() {
       }
     }
 
-    if (opts.case !== "e2e") {
+    if (opts.case === "all" || opts.case === "hotpath") {
       log("hot path (bench/hotpath.mjs) ...");
       const args = [join(here, "hotpath.mjs"), "--json", "--value", opts.values.join(",")];
       const res = await runMeasured(process.execPath, args, { timeoutMs: 300_000 });
@@ -549,13 +732,17 @@ async function main() {
     log("partial run: wrote bench/results/tmp/partial.json (latest.* untouched; --save to keep)");
   }
   log(`done in ${meta.durationSeconds.toFixed(0)} s`);
-  const retried = results.e2e.filter((r) => !r.ok).length;
-  const failed = [...bestRuns(results.e2e).values()].filter((r) => !r.ok);
+  const runs = [...results.e2e, ...results.codecs.filter((r) => !r.notRun)];
+  const retried = runs.filter((r) => !r.ok).length;
+  const failed = [
+    ...bestRuns(results.e2e).values(),
+    ...bestCodecRuns(results.codecs).values(),
+  ].filter((r) => !r.ok && !r.notRun);
   if (retried > failed.length)
     log(`${retried - failed.length} run(s) failed, others of theirs did not`);
   if (failed.length > 0) {
     log(
-      `no successful run: ${failed.map((r) => `${r.client} ${r.valueSize} B acks=${r.acks}`).join(", ")}`,
+      `no successful run: ${failed.map((r) => `${r.client} ${r.valueSize} B acks=${r.acks}${r.codec ? ` ${r.codec}` : ""}`).join(", ")}`,
     );
     process.exitCode = 1;
   }

@@ -1,11 +1,17 @@
 // This project through its producer API: produce() in a loop until QUEUE_FULL, resume when
-// the delivery reports have drained the queue to half, flush() at the end.
+// the delivery reports have drained the queue to half, flush() at the end. The values are the
+// shared pool of makeValues(), or with `dataFile` the lines of that file (the codec case: the
+// same file kcat reads), read before the clock starts; `codec` sets compression.codec.
 import { Producer } from "../../dist/index.js";
 import { report, settings } from "../lib/client.mjs";
-import { makeValues, POOL } from "../lib/data.mjs";
+import { makeValues, POOL, readLines } from "../lib/data.mjs";
 
 const s = settings();
-const values = makeValues(s.valueSize);
+const fromFile = s.dataFile !== undefined;
+const values = fromFile ? readLines(s.dataFile) : makeValues(s.valueSize);
+if (fromFile && values.length < s.records) {
+  throw new Error(`${s.dataFile} has ${values.length} lines, ${s.records} records asked`);
+}
 const mask = POOL - 1;
 let delivered = 0;
 let failed = 0;
@@ -20,7 +26,7 @@ const producer = new Producer(
     acks: s.acks,
     "linger.ms": s.lingerMs,
     "batch.size": s.batchBytes,
-    "compression.codec": "none",
+    "compression.codec": s.codec ?? "none",
   },
   {
     onDelivery: (err) => {
@@ -50,9 +56,16 @@ const chunk = s.chunkRecords || Number.POSITIVE_INFINITY;
 function pump() {
   const stop = Math.min(records, sent + chunk);
   try {
-    while (sent < stop) {
-      producer.produce({ topic, value: values[sent & mask] });
-      sent++;
+    if (fromFile) {
+      while (sent < stop) {
+        producer.produce({ topic, value: values[sent] });
+        sent++;
+      }
+    } else {
+      while (sent < stop) {
+        producer.produce({ topic, value: values[sent & mask] });
+        sent++;
+      }
     }
   } catch (err) {
     if (err?.code !== "QUEUE_FULL") throw err;
@@ -68,5 +81,13 @@ pump();
 await done;
 await producer.flush(300_000);
 const seconds = (performance.now() - t0) / 1000;
+// Record-batch bytes on the wire, a cross-check of the bytes the broker's log holds.
+const { bytesSent, batchesSent, requests, retries } = producer.stats();
 await producer.close(10_000);
-report({ delivered, failed, seconds, ...(firstError && { firstError }) });
+report({
+  delivered,
+  failed,
+  seconds,
+  stats: { bytesSent, batchesSent, requests, retries },
+  ...(firstError && { firstError }),
+});

@@ -12,6 +12,8 @@
  * @property {number} batchBytes  where the client has a batch size in bytes
  * @property {number} [batchRecords]  records per call, for the clients that send arrays
  * @property {number} [concurrency]   calls in flight, for the clients that send arrays
+ * @property {string} [dataFile]  send this file's lines instead of the generated pool
+ * @property {string} [codec]     compression.codec (default none)
  */
 
 /** @returns {ClientSettings} */

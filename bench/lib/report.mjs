@@ -36,15 +36,19 @@ function clientLabel(id, meta) {
 }
 
 /** The fastest successful run per client and case (or the failed one when none succeeded). */
-export function bestRuns(e2e) {
+export function bestRuns(e2e, keyOf = (r) => `${r.valueSize}|${r.acks}|${r.client}`) {
   const best = new Map();
   for (const r of e2e) {
-    const key = `${r.valueSize}|${r.acks}|${r.client}`;
+    const key = keyOf(r);
     const old = best.get(key);
     if (!old || (r.ok && (!old.ok || r.recordsPerSec > old.recordsPerSec))) best.set(key, r);
   }
   return best;
 }
+
+/** bestRuns() of the codec case, keyed `valueSize|codec|client`. */
+export const bestCodecRuns = (runs) =>
+  bestRuns(runs, (r) => `${r.valueSize}|${r.codec}|${r.client}`);
 
 function casesOf(e2e) {
   const cases = [];
@@ -196,6 +200,8 @@ export function toMarkdown(results) {
     }
   }
 
+  if (results.codecs?.length > 0) out.push(...codecSection(results));
+
   if (hotpath) {
     out.push("### Hot path without the network");
     out.push("");
@@ -223,6 +229,160 @@ export function toMarkdown(results) {
     out.push("");
   }
   return out.join("\n").trimEnd();
+}
+
+const CODEC_CLIENTS = ["ours", "kcat"];
+
+/** Mean log bytes of a client's successful runs with a codec, or undefined. */
+function meanLogBytes(runs, valueSize, codec, client) {
+  const sizes = runs
+    .filter(
+      (r) =>
+        r.ok &&
+        r.valueSize === valueSize &&
+        r.codec === codec &&
+        r.client === client &&
+        r.logBytes > 0,
+    )
+    .map((r) => r.logBytes / r.records);
+  return sizes.length > 0 ? sizes.reduce((a, b) => a + b, 0) / sizes.length : undefined;
+}
+
+/** Per codec: records/s, MB/s and ratio of this project beside librdkafka's. */
+export function codecTable(results) {
+  const runs = results.codecs ?? [];
+  const best = bestCodecRuns(runs);
+  const set = results.meta.settings.codecs ?? {};
+  const rows = [];
+  for (const valueSize of [...new Set(runs.map((r) => r.valueSize))]) {
+    for (const codec of set.codecs ?? [...new Set(runs.map((r) => r.codec))]) {
+      const row = { valueSize, codec };
+      for (const client of CODEC_CLIENTS) {
+        const r = best.get(`${valueSize}|${codec}|${client}`);
+        if (!r) continue;
+        const perRecord = meanLogBytes(runs, valueSize, codec, client);
+        const nonePerRecord = meanLogBytes(runs, valueSize, "none", client);
+        row[client] = {
+          run: r,
+          notRun: r.notRun === true,
+          logBytesPerRecord: perRecord,
+          ratio: perRecord && nonePerRecord ? nonePerRecord / perRecord : undefined,
+        };
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+function codecSection(results) {
+  const { meta } = results;
+  const set = meta.settings.codecs ?? {};
+  const rows = codecTable(results);
+  const clients = CODEC_CLIENTS.filter((id) => rows.some((row) => row[id]));
+  const label = (id) =>
+    id === "kcat"
+      ? `librdkafka ${meta.versions.librdkafka ?? ""} (kcat -z)`
+      : `this project ${meta.versions.ours ?? ""}, API`;
+  const notes = [];
+  const note = (text) => {
+    const i = notes.indexOf(text);
+    if (i >= 0) return i + 1;
+    notes.push(text);
+    return notes.length;
+  };
+  const out = [];
+  out.push("### Compression: records/s (MB/s of values) and ratio per codec");
+  out.push("");
+  out.push(
+    `Event lines (JSON-RPC, every one distinct${set.example ? `, e.g. \`${set.example}\`` : ""}), ` +
+      `one file for both clients; ${int(set.records ?? 0)} records per run, acks=1, ` +
+      `linger.ms=${meta.settings.lingerMs} and batch.size=${meta.settings.batchBytes} (both clients' defaults), ` +
+      "the codec's default level, a fresh topic of 3 partitions. This project through its API with " +
+      "`compression.codec`; librdkafka as `kcat -P -z CODEC -l FILE`" +
+      (set.repeat > 1 ? `. Best of ${set.repeat} runs.` : ".") +
+      " **Ratio**: bytes of the topic's log segments on the broker after the run with `none` ÷ with " +
+      "the codec, the same client's runs averaged; stored bytes per record in brackets (values are " +
+      `${[...new Set(rows.map((r) => r.valueSize))].map(sizeName).join(", ")}).`,
+  );
+  out.push("");
+  const head = clients.flatMap((id) => [`${label(id)}`, "ratio (log B/record)"]);
+  const both = clients.length === 2;
+  out.push(`| codec | ${head.join(" | ")}${both ? " | API ÷ librdkafka (records/s) |" : " |"}`);
+  out.push(`|---|${head.map(() => "--:").join("|")}${both ? "|--:|" : "|"}`);
+  const multiSize = new Set(rows.map((r) => r.valueSize)).size > 1;
+  for (const row of rows) {
+    const cells = clients.flatMap((id) => {
+      const c = row[id];
+      if (!c) return ["", ""];
+      if (c.notRun) {
+        const reason = meta.settings.codecs?.ours?.[row.codec]?.reason ?? "not available";
+        const n = note(`${label(id)}, ${row.codec}: ${reason}`);
+        return [`n/a (${n})`, "n/a"];
+      }
+      if (!c.run.ok) {
+        const n = note(
+          `${label(id)}, ${row.codec}: failed — ${String(c.run.error ?? "")
+            .split("\n")[0]
+            .slice(0, 200)}`,
+        );
+        return [`failed (${n})`, "–"];
+      }
+      const rate = `${int(c.run.recordsPerSec)} (${mb(c.run.MBps)})`;
+      const stored =
+        c.logBytesPerRecord === undefined
+          ? "not measured"
+          : `${c.ratio === undefined ? "–" : `${c.ratio.toFixed(2)}×`} (${c.logBytesPerRecord.toFixed(1)})`;
+      return [id === "ours" ? `**${rate}**` : rate, stored];
+    });
+    const vs = both
+      ? ` | ${ratio(row.ours?.run.ok ? row.ours.run.recordsPerSec : 0, row.kcat?.run.ok ? row.kcat.run.recordsPerSec : 0)}`
+      : "";
+    const name = multiSize ? `${row.codec}, ${sizeName(row.valueSize)}` : row.codec;
+    out.push(`| ${name} | ${cells.join(" | ")}${vs} |`);
+  }
+  out.push("");
+  notes.forEach((text, i) => {
+    out.push(`(${i + 1}) ${text}`);
+  });
+  if (notes.length > 0) out.push("");
+
+  // CPU: compression is paid for in CPU, by the client and (validating) by the broker.
+  out.push(
+    "CPU time (user + system) of the fastest run, µs per record in brackets; the broker's CPU time during that run after the semicolon:",
+  );
+  out.push("");
+  out.push(`| codec | ${clients.map(label).join(" | ")} |`);
+  out.push(`|---|${clients.map(() => "--:").join("|")}|`);
+  for (const row of rows) {
+    const cells = clients.map((id) => {
+      const r = row[id]?.run;
+      if (!r?.ok || r.cpuSeconds === undefined) return row[id]?.notRun ? "n/a" : "";
+      const broker =
+        r.brokerCpuSeconds === undefined ? "" : `; broker ${r.brokerCpuSeconds.toFixed(2)} s`;
+      return `${r.cpuSeconds.toFixed(2)} s (${((r.cpuSeconds / r.records) * 1e6).toFixed(2)})${broker}`;
+    });
+    const name = multiSize ? `${row.codec}, ${sizeName(row.valueSize)}` : row.codec;
+    out.push(`| ${name} | ${cells.join(" | ")} |`);
+  }
+  out.push("");
+
+  // Cross-check of the method: the broker stores our batches as sent, so the log holds exactly
+  // the record-batch bytes the producer counted (offsets are rewritten in place, not resized).
+  const checked = (results.codecs ?? []).filter(
+    (r) => r.ok && r.client === "ours" && r.logBytes > 0 && r.stats?.bytesSent > 0,
+  );
+  if (checked.length > 0) {
+    const equal = checked.filter(
+      (r) => r.logBytes === r.stats.bytesSent && (r.stats.retries ?? 0) === 0,
+    ).length;
+    out.push(
+      `Cross-check: in ${equal} of ${checked.length} of this project's runs the topic's log held exactly ` +
+        "the record-batch bytes the producer reports sent (`stats().bytesSent`).",
+    );
+    out.push("");
+  }
+  return out;
 }
 
 function pct(a, b) {
@@ -272,6 +432,49 @@ export function toSvg(results) {
         );
         y += barH + gap;
       }
+    }
+  }
+  const codecRows = results.codecs?.length > 0 ? codecTable(results) : [];
+  if (codecRows.length > 0) {
+    const max = Math.max(
+      1,
+      ...codecRows.flatMap((row) =>
+        CODEC_CLIENTS.map((id) => (row[id]?.run.ok ? row[id].run.recordsPerSec : 0)),
+      ),
+    );
+    const sizes = [...new Set(codecRows.map((r) => r.valueSize))];
+    y += 26;
+    parts.push(
+      `<text x="16" y="${y}" font-size="15" font-weight="bold">${esc(`Compression, event lines of ${sizes.map(sizeName).join(", ")}, acks=1: records/s and ratio (log bytes with none ÷ with the codec)`)}</text>`,
+    );
+    y += 8;
+    for (const row of codecRows) {
+      for (const id of CODEC_CLIENTS) {
+        const c = row[id];
+        if (!c) continue;
+        const r = c.run;
+        const color = CLIENTS.find((k) => k.id === id)?.color ?? "#868e96";
+        // Shorter bars than above: the ratio follows the figure.
+        const w = r.ok ? Math.max(1, (r.recordsPerSec / max) * (barMax - 80)) : 0;
+        const text = c.notRun
+          ? "n/a (not available on this Node)"
+          : !r.ok
+            ? "failed"
+            : `${int(r.recordsPerSec)}  (${mb(r.MBps)} MB/s)${c.ratio ? `, ratio ${c.ratio.toFixed(2)}×` : ""}`;
+        const who = id === "kcat" ? "librdkafka (kcat -z)" : "this project, API";
+        const name = `${row.codec}${sizes.length > 1 ? ` ${sizeName(row.valueSize)}` : ""}: ${who}`;
+        parts.push(
+          `<text x="${labelW - 8}" y="${y + barH - 4}" text-anchor="end">${esc(name)}</text>`,
+          ...(w > 0
+            ? [
+                `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color}"/>`,
+              ]
+            : []),
+          `<text x="${(labelW + w + 6).toFixed(1)}" y="${y + barH - 4}">${esc(text)}</text>`,
+        );
+        y += barH + gap;
+      }
+      y += gap;
     }
   }
   if (hotpath) {
