@@ -108,8 +108,14 @@ export class WriterPool {
 /** One record batch of one partition, from its first record to its delivery report. */
 export class Batch {
   readonly builder = new RecordBatchBuilder();
-  readonly callbacks: (DeliveryCallback | undefined)[] = [];
-  readonly opaques: unknown[] = [];
+  /**
+   * Per-record callbacks and opaques, kept sparse: while every record shares
+   * one callback (a producer-wide onDelivery, or one function passed each time)
+   * and none has an opaque, nothing is stored per record.
+   */
+  private sharedCallback: DeliveryCallback | undefined;
+  private callbacks: (DeliveryCallback | undefined)[] | null = null;
+  private opaques: unknown[] | null = null;
   readonly timestamps: number[] = [];
   count = 0;
   /** Queue bytes accounted for this batch's records. */
@@ -166,6 +172,30 @@ export class Batch {
   addDeadline(deadline: number): void {
     if (deadline > this.deadline) this.deadline = deadline;
     if (deadline < this.earliestDeadline) this.earliestDeadline = deadline;
+  }
+
+  /** Notes the callback and opaque of the record just appended (its index is `count`). */
+  addReport(callback: DeliveryCallback | undefined, opaque: unknown): void {
+    const i = this.count;
+    if (this.callbacks !== null) this.callbacks.push(callback);
+    else if (i === 0) this.sharedCallback = callback;
+    else if (callback !== this.sharedCallback) {
+      this.callbacks = new Array<DeliveryCallback | undefined>(i).fill(this.sharedCallback);
+      this.callbacks.push(callback);
+    }
+    if (this.opaques !== null) this.opaques.push(opaque);
+    else if (opaque !== undefined) {
+      this.opaques = new Array<unknown>(i).fill(undefined);
+      this.opaques.push(opaque);
+    }
+  }
+
+  callbackAt(i: number): DeliveryCallback | undefined {
+    return this.callbacks === null ? this.sharedCallback : this.callbacks[i];
+  }
+
+  opaqueAt(i: number): unknown {
+    return this.opaques === null ? undefined : this.opaques[i];
   }
 
   /** Encoded bytes so far (uncompressed). */

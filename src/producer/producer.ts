@@ -25,6 +25,9 @@ import { createTopicState, Partitioner } from "./partitioners.js";
 import { Sender } from "./sender.js";
 import { emptyStats, type ProducerStats } from "./stats.js";
 
+/** produce() calls that share one Date.now() reading within a task (see Producer.clock). */
+const CLOCK_USES_PER_READING = 16;
+
 export interface ProducerOptions {
   logger?: Logger;
   /** Called for every record produced without a callback of its own (librdkafka's dr_msg_cb). */
@@ -193,7 +196,7 @@ export class Producer {
         );
       }
     }
-    const now = Date.now();
+    const now = this.clock();
     const timestamp = record.timestamp ?? now;
     if (!Number.isSafeInteger(timestamp)) {
       throw new KafkaClientError(
@@ -224,6 +227,27 @@ export class Producer {
     }
     this.append(tq, record, cb, timestamp, size, now, now + this.messageTimeoutMs);
   }
+
+  /**
+   * Date.now() costs about as much as encoding a small record, so a run of
+   * produce() calls shares one reading: re-read every CLOCK_USES_PER_READING
+   * calls, and forgotten once the current task's microtasks run, so a record
+   * produced in a later task (or after an await) never gets an old time.
+   */
+  private clock(): number {
+    if (this.clockReading < 0 || ++this.clockUses >= CLOCK_USES_PER_READING) {
+      if (this.clockReading < 0) queueMicrotask(this.forgetClock);
+      this.clockReading = Date.now();
+      this.clockUses = 0;
+    }
+    return this.clockReading;
+  }
+
+  private clockReading = -1;
+  private clockUses = 0;
+  private readonly forgetClock = (): void => {
+    this.clockReading = -1;
+  };
 
   /** Like produce(), as a Promise of the delivery report (rejected with the delivery error). */
   send(record: ProducerRecord): Promise<DeliveryReport> {
@@ -295,8 +319,7 @@ export class Producer {
     const encoded = batch.builder.byteLength - before;
     this.counters.queuedBytes += encoded - size;
     batch.addDeadline(deadline);
-    batch.callbacks.push(cb);
-    batch.opaques.push(record.opaque);
+    batch.addReport(cb, record.opaque);
     batch.timestamps.push(timestamp);
     batch.count++;
     batch.bytes += encoded;
@@ -477,14 +500,14 @@ export class Producer {
     this.counters.queuedBytes -= batch.bytes;
     if (err) this.counters.failed += batch.count;
     else this.counters.delivered += batch.count;
-    const { callbacks, opaques, timestamps } = batch;
+    const { timestamps } = batch;
     for (let i = 0; i < batch.count; i++) {
-      this.invoke(callbacks[i], err, {
+      this.invoke(batch.callbackAt(i), err, {
         topic: pq.topic,
         partition: pq.partition,
         offset: err || baseOffset < 0 ? -1 : baseOffset + i,
         timestamp: logAppendTime >= 0 ? logAppendTime : timestamps[i]!,
-        opaque: opaques[i],
+        opaque: batch.opaqueAt(i),
       });
     }
     // A batch still being compressed keeps its writer: the codec writes into it.
