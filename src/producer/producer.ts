@@ -420,19 +420,19 @@ export class Producer {
       } else if (!meta || meta.partitions.length === 0) {
         this.cluster.requestRefresh(`topic ${tq.name} has no partitions yet`);
       }
-      while (tq.waiting.length > 0) {
-        const w = tq.waiting[0]!;
-        if (failure === undefined && w.deadline > now) break;
-        tq.waiting.shift();
-        this.reportWaiting(
-          tq,
-          w,
+      // Deadlines grow along the list: the expired records are a prefix, cut at once
+      // (one shift per record would be quadratic for a queue of 100000).
+      let expired = 0;
+      if (failure !== undefined) expired = tq.waiting.length;
+      else while (expired < tq.waiting.length && tq.waiting[expired]!.deadline <= now) expired++;
+      if (expired > 0) {
+        const err =
           failure ??
-            new KafkaClientError(
-              "MSG_TIMED_OUT",
-              `record for topic "${tq.name}" not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms): no metadata for the topic`,
-            ),
-        );
+          new KafkaClientError(
+            "MSG_TIMED_OUT",
+            `record for topic "${tq.name}" not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms): no metadata for the topic`,
+          );
+        for (const w of tq.waiting.splice(0, expired)) this.reportWaiting(tq, w, err);
       }
       if (tq.waiting.length === 0) this.waitingTopics.delete(tq);
       else next = Math.min(next, tq.waiting[0]!.deadline);
@@ -583,7 +583,7 @@ export class Producer {
   private failAll(makeError: (topic: string) => DeliveryError): number {
     const before = this.counters.failed;
     for (const tq of this.topics.values()) {
-      while (tq.waiting.length > 0) this.reportWaiting(tq, tq.waiting.shift()!, makeError(tq.name));
+      for (const w of tq.waiting.splice(0)) this.reportWaiting(tq, w, makeError(tq.name));
       this.waitingTopics.delete(tq);
     }
     for (const pq of [...this.active]) {
