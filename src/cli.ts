@@ -218,22 +218,24 @@ async function forEachLine(
   const input = fstatSync(0).isFile()
     ? createReadStream("", { fd: 0, highWaterMark: 1 << 20, autoClose: false })
     : process.stdin;
-  let rest: Buffer | null = null;
+  /** The pieces of a line cut at read boundaries (several when it spans blocks). */
+  let rest: Buffer[] = [];
   const offer = async (line: Buffer): Promise<void> => {
     while (!onLine(line)) await room();
   };
   for await (const data of input) {
     const chunk = data as Buffer;
     let start = 0;
-    if (rest) {
+    if (rest.length > 0) {
       // Only the line cut at the chunk boundary is joined (copied), not the chunk.
       const nl = chunk.indexOf(10);
       if (nl < 0) {
-        rest = Buffer.concat([rest, chunk]);
+        rest.push(chunk);
         continue;
       }
-      const joined = Buffer.concat([rest, chunk.subarray(0, nl)]);
-      rest = null;
+      rest.push(chunk.subarray(0, nl));
+      const joined = Buffer.concat(rest);
+      rest = [];
       const end =
         joined.length > 0 && joined[joined.length - 1] === 13 ? joined.length - 1 : joined.length;
       if (end > 0) await offer(joined.subarray(0, end));
@@ -250,9 +252,12 @@ async function forEachLine(
       }
       start = nl + 1;
     }
-    if (start < chunk.length) rest = Buffer.from(chunk.subarray(start));
+    if (start < chunk.length) rest = [chunk.subarray(start)];
   }
-  if (rest && rest.length > 0) await offer(rest);
+  if (rest.length > 0) {
+    const last = Buffer.concat(rest);
+    if (last.length > 0) await offer(last);
+  }
 }
 
 function startProgress(counts: () => [number, number]): { stop(): void } {
