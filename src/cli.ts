@@ -168,8 +168,13 @@ async function publish(args: string[]): Promise<number> {
       producer.produce({ topic, key, value, headers });
       return true;
     } catch (err) {
-      if (err instanceof KafkaClientError && err.code === "QUEUE_FULL") return false;
-      throw err;
+      if (!(err instanceof KafkaClientError)) throw err;
+      if (err.code === "QUEUE_FULL") return false;
+      if (err.code !== "MSG_SIZE_TOO_LARGE") throw err;
+      // One line too large for a record fails alone; the stream goes on.
+      failed++;
+      firstError ??= err;
+      return true;
     }
   };
   /** Resolves once deliveries have made room in the queue. */

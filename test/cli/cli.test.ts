@@ -141,6 +141,19 @@ describe("event-kafka publish", () => {
     }
   });
 
+  it("counts a line too large for a record as failed and goes on", async () => {
+    const topic = uniqueTopic("cli-large");
+    const input = `small-1\n${"x".repeat(1_100_000)}\nsmall-2\n`;
+    const r = await run(["publish", `kafka:${bootstrap}/${topic}`], input);
+    expect(r.code).toBe(1);
+    expect(summary(r.stdout)).toMatchObject({ delivered: 2, failed: 1 });
+    expect(r.stderr).toMatch(
+      /^event-kafka: 1 record\(s\) failed: record of \d+ bytes .* exceeds message\.max\.bytes/,
+    );
+    const back = await kcatConsume(bootstrap, topic);
+    expect(back.map((x) => x.payload).sort()).toEqual(["small-1", "small-2"]);
+  });
+
   it("exits 1 and counts failures when the broker is down", async () => {
     const r = await run([
       "publish",
