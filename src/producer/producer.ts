@@ -25,9 +25,6 @@ import { createTopicState, Partitioner } from "./partitioners.js";
 import { Sender } from "./sender.js";
 import { emptyStats, type ProducerStats } from "./stats.js";
 
-/** produce() calls that share one Date.now() reading within a task (see Producer.clock). */
-const CLOCK_USES_PER_READING = 16;
-
 export interface ProducerOptions {
   logger?: Logger;
   /** Called for every record produced without a callback of its own (librdkafka's dr_msg_cb). */
@@ -196,7 +193,7 @@ export class Producer {
         );
       }
     }
-    const now = this.clock();
+    const now = Date.now();
     const timestamp = record.timestamp ?? now;
     if (!Number.isSafeInteger(timestamp)) {
       throw new KafkaClientError(
@@ -227,27 +224,6 @@ export class Producer {
     }
     this.append(tq, record, cb, timestamp, size, now, now + this.messageTimeoutMs);
   }
-
-  /**
-   * Date.now() costs about as much as encoding a small record, so a run of
-   * produce() calls shares one reading: re-read every CLOCK_USES_PER_READING
-   * calls, and forgotten once the current task's microtasks run, so a record
-   * produced in a later task (or after an await) never gets an old time.
-   */
-  private clock(): number {
-    if (this.clockReading < 0 || ++this.clockUses >= CLOCK_USES_PER_READING) {
-      if (this.clockReading < 0) queueMicrotask(this.forgetClock);
-      this.clockReading = Date.now();
-      this.clockUses = 0;
-    }
-    return this.clockReading;
-  }
-
-  private clockReading = -1;
-  private clockUses = 0;
-  private readonly forgetClock = (): void => {
-    this.clockReading = -1;
-  };
 
   /** Like produce(), as a Promise of the delivery report (rejected with the delivery error). */
   send(record: ProducerRecord): Promise<DeliveryReport> {
