@@ -426,3 +426,218 @@ describe("LZ4 corrupt input", () => {
     );
   });
 });
+
+/**
+ * Inputs that reach the compressor's and decoder's fast paths (32-bit word
+ * copies that run a few bytes past a copy, the word-wise match extension) and
+ * their edges: runs and short periods (overlapping matches at offsets 1..9),
+ * text, noise, and a mix of them.
+ */
+function patterned(n: number, seed: number): Buffer {
+  const next = rng(seed);
+  const b = Buffer.allocUnsafe(n);
+  const json = jsonLogLines(Math.max(n, 1), seed);
+  let i = 0;
+  while (i < n) {
+    const len = Math.min(n - i, 1 + (next() % 400));
+    const kind = next() % 4;
+    if (kind === 0) json.copy(b, i, i, i + len);
+    else if (kind === 1) for (let k = 0; k < len; k++) b[i + k] = next() & 0xff;
+    else {
+      const period = 1 + (next() % 9);
+      const pattern = Array.from({ length: period }, () => next() & 0xff);
+      for (let k = 0; k < len; k++) b[i + k] = pattern[k % period]!;
+    }
+    i += len;
+  }
+  return b;
+}
+
+/** A copy of `data` at byte `shift` of a larger buffer full of other bytes (an unaligned view). */
+function shifted(data: Uint8Array, shift: number): Buffer {
+  const host = randomBytes(data.length + shift + 16, shift + 1);
+  host.set(data, shift);
+  return host.subarray(shift, shift + data.length);
+}
+
+/** Writes an LZ4 length extension (the format's 255-runs) after a nibble of 15. */
+function lengthExt(out: number[], rest: number): void {
+  for (; rest >= 255; rest -= 255) out.push(255);
+  out.push(rest);
+}
+
+/**
+ * One block assembled from the format by hand, with the content it stands for
+ * built alongside by plain byte-at-a-time expansion (no decoder involved).
+ */
+function handBlock(seed: number, sequences: number) {
+  const next = rng(seed);
+  const block: number[] = [];
+  const content: number[] = [];
+  const literals = (n: number) => Array.from({ length: n }, () => next() & 0xff);
+  const put = (lits: number[], offset?: number, matchLen?: number) => {
+    const litNibble = Math.min(lits.length, 15);
+    const m = matchLen === undefined ? 0 : matchLen - 4;
+    block.push((litNibble << 4) | Math.min(m, 15));
+    if (litNibble === 15) lengthExt(block, lits.length - 15);
+    block.push(...lits);
+    content.push(...lits);
+    if (offset === undefined || matchLen === undefined) return;
+    block.push(offset & 0xff, offset >>> 8);
+    if (m >= 15) lengthExt(block, m - 15);
+    for (let k = 0; k < matchLen; k++) content.push(content[content.length - offset]!);
+  };
+  put(literals(48), 1 + (next() % 48), 4 + (next() % 40));
+  const litLens = [0, 0, 0, 1, 2, 3, 4, 5, 7, 8, 9, 14, 15, 16, 17, 24, 31, 32, 33, 40, 300];
+  const matchLens = [4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 18, 19, 24, 31, 32, 33, 40, 63, 64, 65, 66];
+  for (let i = 0; i < sequences; i++) {
+    const lits = literals(litLens[next() % litLens.length]!);
+    const room = content.length + lits.length;
+    // Mostly short (overlapping) offsets, some far ones.
+    const offset = next() % 3 === 0 ? 1 + (next() % Math.min(room, 65535)) : 1 + (next() % 40);
+    const matchLen =
+      next() % 10 === 0 ? 67 + (next() % 600) : matchLens[next() % matchLens.length]!;
+    put(lits, Math.min(offset, room), matchLen);
+  }
+  // The compressor leaves 5 or more last literals; the format allows any number, and
+  // 29..32 of them end a tight output just inside a word copy's reach.
+  const lastLens = [0, 1, 2, 3, 5, 7, 8, 15, 16, 24, 29, 30, 31, 32, 33, 39, 40];
+  put(literals(lastLens[next() % lastLens.length]!));
+  return { block: Buffer.from(block), content: Buffer.from(content) };
+}
+
+describe("LZ4 fast paths", () => {
+  it("decodes hand-assembled blocks of every offset 1..40 and many lengths, tight and roomy", () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const { block, content } = handBlock(seed, 400);
+      // Exactly the content's size: the copies near the end of the output go byte by byte.
+      expect(lz4DecompressBlock(block, content.length).equals(content), `seed ${seed}`).toBe(true);
+      // Room to spare, and the block at an odd address: the word copies run everywhere.
+      const roomy = lz4DecompressBlock(shifted(block, seed % 8), content.length + 1000);
+      expect(roomy.equals(content), `seed ${seed} roomy`).toBe(true);
+      // In a frame, one block after another in the same output; with checksums after
+      // the blocks (input past a block's end) and an output limit of exactly the content.
+      const u32 = (n: number) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32LE(n >>> 0);
+        return b;
+      };
+      const twice = Buffer.concat([content, content]);
+      const frame = Buffer.concat([
+        hex("04224d18", "74", "70"), // FLG: version 01, independent, block and content checksums; BD: 4 MB
+        Buffer.from([(xxh32(hex("7470")) >>> 8) & 0xff]),
+        u32(block.length),
+        block,
+        u32(xxh32(block)),
+        u32(block.length),
+        block,
+        u32(xxh32(block)),
+        hex("00000000"),
+        u32(xxh32(twice)),
+      ]);
+      expect(lz4DecompressFrame(frame).equals(twice)).toBe(true);
+      const tight = lz4DecompressFrame(frame, { maxOutputSize: twice.length });
+      expect(tight.equals(twice), `seed ${seed} tight frame`).toBe(true);
+    }
+  });
+
+  it("rejects a hand-assembled block one byte short of its content's size", () => {
+    const { block, content } = handBlock(7, 50);
+    expectProtocolError(
+      () => lz4DecompressBlock(block, content.length - 1),
+      "CORRUPT_COMPRESSED_DATA",
+    );
+  });
+
+  it("round-trips random sizes, alignments, levels and patterned content", () => {
+    const next = rng(2024);
+    for (let i = 0; i < 300; i++) {
+      const n = i < 80 ? i : next() % (i < 250 ? 5000 : 300_000);
+      const data = shifted(patterned(n, i), next() % 8);
+      const level = [-1, 0, 1, 2, 3, 9][i % 6]!;
+      const frame = lz4CompressFrame(data, { level, contentChecksum: i % 2 === 0 });
+      expect(lz4DecompressFrame(shifted(frame, i % 5)).equals(data), `case ${i}`).toBe(true);
+    }
+  });
+
+  it("writes nothing past the block it returns and reads nothing outside its range", () => {
+    const next = rng(99);
+    for (let i = 0; i < 200; i++) {
+      const n = next() % (i < 100 ? 200 : 70_000);
+      const host = Buffer.concat([
+        randomBytes(40, i),
+        patterned(n, i + 500),
+        randomBytes(40, i + 1),
+      ]);
+      const start = next() % 40;
+      const end = 40 + n + (next() % 40);
+      const dstOffset = next() % 9;
+      // Exactly the room the API asks for, between sentinel bytes.
+      const bound = lz4CompressBound(end - start);
+      const dst = Buffer.alloc(dstOffset + bound + 16, 0xee);
+      const view = dst.subarray(0, dstOffset + bound);
+      const size = lz4CompressBlock(host, view, dstOffset, i % 2 === 0 ? -1 : 1, start, end);
+      expect(dst.subarray(0, dstOffset).every((b) => b === 0xee)).toBe(true);
+      expect(
+        dst.subarray(dstOffset + size).every((b) => b === 0xee),
+        `case ${i}`,
+      ).toBe(true);
+      const block = dst.subarray(dstOffset, dstOffset + size);
+      // The same bytes as compressing a copy of just the range: nothing outside it is read.
+      const copy = Buffer.from(host.subarray(start, end));
+      const alone = Buffer.alloc(lz4CompressBound(copy.length));
+      const aloneSize = lz4CompressBlock(copy, alone, 0, i % 2 === 0 ? -1 : 1);
+      expect(block.equals(alone.subarray(0, aloneSize)), `case ${i}`).toBe(true);
+      expect(lz4DecompressBlock(block, end - start).equals(copy)).toBe(true);
+    }
+  });
+
+  it("allocates a 64 KB-block frame's output once, not doubled", () => {
+    const json = jsonLogLines(1 << 20, 5);
+    const out = lz4DecompressFrame(lz4CompressFrame(json));
+    expect(out.equals(json)).toBe(true);
+    // Room for 16 full blocks, which is what they hold.
+    expect(out.buffer.byteLength).toBe(1 << 20);
+  });
+
+  it.skipIf(!LZ4_CLI && !process.env.CI)(
+    "the lz4 CLI agrees with us on patterned inputs of many sizes, both ways",
+    () => {
+      const next = rng(31);
+      const inputs: Buffer[] = [];
+      for (const n of [0, 1, 12, 13, 14, 255, 256, 257, 4095, 4097, 65535, 65536, 65537]) {
+        inputs.push(shifted(patterned(n, n), n % 8));
+      }
+      for (let i = 0; i < 40; i++) inputs.push(shifted(patterned(next() % 200_000, i), i % 8));
+      // Our frames, concatenated: the CLI decodes them back to back.
+      const ours = Buffer.concat(
+        inputs.map((d, i) => lz4CompressFrame(d, { level: i % 3, contentChecksum: i % 2 === 0 })),
+      );
+      expect(run("lz4", ["-d", "-c", "-q"], ours).equals(Buffer.concat(inputs))).toBe(true);
+      // The CLI's frames (with its xxh32 content checksum) of the whole lot and of short ones.
+      const all = Buffer.concat(inputs);
+      for (const args of [
+        ["-1", "-B4"],
+        ["-1", "-B4", "-BD"],
+        ["-9", "-B5"],
+      ]) {
+        const frame = run("lz4", ["-c", "-q", ...args], all);
+        expect(lz4DecompressFrame(shifted(frame, 3)).equals(all), args.join(" ")).toBe(true);
+      }
+      for (const d of inputs.slice(0, 13)) {
+        expect(lz4DecompressFrame(run("lz4", ["-c", "-q", "-1"], d)).equals(d)).toBe(true);
+      }
+    },
+  );
+
+  it.skipIf(!LZ4_CLI && !process.env.CI)(
+    "compresses JSON log lines at least as small as lz4 -1 (64 KB blocks)",
+    () => {
+      for (const seed of [1234567, 42]) {
+        const payload = jsonLogLines(1 << 20, seed);
+        const reference = run("lz4", ["-c", "-q", "-1", "-B4", "--no-frame-crc"], payload).length;
+        expect(lz4CompressFrame(payload).length).toBeLessThanOrEqual(reference);
+      }
+    },
+  );
+});
