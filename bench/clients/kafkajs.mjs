@@ -1,7 +1,7 @@
 // KafkaJS 2.2.4 at its fastest: large sendBatch() calls (one Produce request per broker each),
 // several in flight. KafkaJS has no linger and no batch size: the caller's arrays are the batches.
 import kafkajs from "kafkajs";
-import { report, settings } from "../lib/client.mjs";
+import { report, runArrayWorkers, settings } from "../lib/client.mjs";
 import { makeValues, POOL } from "../lib/data.mjs";
 
 const { CompressionTypes, Kafka, logLevel } = kafkajs;
@@ -22,41 +22,19 @@ const producer = kafka.producer({
 });
 await producer.connect();
 
-let next = 0;
-let delivered = 0;
-let failed = 0;
-let firstError;
-
-async function worker() {
-  while (next < s.records) {
-    const start = next;
-    const count = Math.min(batchRecords, s.records - start);
-    next += count;
-    const messages = new Array(count);
-    for (let j = 0; j < count; j++) messages[j] = { value: values[(start + j) & mask] };
-    try {
-      await producer.sendBatch({
-        topicMessages: [{ topic: s.topic, messages }],
-        acks: s.acks,
-        compression: CompressionTypes.None,
-      });
-      delivered += count;
-    } catch (err) {
-      failed += count;
-      firstError ??= err.message;
-    }
-  }
-}
-
-const t0 = performance.now();
-await Promise.all(Array.from({ length: concurrency }, worker));
-const seconds = (performance.now() - t0) / 1000;
-await producer.disconnect();
-report({
-  delivered,
-  failed,
-  seconds,
+const result = await runArrayWorkers({
+  records: s.records,
   batchRecords,
   concurrency,
-  ...(firstError && { firstError }),
+  send: async (start, count) => {
+    const messages = new Array(count);
+    for (let j = 0; j < count; j++) messages[j] = { value: values[(start + j) & mask] };
+    await producer.sendBatch({
+      topicMessages: [{ topic: s.topic, messages }],
+      acks: s.acks,
+      compression: CompressionTypes.None,
+    });
+  },
 });
+await producer.disconnect();
+report({ ...result, batchRecords, concurrency });

@@ -2,7 +2,7 @@
 // several in flight within the connection's maxInflights. Like KafkaJS it has no linger and no
 // batch size: the caller's arrays are the batches.
 import { ProduceAcks, Producer } from "@platformatic/kafka";
-import { report, settings } from "../lib/client.mjs";
+import { report, runArrayWorkers, settings } from "../lib/client.mjs";
 import { makeValues, POOL } from "../lib/data.mjs";
 
 const s = settings();
@@ -20,38 +20,16 @@ const producer = new Producer({
   compression: "none",
 });
 
-let next = 0;
-let delivered = 0;
-let failed = 0;
-let firstError;
-
-async function worker() {
-  while (next < s.records) {
-    const start = next;
-    const count = Math.min(batchRecords, s.records - start);
-    next += count;
+const result = await runArrayWorkers({
+  records: s.records,
+  batchRecords,
+  concurrency,
+  send: async (start, count) => {
     const messages = new Array(count);
     for (let j = 0; j < count; j++)
       messages[j] = { topic: s.topic, value: values[(start + j) & mask] };
-    try {
-      await producer.send({ messages, acks });
-      delivered += count;
-    } catch (err) {
-      failed += count;
-      firstError ??= err.message;
-    }
-  }
-}
-
-const t0 = performance.now();
-await Promise.all(Array.from({ length: concurrency }, worker));
-const seconds = (performance.now() - t0) / 1000;
-await producer.close();
-report({
-  delivered,
-  failed,
-  seconds,
-  batchRecords,
-  concurrency,
-  ...(firstError && { firstError }),
+    await producer.send({ messages, acks });
+  },
 });
+await producer.close();
+report({ ...result, batchRecords, concurrency });

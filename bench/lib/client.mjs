@@ -39,3 +39,34 @@ export function report(result) {
     })}\n`,
   );
 }
+
+/**
+ * The array-per-call pattern of the clients without linger (KafkaJS,
+ * @platformatic/kafka): `concurrency` workers each take the next `batchRecords`
+ * records and await `send(start, count)`, until `records` are sent. Returns the
+ * counts and the wall time of the whole run.
+ */
+export async function runArrayWorkers({ records, batchRecords, concurrency, send }) {
+  let next = 0;
+  let delivered = 0;
+  let failed = 0;
+  let firstError;
+  async function worker() {
+    while (next < records) {
+      const start = next;
+      const count = Math.min(batchRecords, records - start);
+      next += count;
+      try {
+        await send(start, count);
+        delivered += count;
+      } catch (err) {
+        failed += count;
+        firstError ??= err.message;
+      }
+    }
+  }
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  return { delivered, failed, seconds, ...(firstError && { firstError }) };
+}
