@@ -136,19 +136,20 @@ export class Cluster {
 
   /**
    * A ready connection to `nodeId`, or undefined; in the latter case a
-   * connection attempt is started and onBrokerReady fires when it is up.
+   * connection attempt is started and onBrokerReady fires when it is up (or,
+   * for a node the metadata does not list, a metadata refresh is asked for).
    */
   connection(nodeId: number): BrokerConnection | undefined {
     const node = this.nodes.get(nodeId);
-    if (!node) return undefined;
+    if (!node) {
+      // A leader the broker list does not name: the metadata is inconsistent.
+      this.requestRefresh(`node ${nodeId} missing from the broker list`);
+      return undefined;
+    }
     const up = node.ready();
     if (up) return up;
     node.connect().catch(() => {});
     return undefined;
-  }
-
-  brokerAddress(nodeId: number): string | undefined {
-    return this.nodes.get(nodeId)?.address;
   }
 
   /** Round-trip time of the last response per broker, in ms. */

@@ -107,11 +107,6 @@ export class Sender {
     }
     if (needMetadata) this.cluster.requestRefresh("partition without a leader");
     for (const [leader, queues] of byLeader) {
-      if (this.cluster.brokerAddress(leader) === undefined) {
-        // A leader the broker list does not name: the metadata is inconsistent.
-        this.cluster.requestRefresh(`leader ${leader} missing from the broker list`);
-        continue;
-      }
       const conn = this.cluster.connection(leader);
       // Not connected or at max.in.flight: the broker's ready event drains again.
       if (conn === undefined || !conn.canSend()) continue;
