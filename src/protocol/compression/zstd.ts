@@ -19,6 +19,7 @@ type Callback = (err: Error | null, result: Buffer) => void;
 interface ZstdOptions {
   params?: Record<number, number>;
   maxOutputLength?: number;
+  pledgedSrcSize?: number;
 }
 /** The zstd slice of `node:zlib` in Node >= 22.15 (absent from @types/node 20). */
 interface ZlibWithZstd {
@@ -60,10 +61,65 @@ export function checkZstdLevel(level: number): void {
   }
 }
 
-function compressOptions(z: ZlibWithZstd, level: number): ZstdOptions {
+function compressOptions(z: ZlibWithZstd, level: number, size: number): ZstdOptions {
   checkZstdLevel(level);
   const l = level <= 0 ? ZSTD_DEFAULT_LEVEL : level;
-  return { params: { [z.constants.ZSTD_c_compressionLevel]: l } };
+  // The size up front puts it in the frame header, as the one-shot call does:
+  // the thread-pool path then writes the same bytes as the synchronous one.
+  return { params: { [z.constants.ZSTD_c_compressionLevel]: l }, pledgedSrcSize: size };
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+
+function truncated(at: number): ProtocolError {
+  return new ProtocolError(
+    "CORRUPT_COMPRESSED_DATA",
+    `zstd: incomplete or malformed frame at byte ${at}`,
+  );
+}
+
+/**
+ * Walks the frames (RFC 8878 section 3.1) to check the input is whole: node's
+ * zstd returns what it could decode, even nothing, for a truncated frame
+ * instead of failing, which would turn a cut batch into missing records.
+ */
+export function checkZstdFrames(data: Uint8Array): void {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let pos = 0;
+  if (data.length === 0) throw truncated(0);
+  while (pos < data.length) {
+    if (pos + 4 > data.length) throw truncated(pos);
+    const magic = view.getUint32(pos, true);
+    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
+      if (pos + 8 > data.length) throw truncated(pos);
+      pos += 8 + view.getUint32(pos + 4, true);
+      if (pos > data.length) throw truncated(pos);
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC || pos + 5 > data.length) throw truncated(pos);
+    const descriptor = data[pos + 4]!;
+    const fcsFlag = descriptor >> 6;
+    const singleSegment = (descriptor >> 5) & 1;
+    const checksum = (descriptor >> 2) & 1;
+    const dictIdSize = [0, 1, 2, 4][descriptor & 3]!;
+    const fcsSize = [singleSegment, 2, 4, 8][fcsFlag]!;
+    pos += 5 + (singleSegment ? 0 : 1) + dictIdSize + fcsSize;
+    for (;;) {
+      if (pos + 3 > data.length) throw truncated(pos);
+      const header = data[pos]! | (data[pos + 1]! << 8) | (data[pos + 2]! << 16);
+      const last = header & 1;
+      const type = (header >> 1) & 3;
+      const size = header >>> 3;
+      if (type === 3) throw truncated(pos); // reserved block type
+      pos += 3 + (type === 1 ? 1 : size); // an RLE block stores one byte
+      if (pos > data.length) throw truncated(pos);
+      if (last) break;
+    }
+    pos += checksum ? 4 : 0;
+    if (pos > data.length) throw truncated(pos);
+  }
 }
 
 function inflateOptions(o: DecompressOptions): ZstdOptions {
@@ -72,13 +128,13 @@ function inflateOptions(o: DecompressOptions): ZstdOptions {
 
 export function zstdCompress(data: Uint8Array, level = -1): Buffer {
   const z = zstd();
-  return z.zstdCompressSync(data, compressOptions(z, level));
+  return z.zstdCompressSync(data, compressOptions(z, level, data.length));
 }
 
 export function zstdCompressAsync(data: Uint8Array, level = -1): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const z = zstd();
-    z.zstdCompress(data, compressOptions(z, level), (err, out) =>
+    z.zstdCompress(data, compressOptions(z, level, data.length), (err, out) =>
       err ? reject(err) : resolve(out),
     );
   });
@@ -86,6 +142,7 @@ export function zstdCompressAsync(data: Uint8Array, level = -1): Promise<Buffer>
 
 export function zstdDecompress(data: Uint8Array, o: DecompressOptions = {}): Buffer {
   const z = zstd();
+  checkZstdFrames(data);
   try {
     return z.zstdDecompressSync(data, inflateOptions(o));
   } catch (e) {
@@ -96,6 +153,7 @@ export function zstdDecompress(data: Uint8Array, o: DecompressOptions = {}): Buf
 export function zstdDecompressAsync(data: Uint8Array, o: DecompressOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const z = zstd();
+    checkZstdFrames(data);
     z.zstdDecompress(data, inflateOptions(o), (err, out) =>
       err ? reject(zlibFailure("zstd", err)) : resolve(out),
     );
