@@ -521,8 +521,8 @@ describe("deadlines", () => {
 });
 
 describe("close", () => {
-  it("delivers the records still in flight before it resolves", async () => {
-    const topic = uniqueTopic("p-close");
+  /** 30000 records queued on a 3-partition topic, at least one Produce request in flight. */
+  async function produceUntilInFlight(topic: string) {
     await createTopic(admin, topic, { partitions: 3 });
     const producer = newProducer({ "linger.ms": 20 });
     const ledger = new DeliveryLedger();
@@ -535,6 +535,12 @@ describe("close", () => {
       5000,
       1,
     );
+    return { producer, ledger, n };
+  }
+
+  it("delivers the records still in flight before it resolves", async () => {
+    const topic = uniqueTopic("p-close");
+    const { producer, ledger, n } = await produceUntilInFlight(topic);
     expect(ledger.reportedCount).toBeLessThan(n);
     expect(await producer.close(30_000)).toBe(0);
     expect(ledger.reportedCount).toBe(n);
@@ -552,18 +558,7 @@ describe("close", () => {
 
   it("reports what it could not deliver by its deadline as DESTROYED, once each", async () => {
     const topic = uniqueTopic("p-close0");
-    await createTopic(admin, topic, { partitions: 3 });
-    const producer = newProducer({ "linger.ms": 20 });
-    const ledger = new DeliveryLedger();
-    const n = 30000;
-    for (let i = 0; i < n; i++)
-      ledger.produce(producer, { topic, key: `k${i % 31}`, value: `v${i}` });
-    await waitFor(
-      "a Produce request in flight",
-      () => (producer.stats().requests > 0 ? true : undefined),
-      5000,
-      1,
-    );
+    const { producer, ledger, n } = await produceUntilInFlight(topic);
     const failed = await producer.close(0);
     expect(ledger.reportedCount).toBe(n);
     expect(ledger.notExactlyOnce()).toEqual([]);
