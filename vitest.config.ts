@@ -1,14 +1,43 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Suites that need no broker: byte-level, fuzz, config and in-process tests.
+ * `npm run test:unit` runs only these (no Java, no global setup); `npm test`
+ * runs both projects.
+ */
+const UNIT = [
+  "test/protocol/**/*.test.ts",
+  "test/unit/**/*.test.ts",
+  "test/socket/socket.test.ts",
+  "test/producer/accumulator.test.ts",
+  "test/producer/config.test.ts",
+  "test/producer/expiry.test.ts",
+  "test/producer/partitioners.test.ts",
+  "test/producer/readme-table.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/broker/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 180_000,
-    // Real-broker suites share one broker; run files one at a time so a loaded
-    // 2-core machine does not starve the JVM.
-    fileParallelism: false,
     reporters: ["default"],
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: UNIT },
+      },
+      {
+        extends: true,
+        test: {
+          name: "broker",
+          include: ["test/**/*.test.ts"],
+          exclude: [...UNIT, "test/faults/**", "**/node_modules/**"],
+          globalSetup: ["test/broker/global-setup.ts"],
+          // Real-broker suites share one broker; run files one at a time so a loaded
+          // 2-core machine does not starve the JVM.
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });
