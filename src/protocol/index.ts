@@ -4,7 +4,8 @@
  *
  * - Primitives: `Writer`, `Reader` (every decoder throws only `ProtocolError`).
  * - Framing: request/response headers, `encodeRequestFrame`, `FrameSplitter`.
- * - APIs: ApiVersions v0-v3, Metadata v1-v12, Produce v3-v13, and `pickVersion`.
+ * - APIs: ApiVersions v0-v3, Metadata v1-v12, Produce v3-v13, InitProducerId v0-v5, and
+ *   `pickVersion`.
  * - Record batch v2 (`RecordBatchBuilder`, `encodeRecordBatch`, `decodeRecordBatch`), CRC32C.
  * - Compression codecs gzip, snappy, lz4 and zstd (registered on import), xxHash32.
  * - The error-code table (`ErrorCode`, `errorByCode`, `KafkaProtocolError`).
@@ -16,6 +17,7 @@ export * from "./crc32c.js";
 export * from "./errors.js";
 export * from "./frame.js";
 export * from "./headers.js";
+export * from "./init-producer-id.js";
 export * from "./metadata.js";
 export * from "./produce.js";
 export * from "./protocol-error.js";

@@ -6,6 +6,7 @@
 import { ApiKey, apiName } from "./api-keys.js";
 import type { ApiVersion } from "./api-versions.js";
 import { API_VERSIONS_VERSIONS } from "./api-versions.js";
+import { INIT_PRODUCER_ID_VERSIONS } from "./init-producer-id.js";
 import { METADATA_VERSIONS } from "./metadata.js";
 import { PRODUCE_VERSIONS } from "./produce.js";
 
@@ -26,6 +27,7 @@ export const CLIENT_API_VERSIONS: Readonly<Record<number, VersionRange>> = {
   [ApiKey.Produce]: PRODUCE_VERSIONS,
   [ApiKey.Metadata]: METADATA_VERSIONS,
   [ApiKey.ApiVersions]: API_VERSIONS_VERSIONS,
+  [ApiKey.InitProducerId]: INIT_PRODUCER_ID_VERSIONS,
 };
 
 /** No version of an API is spoken by both this client and the broker. */

@@ -4,6 +4,7 @@ import {
   API_VERSIONS_VERSIONS,
   decodeApiVersionsResponse,
 } from "../../src/protocol/api-versions.js";
+import { INIT_PRODUCER_ID_VERSIONS } from "../../src/protocol/init-producer-id.js";
 import { METADATA_VERSIONS } from "../../src/protocol/metadata.js";
 import { PRODUCE_MAX_NAME_VERSION, PRODUCE_VERSIONS } from "../../src/protocol/produce.js";
 import { Reader } from "../../src/protocol/reader.js";
@@ -19,9 +20,11 @@ describe("client version ranges", () => {
     expect(CLIENT_API_VERSIONS[ApiKey.Produce]).toBe(PRODUCE_VERSIONS);
     expect(CLIENT_API_VERSIONS[ApiKey.Metadata]).toBe(METADATA_VERSIONS);
     expect(CLIENT_API_VERSIONS[ApiKey.ApiVersions]).toBe(API_VERSIONS_VERSIONS);
+    expect(CLIENT_API_VERSIONS[ApiKey.InitProducerId]).toBe(INIT_PRODUCER_ID_VERSIONS);
     expect(PRODUCE_VERSIONS).toEqual({ min: 3, max: 13 });
     expect(METADATA_VERSIONS).toEqual({ min: 1, max: 12 });
     expect(API_VERSIONS_VERSIONS).toEqual({ min: 0, max: 3 });
+    expect(INIT_PRODUCER_ID_VERSIONS).toEqual({ min: 0, max: 5 });
   });
 });
 
@@ -79,9 +82,10 @@ describe("pickVersion", () => {
     expect(pickVersion(ApiKey.Produce, kafka41, { min: 3, max: PRODUCE_MAX_NAME_VERSION })).toBe(
       12,
     );
-    // An API with no entry in CLIENT_API_VERSIONS needs its range.
     expect(pickVersion(ApiKey.InitProducerId, broker([[22, 0, 5]]), { min: 0, max: 4 })).toBe(4);
-    expect(() => pickVersion(ApiKey.InitProducerId, broker([[22, 0, 5]]))).toThrow(RangeError);
+    expect(pickVersion(ApiKey.InitProducerId, broker([[22, 0, 6]]))).toBe(5);
+    // An API with no entry in CLIENT_API_VERSIONS needs its range.
+    expect(() => pickVersion(ApiKey.SaslHandshake, broker([[17, 0, 1]]))).toThrow(RangeError);
   });
 
   it("names the API and both ranges when they do not overlap", () => {
