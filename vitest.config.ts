@@ -9,7 +9,7 @@ const UNIT = [
   "test/protocol/**/*.test.ts",
   "test/unit/**/*.test.ts",
   "test/socket/socket.test.ts",
-  "test/producer/accumulator.test.ts",
+  "test/producer/batch.test.ts",
   "test/producer/config.test.ts",
   "test/producer/expiry.test.ts",
   "test/producer/partitioners.test.ts",

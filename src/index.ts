@@ -2,12 +2,7 @@
  * event-kafka: a Kafka producer written from scratch in TypeScript, with the
  * OpenSIPS event_kafka surface on top.
  */
-export type {
-  DeliveryCallback,
-  DeliveryError,
-  DeliveryReport,
-  ProducerRecord,
-} from "./producer/accumulator.js";
+
 export { type ClientErrorCode, KafkaClientError } from "./producer/client-error.js";
 export {
   ConfigError,
@@ -20,6 +15,12 @@ export {
 export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./producer/logger.js";
 export { PARTITIONER_NAMES, type PartitionerName } from "./producer/partitioners.js";
 export { Producer, type ProducerOptions } from "./producer/producer.js";
+export type {
+  DeliveryCallback,
+  DeliveryError,
+  DeliveryReport,
+  ProducerRecord,
+} from "./producer/record.js";
 export type { ProducerStats } from "./producer/stats.js";
 export { ErrorCode, KafkaProtocolError } from "./protocol/errors.js";
 export {

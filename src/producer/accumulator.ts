@@ -1,244 +1,53 @@
 /**
- * Record storage between enqueue and delivery report: per-partition queues of
- * record batches, each encoded straight into a pooled buffer as records arrive,
- * and per-topic waiting lists for records whose partition cannot be chosen yet
- * (topic metadata not known).
+ * Record storage between produce() and the delivery report, with one owner:
+ * topics, per-partition queues of record batches, records waiting for their
+ * topic's metadata, the buffer pool, the queue counters and every report.
+ *
+ * The Sender takes ready batches from `active` and hands outcomes back
+ * (`complete`, `fail`, `release`, `split`); nothing else changes the queues.
  */
-import type { KafkaProtocolError } from "../protocol/errors.js";
+import { ErrorCode, errorByCode } from "../protocol/errors.js";
 import {
+  BATCH_HEADER_SIZE,
   type CompressionCodec,
-  RecordBatchBuilder,
   type RecordData,
   type RecordHeader,
 } from "../protocol/record-batch.js";
-import { Writer } from "../protocol/writer.js";
-import type { KafkaClientError } from "./client-error.js";
-import type { TopicPartitionerState } from "./partitioners.js";
+import { decodeRecordBatch } from "../protocol/record-batch-decoder.js";
+import { Batch, type BatchLimits, WriterPool } from "./batch.js";
+import { KafkaClientError } from "./client-error.js";
+import type { Cluster } from "./cluster.js";
+import type { ProducerConfig } from "./config.js";
+import type { Logger } from "./logger.js";
+import { createTopicState, type Partitioner, type TopicPartitionerState } from "./partitioners.js";
+import type { DeliveryCallback, DeliveryError, DeliveryReport, ProducerRecord } from "./record.js";
+import type { ProducerStats } from "./stats.js";
 
-export type DeliveryError = KafkaClientError | KafkaProtocolError;
-
-export interface DeliveryReport {
-  topic: string;
-  partition: number;
-  /** The record's offset; -1 when unknown (acks=0, or failure). */
-  offset: number;
-  /** LogAppendTime when the topic uses it, else the record's timestamp (ms). */
-  timestamp: number;
-  /** What the caller passed as `opaque` with the record. */
-  opaque: unknown;
-}
-
-/** Called exactly once per record: `err` is null on success. */
-export type DeliveryCallback = (err: DeliveryError | null, report: DeliveryReport) => void;
-
-export interface ProducerRecord {
-  topic: string;
-  value: RecordData | null;
-  key?: RecordData | null;
-  /** An explicit partition; out of range is an error, never a wrap. */
-  partition?: number;
-  headers?: readonly RecordHeader[];
-  /** CreateTime in ms; defaults to the time of the call. */
-  timestamp?: number;
-  /** Handed back in the delivery report. */
-  opaque?: unknown;
-}
-
-/** Bytes a record adds to a batch at most: the fixed part of the record plus its data. */
-export const RECORD_OVERHEAD_MAX = 5 + 1 + 10 + 5 + 5 + 5 + 5;
-
-function lengthUpperBound(data: RecordData | null | undefined): number {
-  if (data == null) return 0;
-  // A UTF-16 code unit never takes more than 3 UTF-8 bytes.
-  return typeof data === "string" ? data.length * 3 : data.length;
-}
-
-function exactLength(data: RecordData | null | undefined): number {
-  if (data == null) return 0;
-  return typeof data === "string" ? Buffer.byteLength(data, "utf8") : data.length;
-}
-
-function headersSize(
-  headers: readonly RecordHeader[] | undefined,
-  measure: (d: RecordData | null | undefined) => number,
-): number {
-  if (headers === undefined) return 0;
-  let n = 0;
-  for (const h of headers) n += 10 + measure(h.key) + measure(h.value);
-  return n;
-}
-
-/** An upper bound of the encoded record size, cheap for string data. */
-export function recordSizeUpperBound(r: ProducerRecord): number {
-  return (
-    RECORD_OVERHEAD_MAX +
-    lengthUpperBound(r.key) +
-    lengthUpperBound(r.value) +
-    headersSize(r.headers, lengthUpperBound)
-  );
-}
-
-/** The record size used for message.max.bytes and the queue's byte count. */
-export function recordSize(r: ProducerRecord): number {
-  return (
-    RECORD_OVERHEAD_MAX +
-    exactLength(r.key) +
-    exactLength(r.value) +
-    headersSize(r.headers, exactLength)
-  );
-}
-
-/** Keeps the writers of finished batches for the next ones, bounded in count. */
-export class WriterPool {
-  private readonly free: Writer[] = [];
-  constructor(
-    private readonly initialBytes: number,
-    private readonly maxPooled: number,
-  ) {}
-
-  take(): Writer {
-    return this.free.pop()?.reset() ?? new Writer(this.initialBytes);
-  }
-
-  give(w: Writer): void {
-    if (this.free.length < this.maxPooled) this.free.push(w);
-  }
-}
-
-/** One record batch of one partition, from its first record to its delivery report. */
-export class Batch {
-  readonly builder = new RecordBatchBuilder();
-  /**
-   * Per-record callbacks and opaques, kept sparse: while every record shares
-   * one callback (a producer-wide onDelivery, or one function passed each time)
-   * and none has an opaque, nothing is stored per record.
-   */
-  private sharedCallback: DeliveryCallback | undefined;
-  private callbacks: (DeliveryCallback | undefined)[] | null = null;
-  private opaques: unknown[] | null = null;
-  readonly timestamps: number[] = [];
-  count = 0;
-  /** Queue bytes accounted for this batch's records. */
-  bytes = 0;
-  /** Finished (CRC computed): no more records. */
-  sealed = false;
-  /** Being compressed off the event loop: no more records, not sendable yet. */
-  sealing = false;
-  /** The encoded batch, once sealed. */
-  data: Buffer | undefined;
-  /** Produce requests that carried it. */
-  attempts = 0;
-  /** Not to be sent again before this time (retry backoff). */
-  retryAt = 0;
-  /** The error of the last failed attempt: the cause given if the deadline passes. */
-  lastError: DeliveryError | undefined;
-  /** Reported (delivered or failed): responses that come later are ignored. */
-  done = false;
-  /**
-   * When the batch is reported failed if still undelivered: the latest
-   * message.timeout.ms deadline of its records (Infinity when 0), so that no
-   * record fails before its own deadline.
-   */
-  deadline: number;
-  /** The earliest deadline of its records. */
-  private earliestDeadline: number;
-
-  constructor(
-    readonly queue: PartitionQueue,
-    readonly writer: Writer,
-    readonly createdAt: number,
-    /** The first record's deadline. */
-    deadline: number,
-    compression: CompressionCodec,
-    compressionLevel = -1,
-  ) {
-    this.deadline = deadline;
-    this.earliestDeadline = deadline;
-    this.compressed = compression !== "none";
-    this.builder.begin(writer, { compression, compressionLevel });
-  }
-
-  private readonly compressed: boolean;
-
-  /**
-   * Whether a record due at `deadline` may join without any record of the
-   * batch being reported more than `slackMs` after its own deadline.
-   */
-  fitsDeadline(deadline: number, slackMs: number): boolean {
-    if (deadline === this.deadline && deadline === this.earliestDeadline) return true;
-    return Math.max(deadline, this.deadline) - Math.min(deadline, this.earliestDeadline) <= slackMs;
-  }
-
-  addDeadline(deadline: number): void {
-    if (deadline > this.deadline) this.deadline = deadline;
-    if (deadline < this.earliestDeadline) this.earliestDeadline = deadline;
-  }
-
-  /** Notes the callback and opaque of the record just appended (its index is `count`). */
-  addReport(callback: DeliveryCallback | undefined, opaque: unknown): void {
-    const i = this.count;
-    if (this.callbacks !== null) this.callbacks.push(callback);
-    else if (i === 0) this.sharedCallback = callback;
-    else if (callback !== this.sharedCallback) {
-      this.callbacks = new Array<DeliveryCallback | undefined>(i).fill(this.sharedCallback);
-      this.callbacks.push(callback);
-    }
-    if (this.opaques !== null) this.opaques.push(opaque);
-    else if (opaque !== undefined) {
-      this.opaques = new Array<unknown>(i).fill(undefined);
-      this.opaques.push(opaque);
-    }
-  }
-
-  callbackAt(i: number): DeliveryCallback | undefined {
-    return this.callbacks === null ? this.sharedCallback : this.callbacks[i];
-  }
-
-  opaqueAt(i: number): unknown {
-    return this.opaques === null ? undefined : this.opaques[i];
-  }
-
-  /** Encoded bytes so far (uncompressed). */
-  get byteLength(): number {
-    return this.sealed ? this.data!.length : this.builder.byteLength;
-  }
-
-  /**
-   * Closes the batch to new records and finishes it: at once when it is not
-   * compressed; otherwise the codec runs off the event loop (zlib's thread
-   * pool, or LZ4 in slices) and `onSealed` is called when the batch is ready,
-   * or with the error when compression failed.
-   */
-  seal(onSealed: (batch: Batch, err?: Error) => void): void {
-    if (this.sealed || this.sealing) return;
-    if (!this.compressed) {
-      this.builder.finish();
-      this.data = this.writer.finish();
-      this.sealed = true;
-      return;
-    }
-    this.sealing = true;
-    this.builder.finishAsync().then(
-      () => {
-        this.sealing = false;
-        if (this.done) return;
-        this.data = this.writer.finish();
-        this.sealed = true;
-        onSealed(this);
-      },
-      (err: Error) => {
-        this.sealing = false;
-        if (!this.done) onSealed(this, err);
-      },
-    );
-  }
-}
-
-/** The batches of one partition, oldest first; at most the head is in flight. */
+/** The batches of one partition, oldest first; those in flight are a prefix. */
 export class PartitionQueue {
   readonly batches: Batch[] = [];
-  /** A Produce request carrying the head batch awaits its response. */
-  inFlight = false;
+
+  // --- sending state (the Sender's) ---
+  /** Batches of this partition in Produce requests not answered yet. */
+  inFlight = 0;
+  /** The broker those requests went to. */
+  inFlightNode = -1;
+  /**
+   * A batch came back for a retry: nothing more is sent until every request
+   * still in flight is answered, then the queue is sent again from its head,
+   * in order.
+   */
+  blocked = false;
+  /** Idempotence: the epoch this partition's batches carry (-1 until the first stamp). */
+  producerEpoch = -1;
+  /** Idempotence: the sequence the next stamped batch gets. */
+  nextSequence = 0;
+  /**
+   * Idempotence: the broker holds neither the head batch nor anything after
+   * it; once nothing is in flight the partition takes a new epoch and stamps
+   * its queue again from 0.
+   */
+  bumpPending = false;
 
   constructor(
     readonly topic: string,
@@ -248,12 +57,12 @@ export class PartitionQueue {
   /** The batch still taking records, if any. */
   openBatch(): Batch | undefined {
     const last = this.batches[this.batches.length - 1];
-    return last !== undefined && !last.sealed && !last.sealing ? last : undefined;
+    return last !== undefined && !last.closed ? last : undefined;
   }
 }
 
-/** A record waiting for its topic's metadata, with its callback and deadline. */
-export interface WaitingRecord {
+/** A record waiting for its topic's metadata, copied so the caller may reuse its buffers. */
+interface WaitingRecord {
   record: ProducerRecord;
   callback: DeliveryCallback | undefined;
   timestamp: number;
@@ -261,8 +70,9 @@ export interface WaitingRecord {
   deadline: number;
 }
 
-export class TopicQueue {
+class TopicQueue {
   partitions: PartitionQueue[] = [];
+  /** Records produced before the topic's partitions were known, in produce order. */
   readonly waiting: WaitingRecord[] = [];
 
   constructor(
@@ -273,10 +83,485 @@ export class TopicQueue {
     readonly partitionerState: TopicPartitionerState,
   ) {}
 
-  /** Grows the partition list to the topic's current partition count. */
   resize(count: number): void {
     for (let p = this.partitions.length; p < count; p++) {
       this.partitions.push(new PartitionQueue(this.name, p));
     }
   }
+}
+
+export interface AccumulatorEvents {
+  /** A batch is ready to go (closed): run the sender soon. */
+  onReady(): void;
+  /** Run the sender at `time` at the latest (a linger or a deadline). */
+  wake(time: number): void;
+  /** No record is queued any more. */
+  onIdle(): void;
+}
+
+export class Accumulator {
+  /** Partitions that hold batches: the sender's work list. */
+  readonly active = new Set<PartitionQueue>();
+  private readonly topics = new Map<string, TopicQueue>();
+  /** Topics with records waiting for metadata. */
+  private readonly waitingTopics = new Set<TopicQueue>();
+  private readonly pool: WriterPool;
+  private readonly limits: BatchLimits;
+  private readonly lingerMs: number;
+  private readonly codec: CompressionCodec;
+  private readonly level: number;
+  /** The topic of the last append and its queue: most callers use one topic. */
+  private lastTopic: TopicQueue | undefined;
+  /** Bytes of buffer held by live batches (counted against queue.buffering.max.kbytes). */
+  bufferBytes = 0;
+
+  constructor(
+    private readonly config: Readonly<ProducerConfig>,
+    private readonly counters: ProducerStats,
+    private readonly cluster: Pick<Cluster, "topics" | "want" | "requestRefresh">,
+    private readonly partitioner: Partitioner,
+    private readonly events: AccumulatorEvents,
+    private readonly logger: Logger,
+  ) {
+    const timeout = config["message.timeout.ms"] || Number.POSITIVE_INFINITY;
+    this.limits = {
+      maxRecords: config["batch.num.messages"],
+      maxBytes: config["batch.size"],
+      // A batch fails as a whole at the latest deadline of its records, so a
+      // batch that keeps taking records while it cannot be sent (leader down) is
+      // closed once its records span this long: no record is reported more than
+      // this after its own deadline. A tenth of message.timeout.ms is far above
+      // any round trip, so normal batching never meets it.
+      deadlineSlackMs: Math.max(config["linger.ms"], 100, timeout / 10),
+    };
+    this.lingerMs = config["linger.ms"];
+    this.codec = config["compression.codec"];
+    this.level = config["compression.level"];
+    // Buffers sized for their first record that grow with their batch; the
+    // pool keeps grown ones up to a bound, so a steady stream does not reallocate.
+    this.pool = new WriterPool(
+      Math.min(64 * 1024 * 1024, config["queue.buffering.max.kbytes"] * 1024),
+    );
+  }
+
+  /** The partition count of a topic the producer has used, 0 while unknown. */
+  knownPartitions(topic: string): number | undefined {
+    const last = this.lastTopic;
+    const tq = last !== undefined && last.name === topic ? last : this.topics.get(topic);
+    return tq?.partitions.length;
+  }
+
+  /**
+   * Queues one record (checked by the caller, counted as `size` bytes): into
+   * its partition's open batch, or, while the topic's partitions are unknown
+   * or records before it still wait, at the end of the topic's waiting list.
+   */
+  append(
+    record: ProducerRecord,
+    callback: DeliveryCallback | undefined,
+    timestamp: number,
+    size: number,
+    now: number,
+    deadline: number,
+  ): void {
+    const topic = record.topic;
+    const last = this.lastTopic;
+    const tq =
+      last !== undefined && last.name === topic
+        ? last
+        : (this.topics.get(topic) ?? this.addTopic(topic, now));
+    this.lastTopic = tq;
+    this.counters.produced++;
+    this.counters.queued++;
+    this.counters.queuedBytes += size;
+    if (tq.partitions.length === 0 || tq.waiting.length > 0) {
+      tq.waiting.push({ record: copyRecord(record), callback, timestamp, size, deadline });
+      this.waitingTopics.add(tq);
+      this.events.wake(deadline);
+      return;
+    }
+    this.appendToPartition(tq, record, callback, timestamp, size, now, deadline);
+  }
+
+  private addTopic(topic: string, now: number): TopicQueue {
+    const tq = new TopicQueue(
+      topic,
+      now,
+      createTopicState((p) => {
+        const meta = this.cluster.topics.get(topic)?.partitions[p];
+        return meta !== undefined && meta.leader >= 0;
+      }),
+    );
+    this.topics.set(topic, tq);
+    this.cluster.want(topic);
+    const known = this.cluster.topics.get(topic);
+    if (known && known.partitions.length > 0) tq.resize(known.partitions.length);
+    else this.cluster.requestRefresh(`new topic ${topic}`);
+    return tq;
+  }
+
+  /** Encodes a record into its partition's open batch (a new one when it does not fit). */
+  private appendToPartition(
+    tq: TopicQueue,
+    record: ProducerRecord,
+    callback: DeliveryCallback | undefined,
+    timestamp: number,
+    size: number,
+    now: number,
+    deadline: number,
+  ): void {
+    let p = record.partition;
+    if (p === undefined || p === -1) {
+      p = this.partitioner.partition(record.key, tq.partitions.length, now, tq.partitionerState);
+    }
+    const pq = tq.partitions[p]!;
+    const limits = this.limits;
+    let batch = pq.openBatch();
+    let encoded = -1;
+    if (batch !== undefined) {
+      encoded = batch.tryAppend(
+        record.key,
+        record.value,
+        timestamp,
+        record.headers,
+        size,
+        deadline,
+        callback,
+        record.opaque,
+        limits,
+      );
+      if (encoded < 0) this.closeBatch(batch);
+    }
+    if (encoded < 0) {
+      batch = this.newBatch(pq, now, deadline, size);
+      encoded = batch.tryAppend(
+        record.key,
+        record.value,
+        timestamp,
+        record.headers,
+        size,
+        deadline,
+        callback,
+        record.opaque,
+        limits,
+      );
+    }
+    // produce() counted an estimate (up to 3 bytes per UTF-16 unit); from here on
+    // the queue counts the bytes really encoded, or it would fill up early.
+    this.counters.queuedBytes += encoded - size;
+    this.trackCapacity(batch!);
+    if (batch!.isFull(limits)) this.closeBatch(batch!);
+  }
+
+  private newBatch(pq: PartitionQueue, now: number, deadline: number, size: number): Batch {
+    const batch = new Batch(
+      pq.topic,
+      pq.partition,
+      this.pool.take(BATCH_HEADER_SIZE + size),
+      now,
+      deadline,
+      this.codec,
+      this.level,
+    );
+    this.bufferBytes += batch.capacity;
+    batch.heldBytes = batch.capacity;
+    pq.batches.push(batch);
+    this.active.add(pq);
+    this.events.wake(now + this.lingerMs);
+    return batch;
+  }
+
+  private trackCapacity(batch: Batch): void {
+    if (batch.capacity !== batch.heldBytes) {
+      this.bufferBytes += batch.capacity - batch.heldBytes;
+      batch.heldBytes = batch.capacity;
+    }
+  }
+
+  /** Closes a batch to new records and lets the sender take it. */
+  closeBatch(batch: Batch): void {
+    if (batch.closed) return;
+    batch.closed = true;
+    this.events.onReady();
+  }
+
+  /** New metadata: topics grow to their partition count, waiting records are routed in order. */
+  onMetadata(now: number): void {
+    for (const [name, tq] of this.topics) {
+      const meta = this.cluster.topics.get(name);
+      if (meta && meta.partitions.length > tq.partitions.length) tq.resize(meta.partitions.length);
+    }
+    for (const tq of this.waitingTopics) {
+      if (tq.partitions.length === 0) continue;
+      this.waitingTopics.delete(tq);
+      for (const w of tq.waiting.splice(0)) this.routeWaiting(tq, w, now);
+    }
+  }
+
+  private routeWaiting(tq: TopicQueue, w: WaitingRecord, now: number): void {
+    const p = w.record.partition;
+    if (p !== undefined && p !== -1 && p >= tq.partitions.length) {
+      this.reportWaiting(
+        tq,
+        w,
+        new KafkaClientError(
+          "UNKNOWN_PARTITION",
+          `partition ${p} does not exist in topic "${tq.name}", which has ${tq.partitions.length} partition(s)`,
+        ),
+      );
+      return;
+    }
+    this.appendToPartition(tq, w.record, w.callback, w.timestamp, w.size, now, w.deadline);
+  }
+
+  /** Fails waiting records past their deadline or of a topic that cannot be had; returns the next deadline. */
+  expireWaiting(now: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const tq of this.waitingTopics) {
+      const failure = this.topicFailure(tq, now);
+      if (typeof failure === "number") next = Math.min(next, failure);
+      // Deadlines grow along the list: the expired records are a prefix, cut at once
+      // (one shift per record would be quadratic for a queue of 100000).
+      let expired = 0;
+      if (failure instanceof KafkaClientError) expired = tq.waiting.length;
+      else while (expired < tq.waiting.length && tq.waiting[expired]!.deadline <= now) expired++;
+      if (expired > 0) {
+        const err =
+          failure instanceof KafkaClientError
+            ? failure
+            : new KafkaClientError(
+                "MSG_TIMED_OUT",
+                `record for topic "${tq.name}" not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms): no metadata for the topic`,
+              );
+        for (const w of tq.waiting.splice(0, expired)) this.reportWaiting(tq, w, err);
+      }
+      if (tq.waiting.length === 0) this.waitingTopics.delete(tq);
+      else next = Math.min(next, tq.waiting[0]!.deadline);
+    }
+    this.checkIdle();
+    return next;
+  }
+
+  /**
+   * Why a topic's waiting records cannot be routed: an error that fails them
+   * all, a time to look again, or undefined (wait for metadata).
+   */
+  private topicFailure(tq: TopicQueue, now: number): KafkaClientError | number | undefined {
+    const meta = this.cluster.topics.get(tq.name);
+    if (!meta || meta.errorCode === 0) {
+      if (!meta || meta.partitions.length === 0) {
+        this.cluster.requestRefresh(`topic ${tq.name} has no partitions yet`);
+      }
+      return undefined;
+    }
+    const info = errorByCode(meta.errorCode);
+    if (meta.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+      const propagation = this.config["topic.metadata.propagation.max.ms"];
+      if (now - tq.firstUsedAt >= propagation) {
+        return new KafkaClientError(
+          "UNKNOWN_TOPIC",
+          `topic "${tq.name}" does not exist and was not created within topic.metadata.propagation.max.ms (${propagation} ms)`,
+        );
+      }
+      this.cluster.requestRefresh(`topic ${tq.name} unknown`);
+      return tq.firstUsedAt + propagation;
+    }
+    if (!info.retriable) {
+      return new KafkaClientError(
+        "UNKNOWN_TOPIC",
+        `topic "${tq.name}" cannot be produced to: ${info.name} (error code ${info.code})`,
+      );
+    }
+    this.cluster.requestRefresh(`topic ${tq.name}: ${info.name}`);
+    return undefined;
+  }
+
+  private reportWaiting(tq: TopicQueue, w: WaitingRecord, err: DeliveryError): void {
+    this.counters.queued--;
+    this.counters.queuedBytes -= w.size;
+    this.counters.failed++;
+    const p = w.record.partition;
+    this.invoke(w.callback, err, {
+      topic: tq.name,
+      partition: p === undefined ? -1 : p,
+      offset: -1,
+      timestamp: w.timestamp,
+      opaque: w.record.opaque,
+      possiblyPersisted: false,
+    });
+  }
+
+  /** Reports a batch delivered; removes it unless a request still carries it. */
+  complete(batch: Batch, baseOffset: number, logAppendTime: number): void {
+    if (batch.done) return;
+    this.report(batch, null, baseOffset, logAppendTime);
+    this.counters.delivered += batch.count;
+    if (!batch.inFlight) this.release(batch);
+    this.checkIdle();
+  }
+
+  /**
+   * Reports a batch failed. A batch a request still carries stays at its
+   * place in the queue (its request's outcome still matters to the order and
+   * the sequence) until the sender releases it.
+   */
+  fail(batch: Batch, err: DeliveryError): void {
+    if (batch.done) return;
+    this.report(batch, err, -1, -1);
+    this.counters.failed += batch.count;
+    if (!batch.inFlight) this.release(batch);
+    this.checkIdle();
+  }
+
+  private report(
+    batch: Batch,
+    err: DeliveryError | null,
+    baseOffset: number,
+    logAppendTime: number,
+  ): void {
+    batch.done = true;
+    this.counters.queued -= batch.count;
+    this.counters.queuedBytes -= batch.bytes;
+    const { timestamps } = batch;
+    // A failure while a request carried the batch, or after one got no answer:
+    // the broker may hold the records.
+    const possiblyPersisted = err !== null && (batch.inFlight || batch.unresolved);
+    for (let i = 0; i < batch.count; i++) {
+      this.invoke(batch.callbackAt(i), err, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: err || baseOffset < 0 ? -1 : baseOffset + i,
+        timestamp: logAppendTime >= 0 ? logAppendTime : timestamps[i]!,
+        opaque: batch.opaqueAt(i),
+        possiblyPersisted,
+      });
+    }
+  }
+
+  /** Removes a reported batch that no request carries any more, and frees its buffer. */
+  release(batch: Batch): void {
+    const pq = this.partitionQueue(batch);
+    const i = pq.batches.indexOf(batch);
+    if (i < 0) return;
+    pq.batches.splice(i, 1);
+    if (pq.batches.length === 0) this.active.delete(pq);
+    this.bufferBytes -= batch.heldBytes;
+    batch.heldBytes = 0;
+    // A batch still being compressed keeps its writer: the codec writes into it.
+    if (!batch.sealing) this.pool.give(batch.writer);
+  }
+
+  partitionQueue(batch: Batch): PartitionQueue {
+    return this.topics.get(batch.topic)!.partitions[batch.partition]!;
+  }
+
+  /**
+   * Replaces a sealed batch the broker refused as too large by two halves,
+   * re-encoded from its bytes with the same records, order, callbacks and
+   * deadline; returns them (unsealed, closed). A batch of one record cannot
+   * be split: undefined.
+   */
+  split(batch: Batch, now: number): [Batch, Batch] | undefined {
+    if (batch.count < 2 || batch.data === undefined) return undefined;
+    const pq = this.partitionQueue(batch);
+    const at = pq.batches.indexOf(batch);
+    if (at < 0) return undefined;
+    const decoded = decodeRecordBatch(batch.data).records;
+    const half = Math.ceil(decoded.length / 2);
+    const limits: BatchLimits = {
+      maxRecords: Number.MAX_SAFE_INTEGER,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      deadlineSlackMs: Number.POSITIVE_INFINITY,
+    };
+    const halves = [0, half].map((from) => {
+      const part = new Batch(
+        batch.topic,
+        batch.partition,
+        this.pool.take(batch.byteLength),
+        now,
+        batch.deadline,
+        this.codec,
+        this.level,
+      );
+      const to = from === 0 ? half : decoded.length;
+      for (let i = from; i < to; i++) {
+        const r = decoded[i]!;
+        part.tryAppend(
+          r.key,
+          r.value,
+          batch.timestamps[i]!,
+          r.headers,
+          0,
+          batch.deadline,
+          batch.callbackAt(i),
+          batch.opaqueAt(i),
+          limits,
+        );
+      }
+      part.closed = true;
+      part.attempts = batch.attempts;
+      this.bufferBytes += part.capacity;
+      part.heldBytes = part.capacity;
+      return part;
+    }) as [Batch, Batch];
+    // The halves account for the queue bytes the whole batch held.
+    halves[1].bytes = batch.bytes - halves[0].bytes;
+    pq.batches.splice(at, 1, halves[0], halves[1]);
+    this.bufferBytes -= batch.heldBytes;
+    batch.heldBytes = 0;
+    this.pool.give(batch.writer);
+    this.logger.debug("batch split after a too-large error", {
+      topic: batch.topic,
+      partition: batch.partition,
+      records: batch.count,
+    });
+    return halves;
+  }
+
+  /** Reports every record still queued as failed (a deadline of flush or close); returns how many. */
+  failAll(makeError: (topic: string) => DeliveryError): number {
+    const before = this.counters.failed;
+    for (const tq of this.topics.values()) {
+      for (const w of tq.waiting.splice(0)) this.reportWaiting(tq, w, makeError(tq.name));
+      this.waitingTopics.delete(tq);
+    }
+    for (const pq of [...this.active]) {
+      for (const batch of [...pq.batches]) this.fail(batch, makeError(pq.topic));
+    }
+    this.checkIdle();
+    return this.counters.failed - before;
+  }
+
+  private invoke(
+    cb: DeliveryCallback | undefined,
+    err: DeliveryError | null,
+    report: DeliveryReport,
+  ): void {
+    if (cb === undefined) return;
+    try {
+      cb(err, report);
+    } catch (e) {
+      // A throwing callback must not cost other records their reports.
+      this.logger.error("delivery callback threw", { error: (e as Error).message });
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.counters.queued === 0) this.events.onIdle();
+  }
+}
+
+/** A copy of a record whose byte arrays the caller may reuse once produce() returns. */
+function copyRecord(r: ProducerRecord): ProducerRecord {
+  const copy: ProducerRecord = { ...r, key: copyData(r.key), value: copyData(r.value) };
+  if (r.headers !== undefined) {
+    copy.headers = r.headers.map(
+      (h): RecordHeader => ({ key: h.key, value: copyData(h.value) ?? null }),
+    );
+  }
+  return copy;
+}
+
+function copyData<T extends RecordData | null | undefined>(d: T): T {
+  return (d instanceof Uint8Array ? Buffer.from(d) : d) as T;
 }

@@ -85,20 +85,38 @@ export class BrokerNode {
         throw new Error(`broker ${this.address} is closed`);
       }
       this.failures = 0;
-      this.conn = conn;
-      conn.onClose = (err) => {
-        if (this.conn === conn) this.conn = undefined;
-        this.noteFailure();
-        if (!this.closed) this.events.onDown(this, err);
-      };
-      conn.onDrain = () => this.events.onUp(this);
-      this.events.onUp(this);
+      this.adopt(conn);
       return conn;
     } catch (err) {
       this.noteFailure();
       if (!this.closed) this.events.onDown(this, err as Error);
       throw err;
     }
+  }
+
+  /** Takes `conn` (up, to this broker's address) as this node's connection. */
+  adopt(conn: BrokerConnection): void {
+    this.conn = conn;
+    conn.onClose = (err) => {
+      if (this.conn === conn) this.conn = undefined;
+      this.noteFailure();
+      if (!this.closed) this.events.onDown(this, err);
+    };
+    conn.onDrain = () => this.events.onUp(this);
+    this.events.onUp(this);
+  }
+
+  /**
+   * Gives up the connection without closing it (another node adopts it);
+   * undefined when there is none up.
+   */
+  release(): BrokerConnection | undefined {
+    const conn = this.ready();
+    if (conn === undefined) return undefined;
+    conn.onClose = undefined;
+    conn.onDrain = undefined;
+    this.conn = undefined;
+    return conn;
   }
 
   private noteFailure(): void {

@@ -24,19 +24,28 @@ export type ClientErrorCode =
   /** No API version in common with the broker. */
   | "UNSUPPORTED_FEATURE"
   /** A codec failed to compress a batch. */
-  | "COMPRESSION";
+  | "COMPRESSION"
+  /** The idempotent producer cannot go on (see the cause); produce() throws it from then on. */
+  | "FATAL";
 
 const RETRIABLE: ReadonlySet<ClientErrorCode> = new Set(["TRANSPORT", "TIMED_OUT"]);
 
 export class KafkaClientError extends Error {
   override readonly name = "KafkaClientError";
   readonly retriable: boolean;
+  /**
+   * The record failed while a request carrying it was unanswered, so the
+   * broker may have written it (librdkafka's "possibly persisted"): a failure
+   * report with this flag is not proof the record is absent.
+   */
+  readonly possiblyPersisted: boolean;
   constructor(
     readonly code: ClientErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; possiblyPersisted?: boolean },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.retriable = RETRIABLE.has(code);
+    this.possiblyPersisted = options?.possiblyPersisted ?? false;
   }
 }

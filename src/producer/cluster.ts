@@ -23,6 +23,8 @@ export interface PartitionMetadata {
 
 export interface TopicMetadata {
   name: string;
+  /** Hex of the topic id (Metadata v10+); "" when the broker does not send ids. */
+  topicId: string;
   errorCode: number;
   partitions: PartitionMetadata[];
   updatedAt: number;
@@ -152,6 +154,26 @@ export class Cluster {
     return undefined;
   }
 
+  /**
+   * A ready connection to any broker (for requests any broker answers), or
+   * undefined while none is up: a connection attempt is then started and
+   * onBrokerReady fires when it is up.
+   */
+  anyConnection(): BrokerConnection | undefined {
+    for (const node of this.nodes.values()) {
+      const up = node.ready();
+      if (up) return up;
+    }
+    for (const node of this.bootstrapNodes) {
+      const up = node.ready();
+      if (up) return up;
+    }
+    this.candidates()[0]
+      ?.connect()
+      .catch(() => {});
+    return undefined;
+  }
+
   /** Round-trip time of the last response per broker, in ms. */
   rtts(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -220,15 +242,17 @@ export class Cluster {
       if (this.closed) return;
       try {
         const conn = await node.connect();
-        const response = await conn.request(
-          ApiKey.Metadata,
-          (w, version) =>
+        const version = conn.versionFor(ApiKey.Metadata);
+        const response = await conn.request({
+          apiKey: ApiKey.Metadata,
+          apiVersion: version,
+          encode: (w) =>
             encodeMetadataRequest(w, version, {
               topics,
               ...(version >= 4 && { allowAutoTopicCreation: true }),
             }),
-          decodeMetadataResponse,
-        );
+          decode: (r) => decodeMetadataResponse(r, version),
+        });
         this.apply(response);
         return;
       } catch (err) {
@@ -262,10 +286,7 @@ export class Cluster {
     const seen = new Set<number>();
     for (const b of m.brokers) {
       seen.add(b.nodeId);
-      const node = this.nodes.get(b.nodeId);
-      if (node && node.host === b.host && node.port === b.port) continue;
-      node?.close();
-      this.nodes.set(b.nodeId, this.makeNode(b.nodeId, b.host, b.port));
+      this.addNode(b.nodeId, b.host, b.port);
     }
     for (const [id, node] of this.nodes) {
       if (!seen.has(id)) {
@@ -275,7 +296,11 @@ export class Cluster {
     }
     for (const t of m.topics) {
       if (t.name === null) continue;
-      const old = this.topics.get(t.name);
+      const topicId = Buffer.from(t.topicId).toString("hex");
+      let old = this.topics.get(t.name);
+      // A topic deleted and created again has a new id and leader epochs from 0:
+      // the old epochs say nothing about it.
+      if (old && old.topicId !== topicId && !/^0*$/.test(topicId)) old = undefined;
       const partitions: PartitionMetadata[] = [];
       for (const p of t.partitions) {
         const prev = old?.partitions[p.partitionIndex];
@@ -292,6 +317,7 @@ export class Cluster {
       }
       this.topics.set(t.name, {
         name: t.name,
+        topicId,
         errorCode: t.errorCode,
         partitions,
         updatedAt: now,
@@ -302,12 +328,40 @@ export class Cluster {
   }
 
   /**
-   * Takes a partition's new leader from a Produce response (KIP-951), when it
-   * is newer than what the map has and the broker is known.
+   * Adds or updates a broker the metadata (or a KIP-951 node_endpoints list)
+   * names. A bootstrap entry at the same address hands over its connection,
+   * so each broker has one connection.
    */
-  updateLeader(topic: string, partition: number, leader: number, leaderEpoch: number): void {
+  private addNode(nodeId: number, host: string, port: number): void {
+    const node = this.nodes.get(nodeId);
+    if (node && node.host === host && node.port === port) return;
+    node?.close();
+    const fresh = this.makeNode(nodeId, host, port);
+    this.nodes.set(nodeId, fresh);
+    const boot = this.bootstrapNodes.find((b) => b.host === host && b.port === port);
+    const conn = boot?.release();
+    if (conn) fresh.adopt(conn);
+  }
+
+  /**
+   * Takes a partition's new leader from a Produce response (KIP-951), when it
+   * is newer than what the map has; `endpoints` names brokers the map may
+   * not know yet.
+   */
+  updateLeader(
+    topic: string,
+    partition: number,
+    leader: number,
+    leaderEpoch: number,
+    endpoints: readonly { nodeId: number; host: string; port: number }[] = [],
+  ): void {
     const p = this.topics.get(topic)?.partitions[partition];
-    if (p === undefined || !this.nodes.has(leader) || leaderEpoch <= p.leaderEpoch) return;
+    if (p === undefined || leaderEpoch <= p.leaderEpoch) return;
+    if (!this.nodes.has(leader)) {
+      const e = endpoints.find((n) => n.nodeId === leader);
+      if (e === undefined) return;
+      this.addNode(e.nodeId, e.host, e.port);
+    }
     p.leader = leader;
     p.leaderEpoch = leaderEpoch;
     this.events.onMetadata();

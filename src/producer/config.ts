@@ -231,8 +231,8 @@ export const PROPERTIES = {
   ]),
   "enable.idempotence": bool(
     "global",
-    false,
-    "Idempotent producer (not implemented yet: only false is accepted).",
+    true,
+    "Idempotent producer: a producer id and per-partition sequence numbers in every batch, so retries never write a record twice and order holds with up to 5 batches in flight per partition. Needs acks=all and max.in.flight <= 5; left unset it is turned off when those say otherwise (librdkafka's default is false; ours, the Java client's, is true).",
   ),
   "request.required.acks": int(
     "topic",
@@ -408,11 +408,36 @@ export function resolveConfig(props: ProducerProperties = {}): ProducerConfig {
     out[canonical] = parseValue(name, def, raw);
   }
   const config = out as ProducerConfig;
-  checkConsistency(config);
+  checkConsistency(config, seen);
   return config;
 }
 
-function checkConsistency(c: ProducerConfig): void {
+/** MAX_IN_FLIGHT_IDEMPOTENT: the broker keeps the last five batches per producer for dedup. */
+const MAX_IN_FLIGHT_IDEMPOTENT = 5;
+
+function checkConsistency(c: ProducerConfig, given: ReadonlySet<PropertyName>): void {
+  if (c["enable.idempotence"]) {
+    const explicit = given.has("enable.idempotence");
+    const maxInFlight = c["max.in.flight.requests.per.connection"];
+    const acks = c["request.required.acks"];
+    if (maxInFlight > MAX_IN_FLIGHT_IDEMPOTENT) {
+      if (explicit) {
+        throw new ConfigError(
+          "`max.in.flight` must be set <= 5 when `enable.idempotence` is true",
+          "max.in.flight.requests.per.connection",
+        );
+      }
+      c["enable.idempotence"] = false;
+    } else if (acks !== -1) {
+      if (explicit) {
+        throw new ConfigError(
+          "`acks` must be set to `all` when `enable.idempotence` is true",
+          "request.required.acks",
+        );
+      }
+      c["enable.idempotence"] = false;
+    }
+  }
   try {
     validateCompression(c["compression.codec"], c["compression.level"]);
   } catch (err) {
@@ -421,12 +446,6 @@ function checkConsistency(c: ProducerConfig): void {
     throw new ConfigError(
       `Invalid value "${name === "compression.level" ? level : c["compression.codec"]}" for configuration property "${name}": ${(err as Error).message}`,
       name,
-    );
-  }
-  if (c["enable.idempotence"]) {
-    throw new ConfigError(
-      'Invalid value "true" for configuration property "enable.idempotence": the idempotent producer is not implemented yet',
-      "enable.idempotence",
     );
   }
   if (c["reconnect.backoff.max.ms"] < c["reconnect.backoff.ms"]) {

@@ -47,11 +47,27 @@ export interface ConnectionOptions {
 
 export type ResponseCallback<T> = (err: Error | null, response?: T) => void;
 
+/**
+ * One request as a value: what the connection needs to frame, send and match
+ * it. The connection assigns the correlation id and writes the header.
+ */
+export interface KafkaRequest<T> {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  /** Writes the request body; byte arrays given to `w.spliced()` go out by reference. */
+  encode(w: Writer): void;
+  /** Decodes the response body; undefined when the broker sends none (Produce with acks=0). */
+  readonly decode: ((r: Reader) => T) | undefined;
+  /** Initial size of the header-and-body buffer. */
+  readonly sizeHint?: number;
+}
+
 interface Pending {
   correlationId: number;
   apiKey: number;
   headerVersion: 0 | 1;
-  decode: (r: Reader) => unknown;
+  /** undefined: no response comes; the entry waits for the write to complete. */
+  decode: ((r: Reader) => unknown) | undefined;
   callback: ResponseCallback<unknown>;
   deadline: number;
   sentAt: number;
@@ -64,9 +80,15 @@ export class BrokerConnection {
   readonly address: string;
   private readonly socket: net.Socket;
   private readonly splitter: FrameSplitter;
+  /** Requests awaiting their response, in the order sent (Kafka answers in that order). */
   private readonly pending: Pending[] = [];
+  /** Requests without a response (acks=0) whose write has not completed yet. */
+  private readonly writes = new Set<Pending>();
   private correlationId = 0;
   private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  /** No request before this time: the broker throttles this client (KIP-219). */
+  throttledUntil = 0;
   private closedWith: Error | undefined;
   private versions = new Map<number, VersionRange>();
   private readonly logger: Logger;
@@ -210,28 +232,16 @@ export class BrokerConnection {
   }
 
   private apiVersions(version: number): Promise<ApiVersionsResponse> {
-    return new Promise((resolve, reject) => {
-      const frame = encodeRequestFrame(
-        new Writer(128),
-        {
-          apiKey: ApiKey.ApiVersions,
-          apiVersion: version,
-          correlationId: this.nextCorrelationId(),
-          clientId: this.options.clientId,
-        },
-        (w) =>
-          encodeApiVersionsRequest(w, version, {
-            clientSoftwareName: this.options.softwareName ?? CLIENT_SOFTWARE_NAME,
-            clientSoftwareVersion: this.options.softwareVersion ?? CLIENT_SOFTWARE_VERSION,
-          }),
-      );
-      this.sendFrame(
-        frame,
-        ApiKey.ApiVersions,
-        version,
-        (r) => decodeApiVersionsResponseTolerant(r, version),
-        (err, res) => (err ? reject(err) : resolve(res as ApiVersionsResponse)),
-      );
+    const { softwareName, softwareVersion } = this.options;
+    return this.request({
+      apiKey: ApiKey.ApiVersions,
+      apiVersion: version,
+      encode: (w) =>
+        encodeApiVersionsRequest(w, version, {
+          clientSoftwareName: softwareName ?? CLIENT_SOFTWARE_NAME,
+          clientSoftwareVersion: softwareVersion ?? CLIENT_SOFTWARE_VERSION,
+        }),
+      decode: (r) => decodeApiVersionsResponseTolerant(r, version),
     });
   }
 
@@ -246,65 +256,94 @@ export class BrokerConnection {
   }
 
   get inFlight(): number {
-    return this.pending.length;
+    return this.pending.length + this.writes.size;
   }
 
   get closed(): boolean {
     return this.closedWith !== undefined;
   }
 
-  /** Whether another request may be sent now without passing max.in.flight. */
-  canSend(): boolean {
-    return this.closedWith === undefined && this.pending.length < this.options.maxInFlight;
-  }
-
-  nextCorrelationId(): number {
-    this.correlationId = (this.correlationId + 1) & 0x7fffffff;
-    return this.correlationId;
+  /**
+   * Whether another request may be sent now: connected, under max.in.flight,
+   * and not throttled by the broker (KIP-219).
+   */
+  canSend(now = Date.now()): boolean {
+    return (
+      this.closedWith === undefined &&
+      this.pending.length + this.writes.size < this.options.maxInFlight &&
+      now >= this.throttledUntil
+    );
   }
 
   /**
-   * Sends an encoded request frame. With `decode` the callback gets the decoded
-   * response; without it (Produce with acks=0, which has no response) the
-   * callback runs once the frame is handed to the kernel.
+   * The broker asked (throttle_time_ms) for no request before `until`: the
+   * producer holds its requests to this broker until then (KIP-219).
    */
-  sendFrame<T>(
-    frame: Uint8Array | readonly Uint8Array[],
-    apiKey: number,
-    apiVersion: number,
-    decode: ((r: Reader) => T) | undefined,
-    callback: ResponseCallback<T>,
-  ): void {
+  throttle(until: number): void {
+    if (until > this.throttledUntil) this.throttledUntil = until;
+  }
+
+  /**
+   * Sends a request. With `decode` the callback gets the decoded response;
+   * without it (Produce with acks=0) the callback runs once the frame is handed
+   * to the kernel. Either way it runs exactly once: with an error when the
+   * connection closes first, or when `timeoutMs` (socket.timeout.ms by
+   * default) passes without the response or the write; a timeout closes the
+   * connection, since a late answer would leave the stream out of step.
+   */
+  send<T>(request: KafkaRequest<T>, callback: ResponseCallback<T>, timeoutMs?: number): void {
     if (this.closedWith) {
       const err = this.closedWith;
       queueMicrotask(() => callback(err));
       return;
     }
-    const chunks: readonly Uint8Array[] = frame instanceof Uint8Array ? [frame] : frame;
-    const head = chunks[0]!; // size, api key, api version, then the correlation id
-    const correlationId = (head[8]! << 24) | (head[9]! << 16) | (head[10]! << 8) | head[11]! | 0;
-    if (decode === undefined) {
-      this.write(chunks, (err) =>
+    const { apiKey, apiVersion } = request;
+    const correlationId = this.nextCorrelationId();
+    const w = new Writer(request.sizeHint ?? 256).beginSplicing();
+    encodeRequestFrame(
+      w,
+      { apiKey, apiVersion, correlationId, clientId: this.options.clientId },
+      () => request.encode(w),
+    );
+    const now = Date.now();
+    const entry: Pending = {
+      correlationId,
+      apiKey,
+      headerVersion: responseHeaderVersion(apiKey, apiVersion),
+      decode: request.decode,
+      callback: callback as ResponseCallback<unknown>,
+      deadline:
+        now + Math.min(timeoutMs ?? this.options.requestTimeoutMs, this.options.requestTimeoutMs),
+      sentAt: now,
+    };
+    if (entry.decode === undefined) {
+      this.writes.add(entry);
+      this.write(w.chunks(), (err) => {
+        if (!this.writes.delete(entry)) return; // already failed by a close or its deadline
         callback(
           err
             ? new KafkaClientError("TRANSPORT", `write to ${this.address} failed: ${err.message}`)
             : null,
-        ),
-      );
-      return;
+        );
+        this.onDrain?.();
+      });
+    } else {
+      this.pending.push(entry);
+      this.write(w.chunks());
     }
-    const now = Date.now();
-    this.pending.push({
-      correlationId,
-      apiKey,
-      headerVersion: responseHeaderVersion(apiKey, apiVersion),
-      decode,
-      callback: callback as ResponseCallback<unknown>,
-      deadline: now + this.options.requestTimeoutMs,
-      sentAt: now,
+    this.armTimer(entry.deadline);
+  }
+
+  /** `send` as a Promise. */
+  request<T>(request: KafkaRequest<T>, timeoutMs?: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.send(request, (err, res) => (err ? reject(err) : resolve(res as T)), timeoutMs);
     });
-    this.write(chunks);
-    if (this.timer === undefined) this.armTimer();
+  }
+
+  private nextCorrelationId(): number {
+    this.correlationId = (this.correlationId + 1) & 0x7fffffff;
+    return this.correlationId;
   }
 
   /** One vectored write of a frame's chunks (corked: a single writev). */
@@ -320,34 +359,6 @@ export class BrokerConnection {
     this.socket.uncork();
   }
 
-  /** Encodes and sends one request at the negotiated version; resolves with its response. */
-  request<T>(
-    apiKey: number,
-    writeBody: (w: Writer, version: number) => void,
-    decode: (r: Reader, version: number) => T,
-    version = this.versionFor(apiKey),
-  ): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const frame = encodeRequestFrame(
-        new Writer(256),
-        {
-          apiKey,
-          apiVersion: version,
-          correlationId: this.nextCorrelationId(),
-          clientId: this.options.clientId,
-        },
-        (w) => writeBody(w, version),
-      );
-      this.sendFrame(
-        frame,
-        apiKey,
-        version,
-        (r) => decode(r, version),
-        (err, res) => (err ? reject(err) : resolve(res as T)),
-      );
-    });
-  }
-
   private onFrame(frame: Buffer): void {
     const head = this.pending.shift();
     if (!head) {
@@ -361,7 +372,7 @@ export class BrokerConnection {
       if (correlationId !== head.correlationId) {
         throw new Error(`correlation id ${correlationId} where ${head.correlationId} was expected`);
       }
-      response = head.decode(r);
+      response = head.decode!(r);
     } catch (err) {
       this.pending.unshift(head);
       this.destroy(
@@ -375,33 +386,42 @@ export class BrokerConnection {
     }
     this.lastRttMs = Date.now() - head.sentAt;
     head.callback(null, response);
-    if (this.pending.length === 0) this.clearTimer();
     this.onDrain?.();
   }
 
-  private armTimer(): void {
-    const head = this.pending[0];
-    if (!head) return;
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        const oldest = this.pending[0];
-        if (!oldest) return;
-        if (Date.now() >= oldest.deadline) {
-          // A late response would desynchronise the stream: drop the connection.
-          this.destroy(
-            new KafkaClientError(
-              "TIMED_OUT",
-              `${apiName(oldest.apiKey)} request to ${this.address} got no response within ${this.options.requestTimeoutMs} ms`,
-            ),
-          );
-        } else {
-          this.armTimer();
-        }
-      },
-      Math.max(0, head.deadline - Date.now()),
-    );
+  /** Makes sure the timer fires by `deadline`. */
+  private armTimer(deadline: number): void {
+    if (this.timer !== undefined && this.timerAt <= deadline) return;
+    this.clearTimer();
+    this.timerAt = deadline;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, deadline - Date.now()));
     this.timer.unref();
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    let expired: Pending | undefined;
+    for (const p of this.pending) {
+      if (p.deadline <= now) expired ??= p;
+      else if (p.deadline < next) next = p.deadline;
+    }
+    for (const p of this.writes) {
+      if (p.deadline <= now) expired ??= p;
+      else if (p.deadline < next) next = p.deadline;
+    }
+    if (expired !== undefined) {
+      const what = expired.decode === undefined ? "was not written" : "got no response";
+      this.destroy(
+        new KafkaClientError(
+          "TIMED_OUT",
+          `${apiName(expired.apiKey)} request to ${this.address} ${what} within ${expired.deadline - expired.sentAt} ms`,
+        ),
+      );
+      return;
+    }
+    if (Number.isFinite(next)) this.armTimer(next);
   }
 
   private clearTimer(): void {
@@ -423,7 +443,8 @@ export class BrokerConnection {
     this.closedWith = reason;
     this.clearTimer();
     this.socket.destroy();
-    const failed = this.pending.splice(0);
+    const failed = [...this.pending.splice(0), ...this.writes];
+    this.writes.clear();
     for (const p of failed) p.callback(reason);
     this.onClose?.(reason);
   }

@@ -1,93 +1,157 @@
 /**
- * Turns ready batches into Produce requests, one per leader broker carrying
- * the head batch of every partition it leads, and acts on the responses:
- * delivery, retry after backoff, or failure.
+ * Turns ready batches into Produce requests and acts on the outcomes.
  *
- * At most one batch per partition is in flight, so a retried batch can never
- * be overtaken by a later one of the same partition (without idempotence,
- * that is what keeps per-partition order).
+ * Per partition, the batches in flight are a prefix of its queue, all on one
+ * connection, and Kafka answers a connection's requests in order. Up to
+ * `perPartitionInFlight` batches of a partition are in flight (five with
+ * idempotence, one without). When a batch comes back for a retry, the
+ * partition sends nothing more until every request still in flight is
+ * answered, then sends its queue again from the head, in order: a retried
+ * batch never overtakes a later one.
+ *
+ * With idempotence each batch carries the producer id, its partition's epoch
+ * and a base sequence, stamped in queue order, so a batch the broker already
+ * holds is answered as a duplicate instead of written twice. A broker that
+ * says the head of a queue is out of sequence (or does not know the
+ * producer) has not written it nor anything after it: the partition takes a
+ * new epoch and stamps its queue again from sequence 0.
  */
 import { ApiKey } from "../protocol/api-keys.js";
-import { KafkaProtocolError } from "../protocol/errors.js";
-import { encodeRequestFrame } from "../protocol/headers.js";
+import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
 import {
   decodeProduceResponse,
   encodeProduceRequest,
+  type PartitionProduceResponse,
   PRODUCE_MAX_NAME_VERSION,
   PRODUCE_VERSIONS,
   type ProduceResponse,
   type TopicProduceData,
 } from "../protocol/produce.js";
 import { pickVersion } from "../protocol/versions.js";
-import { Writer } from "../protocol/writer.js";
-import type { Batch, DeliveryError, PartitionQueue } from "./accumulator.js";
+import type { Accumulator, PartitionQueue } from "./accumulator.js";
+import type { Batch } from "./batch.js";
 import { KafkaClientError } from "./client-error.js";
 import type { Cluster } from "./cluster.js";
 import type { ProducerConfig } from "./config.js";
 import type { BrokerConnection } from "./connection.js";
+import type { ProducerIdentity } from "./idempotence.js";
 import type { Logger } from "./logger.js";
+import type { DeliveryError } from "./record.js";
 import type { ProducerStats } from "./stats.js";
 
-/** What the sender needs from the producer that owns the queues. */
-export interface SenderHost {
-  readonly active: Set<PartitionQueue>;
-  readonly lingerDisabled: boolean;
-  complete(
-    batch: Batch,
-    err: DeliveryError | null,
-    baseOffset?: number,
-    logAppendTime?: number,
-  ): void;
-  scheduleDrain(): void;
-  seal(batch: Batch): void;
-  wake(time: number): void;
-}
-
 const PRODUCE_NAME_VERSIONS = { min: PRODUCE_VERSIONS.min, max: PRODUCE_MAX_NAME_VERSION };
+/** Request bytes per partition beside its batch (index, lengths, tagged fields). */
+const PARTITION_OVERHEAD = 16;
+const SEQUENCE_WRAP = 0x8000_0000;
+
+export interface SenderHooks {
+  /** flush() or close() is waiting: batches go without waiting for linger.ms. */
+  lingerDisabled(): boolean;
+}
 
 export class Sender {
   private readonly acks: number;
+  private readonly lingerMs: number;
+  private readonly perPartitionInFlight: number;
+  private readonly requestMaxBytes: number;
+  private readonly maxRetries: number;
+  private drainScheduled = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private stopped = false;
 
   constructor(
-    private readonly host: SenderHost,
+    private readonly acc: Accumulator,
     private readonly cluster: Cluster,
     private readonly config: Readonly<ProducerConfig>,
     private readonly counters: ProducerStats,
     private readonly logger: Logger,
+    /** Present when the producer is idempotent. */
+    private readonly identity: ProducerIdentity | undefined,
+    private readonly hooks: SenderHooks,
   ) {
     this.acks = config["request.required.acks"];
+    this.lingerMs = config["linger.ms"];
+    this.perPartitionInFlight =
+      identity === undefined ? 1 : config["max.in.flight.requests.per.connection"];
+    this.requestMaxBytes = config["message.max.bytes"];
+    this.maxRetries = config["message.send.max.retries"];
+  }
+
+  /** Runs the sender soon (after the current task, so a loop of produce() calls fills batches). */
+  schedule(): void {
+    if (this.drainScheduled || this.stopped) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  /** Runs the sender at `time` at the latest. */
+  wake(time: number): void {
+    if (time >= this.wakeAt || !Number.isFinite(time) || this.stopped) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = time;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wakeAt = Number.POSITIVE_INFINITY;
+        this.drain();
+      },
+      Math.max(0, time - Date.now()),
+    );
+  }
+
+  /** No more runs: timers cleared (close()). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+  }
+
+  private drain(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    let next = this.acc.expireWaiting(now);
+    const identity = this.identity;
+    if (identity !== undefined && !identity.ready && identity.fatal === undefined) {
+      next = Math.min(next, identity.poll(now, this.cluster.anyConnection()));
+    }
+    next = Math.min(next, this.sendReady(now));
+    if (Number.isFinite(next)) this.wake(next);
   }
 
   /**
-   * Expires batches past their deadline, sends the ready ones whose leader
-   * can take a request, and returns when it next needs to run.
+   * Expires batches past their deadline, sends what is ready to the leaders
+   * that can take a request, and returns when it next needs to run.
    */
-  drain(now: number): number {
+  private sendReady(now: number): number {
     let next = Number.POSITIVE_INFINITY;
     let needMetadata = false;
-    const linger = this.config["linger.ms"];
     const byLeader = new Map<number, PartitionQueue[]>();
-    for (const pq of this.host.active) {
-      if (pq.inFlight) continue;
-      let head = pq.batches[0];
-      while (head !== undefined && head.deadline <= now) {
-        this.host.complete(head, this.timeoutError(head, head.lastError));
-        head = pq.batches[0];
+    for (const pq of this.acc.active) {
+      next = Math.min(next, this.expire(pq, now));
+      if (pq.batches.length === 0) continue;
+      if (pq.blocked) {
+        if (pq.inFlight > 0) continue;
+        pq.blocked = false;
       }
+      if (this.identity !== undefined) {
+        if (!this.identity.ready) continue;
+        if (pq.bumpPending) {
+          if (pq.inFlight > 0) continue;
+          this.startNewEpoch(pq);
+        }
+      }
+      const head = pq.batches[pq.inFlight];
       if (head === undefined) continue;
-      next = Math.min(next, head.deadline);
       if (head.retryAt > now) {
         next = Math.min(next, head.retryAt);
         continue;
       }
-      const ready =
-        head.sealed ||
-        head.sealing ||
-        pq.batches.length > 1 ||
-        this.host.lingerDisabled ||
-        now >= head.createdAt + linger;
-      if (!ready) {
-        next = Math.min(next, head.createdAt + linger);
+      if (!this.isReady(pq, head, now)) {
+        next = Math.min(next, head.createdAt + this.lingerMs);
         continue;
       }
       const leader = this.cluster.topics.get(pq.topic)?.partitions[pq.partition]?.leader ?? -1;
@@ -95,9 +159,9 @@ export class Sender {
         needMetadata = true;
         continue;
       }
-      // A compressed batch is sent once its codec is done (the producer drains again then).
-      if (!head.sealed) this.host.seal(head);
-      if (!head.sealed) continue;
+      // Batches still answering to an old leader keep the partition until they are back.
+      if (pq.inFlight > 0 && pq.inFlightNode !== leader) continue;
+      this.sealAhead(pq);
       let group = byLeader.get(leader);
       if (group === undefined) {
         group = [];
@@ -108,193 +172,401 @@ export class Sender {
     if (needMetadata) this.cluster.requestRefresh("partition without a leader");
     for (const [leader, queues] of byLeader) {
       const conn = this.cluster.connection(leader);
-      // Not connected or at max.in.flight: the broker's ready event drains again.
-      if (conn === undefined || !conn.canSend()) continue;
-      this.send(conn, queues);
+      // Not connected, throttled or at max.in.flight: the broker's ready event drains again.
+      if (conn === undefined) continue;
+      while (conn.canSend(now)) {
+        if (!this.sendOne(conn, leader, queues, now)) break;
+      }
+      if (conn.throttledUntil > now) next = Math.min(next, conn.throttledUntil);
     }
     return next;
   }
 
-  private timeoutError(batch: Batch, cause?: unknown): KafkaClientError {
-    return new KafkaClientError(
-      "MSG_TIMED_OUT",
-      `record for ${batch.queue.topic}-${batch.queue.partition} not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms)${
-        cause instanceof Error ? `: last error ${cause.message}` : ""
-      }`,
-      cause === undefined ? undefined : { cause },
+  /** Whether the batch at the head of what is unsent may go now. */
+  private isReady(pq: PartitionQueue, batch: Batch, now: number): boolean {
+    return (
+      batch.closed ||
+      pq.batches.length > pq.inFlight + 1 ||
+      this.hooks.lingerDisabled() ||
+      now >= batch.createdAt + this.lingerMs
     );
   }
 
-  private send(conn: BrokerConnection, queues: PartitionQueue[]): void {
+  /**
+   * Seals the unsent batches that are ready, in queue order (so sequences are
+   * stamped in order), up to the in-flight window: compression of several
+   * batches then overlaps.
+   */
+  private sealAhead(pq: PartitionQueue): void {
+    const end = Math.min(pq.batches.length, pq.inFlight + this.perPartitionInFlight);
+    for (let i = pq.inFlight; i < end; i++) {
+      const b = pq.batches[i]!;
+      if (b.sealed || b.sealing) continue;
+      if (i > pq.inFlight && !b.closed) break;
+      b.seal(this.stampFor(pq, b), this.onSealed);
+    }
+  }
+
+  private stampFor(
+    pq: PartitionQueue,
+    batch: Batch,
+  ): { producerId: number; producerEpoch: number; baseSequence: number } | null {
+    const identity = this.identity;
+    if (identity === undefined) return null;
+    if (pq.producerEpoch < 0) pq.producerEpoch = identity.epoch;
+    const baseSequence = pq.nextSequence;
+    pq.nextSequence = (baseSequence + batch.count) % SEQUENCE_WRAP;
+    return { producerId: identity.producerId, producerEpoch: pq.producerEpoch, baseSequence };
+  }
+
+  /** A new epoch for the partition, and its queue stamped again from sequence 0 (nothing in flight). */
+  private startNewEpoch(pq: PartitionQueue): void {
+    const identity = this.identity!;
+    pq.bumpPending = false;
+    pq.producerEpoch = identity.bump();
+    pq.nextSequence = 0;
+    for (const b of pq.batches) {
+      if (b.stamp === null) break; // unsealed: stamped when sealed
+      const baseSequence = pq.nextSequence;
+      pq.nextSequence = (baseSequence + b.count) % SEQUENCE_WRAP;
+      b.restamp({ producerId: identity.producerId, producerEpoch: pq.producerEpoch, baseSequence });
+    }
+    this.logger.info("partition sequence restarted under a new epoch", {
+      topic: pq.topic,
+      partition: pq.partition,
+      epoch: pq.producerEpoch,
+    });
+  }
+
+  /** A compressed batch is ready (or its compression failed). */
+  private readonly onSealed = (batch: Batch, err?: Error): void => {
+    if (err) {
+      this.acc.fail(
+        batch,
+        new KafkaClientError(
+          "COMPRESSION",
+          `compressing a batch for ${batch.topic}-${batch.partition} with ${this.config["compression.codec"]} failed: ${err.message}`,
+          { cause: err },
+        ),
+      );
+    }
+    this.schedule();
+  };
+
+  /**
+   * Fails the unsent batches of a partition past their deadline (those in
+   * flight end with their request, whose timeout is their deadline); returns
+   * the next deadline.
+   */
+  private expire(pq: PartitionQueue, now: number): number {
+    for (let i = 0; i < pq.batches.length; ) {
+      const b = pq.batches[i]!;
+      if (b.inFlight || b.done) {
+        i++;
+        continue;
+      }
+      if (b.deadline > now) return b.deadline;
+      this.acc.fail(b, this.timeoutError(b)); // removes it: same i again
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
+  private timeoutError(batch: Batch): KafkaClientError {
+    const cause = batch.lastError;
+    return new KafkaClientError(
+      "MSG_TIMED_OUT",
+      `record for ${batch.topic}-${batch.partition} not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms)${
+        cause ? `: last error ${cause.message}` : ""
+      }${batch.unresolved ? " (possibly persisted: an attempt got no answer)" : ""}`,
+      { cause, possiblyPersisted: batch.unresolved },
+    );
+  }
+
+  /**
+   * Sends one Produce request to `leader` with the next sendable batch of each
+   * partition in `queues`, within the request size cap; false when none was sendable.
+   */
+  private sendOne(
+    conn: BrokerConnection,
+    leader: number,
+    queues: PartitionQueue[],
+    now: number,
+  ): boolean {
     let version: number;
     try {
       version = pickVersion(ApiKey.Produce, conn.brokerVersions, PRODUCE_NAME_VERSIONS);
     } catch (err) {
+      const e = new KafkaClientError("UNSUPPORTED_FEATURE", (err as Error).message);
       for (const pq of queues) {
-        this.host.complete(
-          pq.batches[0]!,
-          new KafkaClientError("UNSUPPORTED_FEATURE", (err as Error).message),
-        );
+        for (const b of [...pq.batches]) if (!b.inFlight) this.acc.fail(b, e);
       }
-      return;
+      return false;
     }
     const batches: Batch[] = [];
     const topics = new Map<string, TopicProduceData>();
     let bytes = 0;
     let records = 0;
+    let deadline = Number.POSITIVE_INFINITY;
     for (const pq of queues) {
-      const batch = pq.batches[0]!;
-      batch.attempts++;
-      pq.inFlight = true;
-      batches.push(batch);
-      bytes += batch.data!.length;
+      if (pq.inFlight >= this.perPartitionInFlight || pq.blocked || pq.bumpPending) continue;
+      const batch = pq.batches[pq.inFlight];
+      if (batch === undefined || !batch.sealed || batch.done || batch.retryAt > now) continue;
+      if (!this.isReady(pq, batch, now)) continue;
+      const size = batch.data!.length + PARTITION_OVERHEAD + pq.topic.length;
+      if (batches.length > 0 && bytes + size > this.requestMaxBytes) continue;
+      bytes += size;
       records += batch.count;
+      deadline = Math.min(deadline, batch.deadline);
+      batch.attempts++;
+      batch.inFlight = true;
+      pq.inFlight++;
+      pq.inFlightNode = leader;
+      batches.push(batch);
       let t = topics.get(pq.topic);
       if (t === undefined) {
         t = { name: pq.topic, partitionData: [] };
         topics.set(pq.topic, t);
       }
       t.partitionData.push({ index: pq.partition, records: batch.data! });
+      // The next batch of this partition may be ready too (sealed by now or not).
+      this.sealAhead(pq);
     }
-    // The batches go out by reference beside the request's own bytes (one
-    // writev), not copied: they stay untouched until their response is in.
-    const w = new Writer(256 + 64 * batches.length).beginSplicing();
-    encodeRequestFrame(
-      w,
-      {
-        apiKey: ApiKey.Produce,
-        apiVersion: version,
-        correlationId: conn.nextCorrelationId(),
-        clientId: this.config["client.id"],
-      },
-      (w) =>
-        encodeProduceRequest(w, version, {
-          transactionalId: null,
-          acks: this.acks,
-          timeoutMs: this.config["request.timeout.ms"],
-          topicData: [...topics.values()],
-        }),
-    );
-    const frame = w.chunks();
+    if (batches.length === 0) return false;
     this.counters.requests++;
     this.counters.batchesSent += batches.length;
     this.counters.bytesSent += bytes;
     this.counters.sent += records;
-    if (this.acks === 0) {
-      // No response comes: the write is all the confirmation there is.
-      conn.sendFrame(frame, ApiKey.Produce, version, undefined, (err) => {
-        for (const b of batches) {
-          b.queue.inFlight = false;
-          if (err) this.retryOrFail(b, asDeliveryError(err));
-          else this.host.complete(b, null);
-        }
-        this.host.scheduleDrain();
-      });
-      return;
-    }
-    conn.sendFrame(
-      frame,
-      ApiKey.Produce,
-      version,
-      (r) => decodeProduceResponse(r, version),
-      (err, response) => {
-        if (err || response === undefined) {
-          for (const b of batches) {
-            b.queue.inFlight = false;
-            this.retryOrFail(
-              b,
-              err ? asDeliveryError(err) : new KafkaClientError("TRANSPORT", "no Produce response"),
-            );
-          }
-        } else {
-          this.onResponse(batches, response);
-        }
-        this.host.scheduleDrain();
+    const topicData = [...topics.values()];
+    const acks = this.acks;
+    // A request waits for its answer no longer than its earliest batch may
+    // wait for its report (as librdkafka does): at that deadline the
+    // connection is dropped and the batches come back for retry or failure.
+    conn.send<ProduceResponse>(
+      {
+        apiKey: ApiKey.Produce,
+        apiVersion: version,
+        sizeHint: 128 + 32 * batches.length,
+        // The batches go out by reference beside the request's own bytes (one
+        // writev), not copied: they stay untouched until the request settles.
+        encode: (w) =>
+          encodeProduceRequest(w, version, {
+            transactionalId: null,
+            acks,
+            timeoutMs: this.config["request.timeout.ms"],
+            topicData,
+          }),
+        decode: acks === 0 ? undefined : (r) => decodeProduceResponse(r, version),
       },
+      (err, response) => this.onOutcome(conn, batches, err, response),
+      Math.max(1, deadline - now),
     );
+    return true;
   }
 
-  private onResponse(batches: Batch[], response: ProduceResponse): void {
+  private onOutcome(
+    conn: BrokerConnection,
+    batches: Batch[],
+    err: Error | null,
+    response: ProduceResponse | undefined,
+  ): void {
+    const now = Date.now();
+    for (const b of batches) {
+      b.inFlight = false;
+      this.acc.partitionQueue(b).inFlight--;
+    }
+    if (err) {
+      const e = asDeliveryError(err);
+      for (const b of batches) {
+        b.unresolved = true;
+        this.retryOrFail(b, e, now);
+      }
+    } else if (response === undefined) {
+      // acks=0: the write is all the confirmation there is.
+      for (const b of batches) this.settle(b, () => this.acc.complete(b, -1, -1));
+    } else {
+      if (response.throttleTimeMs > 0) conn.throttle(now + response.throttleTimeMs);
+      this.onResponse(batches, response, now);
+    }
+    this.schedule();
+  }
+
+  private onResponse(batches: Batch[], response: ProduceResponse, now: number): void {
     const answered = new Set<Batch>();
     for (const t of response.responses) {
       for (const p of t.partitionResponses) {
-        const batch = batches.find(
-          (b) => b.queue.topic === t.name && b.queue.partition === p.index,
-        );
+        const batch = batches.find((b) => b.topic === t.name && b.partition === p.index);
         if (batch === undefined || answered.has(batch)) continue;
         answered.add(batch);
-        batch.queue.inFlight = false;
-        if (p.errorCode === 0) {
-          this.host.complete(batch, null, p.baseOffset, p.logAppendTimeMs);
-          continue;
-        }
-        const detail =
-          p.errorMessage ??
-          p.recordErrors.map((e) => e.batchIndexErrorMessage).find((m) => m) ??
-          null;
-        const err = new KafkaProtocolError(
-          p.errorCode,
-          detail,
-          `Produce to ${batch.queue.topic}-${batch.queue.partition}`,
-        );
-        if (err.refreshMetadata) {
-          if (p.currentLeader && p.currentLeader.leaderId >= 0) {
-            this.cluster.updateLeader(
-              batch.queue.topic,
-              batch.queue.partition,
-              p.currentLeader.leaderId,
-              p.currentLeader.leaderEpoch,
-            );
-          }
-          this.cluster.requestRefresh(`${err.errorName} from a Produce response`);
-        }
-        this.retryOrFail(batch, err);
+        this.onPartitionResponse(batch, p, response, now);
       }
     }
     for (const b of batches) {
       if (answered.has(b)) continue;
-      b.queue.inFlight = false;
+      b.unresolved = true;
       this.retryOrFail(
         b,
         new KafkaClientError(
           "TRANSPORT",
-          `Produce response did not mention ${b.queue.topic}-${b.queue.partition}`,
+          `Produce response did not mention ${b.topic}-${b.partition}`,
         ),
+        now,
       );
     }
   }
 
-  /** Schedules a retry after backoff when the error allows one in time; fails the batch otherwise. */
-  private retryOrFail(batch: Batch, err: DeliveryError): void {
-    if (batch.done) return;
-    const now = Date.now();
-    if (!err.retriable || batch.attempts > this.config["message.send.max.retries"]) {
-      this.host.complete(batch, err);
+  private onPartitionResponse(
+    batch: Batch,
+    p: PartitionProduceResponse,
+    response: ProduceResponse,
+    now: number,
+  ): void {
+    const code = p.errorCode;
+    if (code === 0 || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+      // A duplicate is a batch the broker already holds: delivered (older
+      // brokers give no offset for it).
+      this.settle(batch, () =>
+        this.acc.complete(
+          batch,
+          code === 0 ? p.baseOffset : -1,
+          code === 0 ? p.logAppendTimeMs : -1,
+        ),
+      );
       return;
     }
+    const detail =
+      p.errorMessage ?? p.recordErrors.map((e) => e.batchIndexErrorMessage).find((m) => m) ?? null;
+    const err = new KafkaProtocolError(
+      code,
+      detail,
+      `Produce to ${batch.topic}-${batch.partition}`,
+    );
+    if (err.refreshMetadata) {
+      if (p.currentLeader && p.currentLeader.leaderId >= 0) {
+        this.cluster.updateLeader(
+          batch.topic,
+          batch.partition,
+          p.currentLeader.leaderId,
+          p.currentLeader.leaderEpoch,
+          response.nodeEndpoints,
+        );
+      }
+      this.cluster.requestRefresh(`${err.errorName} from a Produce response`);
+    }
+    const pq = this.acc.partitionQueue(batch);
+    switch (code) {
+      case ErrorCode.MESSAGE_TOO_LARGE:
+      case ErrorCode.RECORD_LIST_TOO_LARGE:
+        if (!batch.done && this.splitBatch(pq, batch, now)) return;
+        break;
+      case ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
+      case ErrorCode.UNKNOWN_PRODUCER_ID:
+        if (this.identity !== undefined) {
+          // At the head of the queue the broker neither holds this batch nor
+          // anything after it: a new epoch restarts the sequence. Behind an
+          // earlier batch that came back, the gap is that batch: resend in order.
+          if (pq.batches[0] === batch) pq.bumpPending = true;
+          this.retry(batch, err, now);
+          return;
+        }
+        break;
+      case ErrorCode.INVALID_PRODUCER_EPOCH:
+      case ErrorCode.PRODUCER_FENCED:
+      case ErrorCode.CLUSTER_AUTHORIZATION_FAILED:
+      case ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+        if (this.identity !== undefined) {
+          this.identity.fail(err);
+          return;
+        }
+        break;
+      case ErrorCode.REQUEST_TIMED_OUT:
+      case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+        // The leader may have written the batch before giving up on replication.
+        batch.unresolved = true;
+        break;
+    }
+    this.retryOrFail(batch, err, now);
+  }
+
+  /** Replaces a batch refused as too large by two halves sent in its place; false for one record. */
+  private splitBatch(pq: PartitionQueue, batch: Batch, now: number): boolean {
+    const halves = this.acc.split(batch, now);
+    if (halves === undefined) return false;
+    const stamp = batch.stamp;
+    let seq = stamp?.baseSequence ?? 0;
+    for (const half of halves) {
+      // The halves keep the batch's sequence range, so nothing after it moves.
+      const own = stamp === null ? null : { ...stamp, baseSequence: seq };
+      seq = (seq + half.count) % SEQUENCE_WRAP;
+      half.seal(own, this.onSealed);
+    }
+    pq.blocked = true;
+    return true;
+  }
+
+  /** Runs `report` for a live batch, or releases a batch already reported (a flush or close deadline). */
+  private settle(batch: Batch, report: () => void): void {
+    if (batch.done) this.acc.release(batch);
+    else report();
+  }
+
+  /** Schedules a retry after backoff when the error allows one in time; fails the batch otherwise. */
+  private retryOrFail(batch: Batch, err: DeliveryError, now: number): void {
+    if (batch.done) {
+      this.acc.release(batch);
+      return;
+    }
+    if (!err.retriable || batch.attempts > this.maxRetries) {
+      this.acc.fail(batch, this.finalError(batch, err));
+      return;
+    }
+    this.retry(batch, err, now);
+  }
+
+  private retry(batch: Batch, err: DeliveryError, now: number): void {
+    const pq = this.acc.partitionQueue(batch);
+    if (batch.done) {
+      this.acc.release(batch);
+      return;
+    }
+    pq.blocked = true;
+    batch.lastError = err;
     const backoff = Math.min(
       this.config["retry.backoff.max.ms"],
-      this.config["retry.backoff.ms"] * 2 ** (batch.attempts - 1),
+      this.config["retry.backoff.ms"] * 2 ** Math.max(0, batch.attempts - 1),
     );
     const retryAt = now + Math.round(backoff * (0.8 + Math.random() * 0.4));
-    batch.lastError = err;
-    if (retryAt >= batch.deadline) {
-      // No retry fits before the deadline: drain() reports the batch failed at the
-      // deadline, not before it (message.timeout.ms is a promise both ways).
-      batch.retryAt = batch.deadline;
-      this.host.wake(batch.deadline);
-      return;
-    }
-    batch.retryAt = retryAt;
-    this.counters.retries += batch.count;
+    // No retry fits before the deadline: the batch is reported failed at the
+    // deadline, not before it (message.timeout.ms is a promise both ways).
+    batch.retryAt = Math.min(retryAt, batch.deadline);
+    if (retryAt < batch.deadline) this.counters.retries += batch.count;
     this.logger.debug("retrying batch", {
-      topic: batch.queue.topic,
-      partition: batch.queue.partition,
+      topic: batch.topic,
+      partition: batch.partition,
       attempt: batch.attempts,
       error: err.message,
-      backoffMs: retryAt - now,
+      backoffMs: batch.retryAt - now,
     });
-    this.host.wake(retryAt);
+    this.wake(batch.retryAt);
+  }
+
+  /**
+   * The error a batch fails with: a client error is flagged when an earlier
+   * attempt may have been written (the report says so for every error).
+   */
+  private finalError(batch: Batch, err: DeliveryError): DeliveryError {
+    if (!batch.unresolved || !(err instanceof KafkaClientError) || err.possiblyPersisted) {
+      return err;
+    }
+    return new KafkaClientError(
+      err.code,
+      `${err.message} (possibly persisted: an earlier attempt got no answer)`,
+      { cause: err, possiblyPersisted: true },
+    );
+  }
+
+  /** Every queued record fails with `err` (idempotence ended). */
+  failAll(err: DeliveryError): void {
+    this.acc.failAll(() => err);
   }
 }
 

@@ -6,6 +6,8 @@ export interface ProducerStats {
   queued: number;
   /** Bytes of the records waiting now (as counted for queue.buffering.max.kbytes). */
   queuedBytes: number;
+  /** Bytes of batch buffers held now (counted against queue.buffering.max.kbytes too). */
+  bufferBytes: number;
   /** Records carried by Produce requests, retries included. */
   sent: number;
   /** Records reported delivered. */
@@ -31,6 +33,7 @@ export function emptyStats(): ProducerStats {
     produced: 0,
     queued: 0,
     queuedBytes: 0,
+    bufferBytes: 0,
     sent: 0,
     delivered: 0,
     failed: 0,

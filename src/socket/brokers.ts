@@ -2,8 +2,9 @@
  * Named brokers (the `broker_id` parameter) and `kafka_publish()`
  * (event_kafka-behaviour.md section 3).
  */
-import type { DeliveryError } from "../producer/accumulator.js";
+
 import type { Producer } from "../producer/producer.js";
+import type { DeliveryError } from "../producer/record.js";
 import type { ProducerPool } from "./producer-pool.js";
 import { type KafkaSocket, parseSocket } from "./socket.js";
 

@@ -3,8 +3,9 @@
  * sockets become records whose value is a compact JSON-RPC 2.0 notification
  * (event_kafka-behaviour.md section 2).
  */
-import type { DeliveryError } from "../producer/accumulator.js";
+
 import type { Producer } from "../producer/producer.js";
+import type { DeliveryError } from "../producer/record.js";
 import type { ProducerPool } from "./producer-pool.js";
 import { type KafkaSocket, parseSocket } from "./socket.js";
 

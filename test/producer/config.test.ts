@@ -65,10 +65,26 @@ describe("producer configuration", () => {
     expect(() => resolveConfig({ "socket.keepalive.enable": "yes" })).toThrow(
       /expected true or false/,
     );
-    expect(() => resolveConfig({ "enable.idempotence": true })).toThrow(/not implemented yet/);
     expect(() =>
       resolveConfig({ "reconnect.backoff.ms": 500, "reconnect.backoff.max.ms": 100 }),
     ).toThrow(/reconnect\.backoff\.max\.ms/);
+  });
+
+  it("makes the producer idempotent by default, off when acks or max.in.flight say otherwise", () => {
+    expect(resolveConfig({})["enable.idempotence"]).toBe(true);
+    // Left unset, idempotence gives way to settings it cannot work with (as the Java client does).
+    expect(resolveConfig({ acks: 1 })["enable.idempotence"]).toBe(false);
+    expect(resolveConfig({ acks: 0 })["enable.idempotence"]).toBe(false);
+    expect(resolveConfig({ "max.in.flight": 6 })["enable.idempotence"]).toBe(false);
+    expect(resolveConfig({ acks: "all", "max.in.flight": 5 })["enable.idempotence"]).toBe(true);
+    expect(resolveConfig({ "enable.idempotence": false })["enable.idempotence"]).toBe(false);
+    // Asked for explicitly, a conflict is an error in librdkafka's words.
+    expect(() => resolveConfig({ "enable.idempotence": true, acks: 1 })).toThrow(
+      "`acks` must be set to `all` when `enable.idempotence` is true",
+    );
+    expect(() =>
+      resolveConfig({ "enable.idempotence": "true", "max.in.flight.requests.per.connection": 10 }),
+    ).toThrow("`max.in.flight` must be set <= 5 when `enable.idempotence` is true");
   });
 
   it("keeps topic-scoped lookups to topic properties", () => {

@@ -10,14 +10,14 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Admin, Kafka, logLevel } from "kafkajs";
+import type { Logger } from "../../src/producer/logger.js";
+import type { Producer } from "../../src/producer/producer.js";
 import type {
   DeliveryCallback,
   DeliveryError,
   DeliveryReport,
   ProducerRecord,
-} from "../../src/producer/accumulator.js";
-import type { Logger } from "../../src/producer/logger.js";
-import type { Producer } from "../../src/producer/producer.js";
+} from "../../src/producer/record.js";
 import { trackChild } from "../broker/kafka.js";
 
 import { waitFor } from "../helpers/wait.js";

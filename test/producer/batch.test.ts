@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { Batch, type DeliveryCallback, PartitionQueue } from "../../src/producer/accumulator.js";
+import { Batch, type BatchLimits } from "../../src/producer/batch.js";
+import type { DeliveryCallback } from "../../src/producer/record.js";
 import { Writer } from "../../src/protocol/writer.js";
 
+const LIMITS: BatchLimits = { maxRecords: 100, maxBytes: 1_000_000, deadlineSlackMs: 1000 };
+
 function batchWith(records: [DeliveryCallback | undefined, unknown][]): Batch {
-  const batch = new Batch(new PartitionQueue("t", 0), new Writer(64), 0, 1000, "none");
+  const batch = new Batch("t", 0, new Writer(64), 0, 1000, "none");
   for (const [cb, opaque] of records) {
-    batch.builder.append(null, "v", 0);
-    batch.addReport(cb, opaque);
-    batch.count++;
+    expect(batch.tryAppend(null, "v", 0, undefined, 8, 1000, cb, opaque, LIMITS)).toBeGreaterThan(
+      0,
+    );
   }
   return batch;
 }

@@ -1,0 +1,87 @@
+/**
+ * What a caller hands the producer and what it gets back: the record, its
+ * delivery report and callback, and the record's encoded size bounds (used
+ * for message.max.bytes and the queue's byte count).
+ */
+import type { KafkaProtocolError } from "../protocol/errors.js";
+import type { RecordData, RecordHeader } from "../protocol/record-batch.js";
+import type { KafkaClientError } from "./client-error.js";
+
+export type DeliveryError = KafkaClientError | KafkaProtocolError;
+
+export interface DeliveryReport {
+  topic: string;
+  partition: number;
+  /** The record's offset; -1 when unknown (acks=0, or failure). */
+  offset: number;
+  /** LogAppendTime when the topic uses it, else the record's timestamp (ms). */
+  timestamp: number;
+  /** What the caller passed as `opaque` with the record. */
+  opaque: unknown;
+  /**
+   * On a failure report: the record failed while a request carrying it was
+   * unanswered, so the broker may have written it (librdkafka's "possibly
+   * persisted"). Always false on success.
+   */
+  possiblyPersisted: boolean;
+}
+
+/** Called exactly once per record: `err` is null on success. */
+export type DeliveryCallback = (err: DeliveryError | null, report: DeliveryReport) => void;
+
+export interface ProducerRecord {
+  topic: string;
+  value: RecordData | null;
+  key?: RecordData | null;
+  /** An explicit partition; out of range is an error, never a wrap. */
+  partition?: number;
+  headers?: readonly RecordHeader[];
+  /** CreateTime in ms; defaults to the time of the call. */
+  timestamp?: number;
+  /** Handed back in the delivery report. */
+  opaque?: unknown;
+}
+
+/** Bytes a record adds to a batch at most: the fixed part of the record plus its data. */
+export const RECORD_OVERHEAD_MAX = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+
+function lengthUpperBound(data: RecordData | null | undefined): number {
+  if (data == null) return 0;
+  // A UTF-16 code unit never takes more than 3 UTF-8 bytes.
+  return typeof data === "string" ? data.length * 3 : data.length;
+}
+
+function exactLength(data: RecordData | null | undefined): number {
+  if (data == null) return 0;
+  return typeof data === "string" ? Buffer.byteLength(data, "utf8") : data.length;
+}
+
+function headersSize(
+  headers: readonly RecordHeader[] | undefined,
+  measure: (d: RecordData | null | undefined) => number,
+): number {
+  if (headers === undefined) return 0;
+  let n = 0;
+  for (const h of headers) n += 10 + measure(h.key) + measure(h.value);
+  return n;
+}
+
+/** An upper bound of the encoded record size, cheap for string data. */
+export function recordSizeUpperBound(r: ProducerRecord): number {
+  return (
+    RECORD_OVERHEAD_MAX +
+    lengthUpperBound(r.key) +
+    lengthUpperBound(r.value) +
+    headersSize(r.headers, lengthUpperBound)
+  );
+}
+
+/** The record size used for message.max.bytes and the queue's byte count. */
+export function recordSize(r: ProducerRecord): number {
+  return (
+    RECORD_OVERHEAD_MAX +
+    exactLength(r.key) +
+    exactLength(r.value) +
+    headersSize(r.headers, exactLength)
+  );
+}
