@@ -197,6 +197,7 @@ export class FakeBroker {
   private readonly connections = new Set<Connection>();
   private interceptor: Interceptor | null = null;
   private blackholed = false;
+  private stalled = false;
 
   /** @internal use startFakeCluster */
   constructor(
@@ -216,6 +217,18 @@ export class FakeBroker {
   /** While on, connections are accepted and read but nothing is processed or answered. */
   blackhole(on: boolean): void {
     this.blackholed = on;
+  }
+
+  /**
+   * While on, connections stop reading (the kernel's buffers fill and a
+   * client's writes stall), as a broker that hangs does; off reads again.
+   */
+  stallReads(on: boolean): void {
+    this.stalled = on;
+    for (const c of this.connections) {
+      if (on) c.socket.pause();
+      else c.socket.resume();
+    }
   }
 
   /** Listens again, on the same port once it has one. */
@@ -259,6 +272,7 @@ export class FakeBroker {
         this.fail(conn, e);
       }
     });
+    if (this.stalled) socket.pause();
   }
 
   private fail(conn: Connection, e: unknown): void {

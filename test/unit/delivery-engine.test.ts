@@ -1,0 +1,407 @@
+/**
+ * The delivery engine against the in-process fake cluster (test/helpers/fake-broker.ts):
+ * the timing and fault cases a real broker cannot produce on demand, one test per
+ * defect the engine was rebuilt for, and the idempotent producer's error paths.
+ * Real-broker proof of the same behaviour is in test/producer and test/faults.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { Producer } from "../../src/producer/producer.js";
+import type { DeliveryError, DeliveryReport } from "../../src/producer/record.js";
+import { ApiKey } from "../../src/protocol/api-keys.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
+import { type FakeCluster, startFakeCluster } from "../helpers/fake-broker.js";
+
+const open: { close(): Promise<unknown> }[] = [];
+afterEach(async () => {
+  for (const c of open.splice(0).reverse()) await c.close();
+});
+
+async function fakeCluster(options: Parameters<typeof startFakeCluster>[0]): Promise<FakeCluster> {
+  const c = await startFakeCluster(options);
+  open.push(c);
+  return c;
+}
+
+function producer(cluster: FakeCluster, props: Record<string, string | number | boolean> = {}) {
+  const p = new Producer({
+    "bootstrap.servers": cluster.bootstrap,
+    "linger.ms": 0,
+    "retry.backoff.ms": 20,
+    "retry.backoff.max.ms": 100,
+    "reconnect.backoff.ms": 20,
+    "reconnect.backoff.max.ms": 100,
+    ...props,
+  });
+  open.push({ close: () => p.close(2000) });
+  return p;
+}
+
+interface Outcome {
+  err: DeliveryError | null;
+  report: DeliveryReport;
+  at: number;
+}
+
+/** Produces `values` in order, one callback each; resolves with their outcomes once all are in. */
+function produceAll(
+  p: Producer,
+  topic: string,
+  values: string[],
+  partition = 0,
+): { outcomes: (Outcome | undefined)[]; done: Promise<Outcome[]> } {
+  const outcomes: (Outcome | undefined)[] = values.map(() => undefined);
+  let left = values.length;
+  let resolve!: (o: Outcome[]) => void;
+  const done = new Promise<Outcome[]>((r) => {
+    resolve = r;
+  });
+  values.forEach((value, i) => {
+    p.produce({ topic, value, partition }, (err, report) => {
+      if (outcomes[i] !== undefined) throw new Error(`second report for record ${i}`);
+      outcomes[i] = { err, report, at: Date.now() };
+      if (--left === 0) resolve(outcomes as Outcome[]);
+    });
+  });
+  return { outcomes, done };
+}
+
+const values = (n: number, prefix = "r") => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+const logValues = (c: FakeCluster, topic: string, partition = 0) =>
+  c.log(topic, partition).map((r) => r.value?.toString());
+
+describe("idempotent delivery", () => {
+  it("writes each record once when connections drop after the broker wrote the batch", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    let drops = 0;
+    // The first three Produce requests are written, then their connection is cut
+    // before the answer: the producer cannot know, and must resend.
+    c.broker(1).intercept((req) =>
+      req.apiKey === ApiKey.Produce && drops++ < 3 ? { closeConnection: "after" } : undefined,
+    );
+    const p = producer(c);
+    const first = produceAll(p, "t", values(50, "a"));
+    await first.done;
+    const second = produceAll(p, "t", values(50, "b"));
+    const outcomes = [...(await first.done), ...(await second.done)];
+    expect(outcomes.every((o) => o.err === null)).toBe(true);
+    expect(drops).toBeGreaterThanOrEqual(3);
+    expect(logValues(c, "t")).toEqual([...values(50, "a"), ...values(50, "b")]);
+    // Offsets reported are where the records are.
+    expect(outcomes.map((o) => o.report.offset)).toEqual(outcomes.map((_, i) => i));
+  });
+
+  it("keeps order with several batches in flight per partition, and pipelines them", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    c.broker(1).intercept((req) => (req.apiKey === ApiKey.Produce ? { delayMs: 50 } : undefined));
+    const p = producer(c, { "batch.num.messages": 10 });
+    const { done } = produceAll(p, "t", values(200));
+    await done;
+    expect(logValues(c, "t")).toEqual(values(200));
+    // Produce requests arrived while earlier ones were still unanswered (50 ms each).
+    const produces = c.broker(1).requests.filter((r) => r.apiKey === ApiKey.Produce);
+    expect(produces.length).toBeGreaterThanOrEqual(20);
+    const firstFive = produces.slice(0, 5).map((r) => r.at);
+    expect(firstFive[4]! - firstFive[0]!).toBeLessThan(50);
+  });
+
+  it("resends in order after an error on one batch while later ones were in flight", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    let produces = 0;
+    c.broker(1).intercept((req) => {
+      if (req.apiKey !== ApiKey.Produce) return undefined;
+      produces++;
+      // The second batch is refused (retriable); those behind it then get
+      // OUT_OF_ORDER_SEQUENCE_NUMBER from the broker's own sequence check.
+      return produces === 2
+        ? { delayMs: 30, partitionErrors: { "t:0": ErrorCode.NOT_ENOUGH_REPLICAS } }
+        : { delayMs: 30 };
+    });
+    const p = producer(c, { "batch.num.messages": 5 });
+    const { done } = produceAll(p, "t", values(60));
+    const outcomes = await done;
+    expect(outcomes.filter((o) => o.err !== null)).toEqual([]);
+    expect(logValues(c, "t")).toEqual(values(60));
+  });
+
+  it("recovers from UNKNOWN_PRODUCER_ID with a new epoch, and each record is written once", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    const p = producer(c);
+    await produceAll(p, "t", values(10, "a")).done;
+    let injected = false;
+    c.broker(1).intercept((req) => {
+      if (req.apiKey !== ApiKey.Produce || injected) return undefined;
+      injected = true;
+      return { partitionErrors: { "t:0": ErrorCode.UNKNOWN_PRODUCER_ID } };
+    });
+    const outcomes = await produceAll(p, "t", values(10, "b")).done;
+    expect(outcomes.every((o) => o.err === null)).toBe(true);
+    const log = c.log("t", 0);
+    expect(log.map((r) => r.value?.toString())).toEqual([...values(10, "a"), ...values(10, "b")]);
+    // The second run went under a higher epoch of the same id, from sequence 0.
+    expect(log[10]!.producerId).toBe(log[0]!.producerId);
+    expect(log[10]!.producerEpoch).toBe(log[0]!.producerEpoch + 1);
+    expect(log[10]!.sequence).toBe(0);
+  });
+
+  it("treats DUPLICATE_SEQUENCE_NUMBER as delivered", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    c.broker(1).intercept((req) =>
+      req.apiKey === ApiKey.Produce
+        ? { partitionErrors: { "t:0": ErrorCode.DUPLICATE_SEQUENCE_NUMBER } }
+        : undefined,
+    );
+    const p = producer(c);
+    const [o] = await produceAll(p, "t", ["x"]).done;
+    expect(o!.err).toBeNull();
+    expect(o!.report.offset).toBe(-1); // the broker named no offset
+  });
+
+  it("goes fatal on PRODUCER_FENCED: every queued record fails with the cause, produce() throws", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    c.broker(1).intercept((req) =>
+      req.apiKey === ApiKey.Produce
+        ? { partitionErrors: { "t:0": ErrorCode.PRODUCER_FENCED } }
+        : undefined,
+    );
+    const p = producer(c);
+    const outcomes = await produceAll(p, "t", values(20)).done;
+    expect(outcomes.every((o) => o.err?.message.includes("PRODUCER_FENCED"))).toBe(true);
+    expect(() => p.produce({ topic: "t", value: "late" })).toThrow(
+      /cannot go on: .*PRODUCER_FENCED/,
+    );
+  });
+
+  it("retries InitProducerId after a retriable error, then delivers", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    let refused = 0;
+    // apply:false answers REQUEST_TIMED_OUT, a retriable error.
+    c.broker(1).intercept((req) =>
+      req.apiKey === ApiKey.InitProducerId && refused++ < 2 ? { apply: false } : undefined,
+    );
+    const p = producer(c);
+    const [o] = await produceAll(p, "t", ["x"]).done;
+    expect(o!.err).toBeNull();
+    expect(c.broker(1).requests.filter((r) => r.apiKey === ApiKey.InitProducerId).length).toBe(3);
+    expect(c.log("t", 0)[0]!.producerId).toBeGreaterThanOrEqual(0);
+  });
+
+  it("goes fatal on CLUSTER_AUTHORIZATION_FAILED from a Produce", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 2 }] });
+    c.broker(1).intercept((req) =>
+      req.apiKey === ApiKey.Produce
+        ? { partitionErrors: { "t:0": ErrorCode.CLUSTER_AUTHORIZATION_FAILED } }
+        : undefined,
+    );
+    const p = producer(c, { "linger.ms": 100 });
+    // Records of both partitions fail with the cause, not only the refused one.
+    const a = produceAll(p, "t", values(3, "a"), 0);
+    const b = produceAll(p, "t", values(3, "b"), 1);
+    const outcomes = [...(await a.done), ...(await b.done)];
+    expect(outcomes.every((o) => /CLUSTER_AUTHORIZATION_FAILED/.test(o.err?.message ?? ""))).toBe(
+      true,
+    );
+  });
+
+  it("names the missing API when the broker has no InitProducerId, and fails records at once", async () => {
+    const c = await fakeCluster({
+      topics: [{ name: "t", partitions: 1 }],
+      apiVersions: { [ApiKey.InitProducerId]: null },
+    });
+    const p = producer(c);
+    const started = Date.now();
+    const [o] = await produceAll(p, "t", ["x"]).done;
+    expect(o!.err).toMatchObject({ code: "UNSUPPORTED_FEATURE" });
+    expect(o!.err?.message).toMatch(/InitProducerId.*enable\.idempotence=false/);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(() => p.produce({ topic: "t", value: "y" })).toThrow(/cannot go on/);
+    // Without idempotence the same broker takes the records.
+    const q = producer(c, { "enable.idempotence": false });
+    const [ok] = await produceAll(q, "t", ["z"]).done;
+    expect(ok!.err).toBeNull();
+    expect(logValues(c, "t")).toEqual(["z"]);
+  });
+});
+
+describe("regressions of the first engine", () => {
+  it("a late response after a flush deadline does not send the next batch twice", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    let first = true;
+    c.broker(1).intercept((req) => {
+      if (req.apiKey !== ApiKey.Produce || !first) return undefined;
+      first = false;
+      return { delayMs: 400 };
+    });
+    for (const idempotence of [false, true]) {
+      const topic = "t";
+      const before = c.log(topic, 0).length;
+      first = true;
+      const p = producer(c, { "enable.idempotence": idempotence });
+      const a = produceAll(p, topic, [`A${idempotence}`]);
+      expect(await p.flush(300)).toBe(1);
+      const [oa] = await a.done;
+      // Reported at the flush deadline, flagged: the broker may well hold it (it does).
+      expect(oa!.err).toMatchObject({ code: "MSG_TIMED_OUT" });
+      expect(oa!.report.possiblyPersisted).toBe(true);
+      const b = produceAll(p, topic, [`B${idempotence}`, `C${idempotence}`]);
+      expect(await p.flush(5000)).toBe(0);
+      expect((await b.done).every((o) => o.err === null)).toBe(true);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(logValues(c, topic).slice(before)).toEqual([
+        `A${idempotence}`,
+        `B${idempotence}`,
+        `C${idempotence}`,
+      ]);
+      await p.close(1000);
+    }
+  });
+
+  it("records produced before the topic's metadata keep produce order, and are copied at produce()", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    const p = producer(c, { "enable.idempotence": false });
+    const buf = Buffer.from("msg-0");
+    const order: string[] = [];
+    p.produce({ topic: "t", value: buf }, () => order.push("A"));
+    buf.write("msg-1"); // the caller reuses its buffer at once
+    p.produce({ topic: "t", value: buf }, () => order.push("B"));
+    buf.write("msg-2");
+    // Produce C the moment the metadata is known, before the producer's next turn.
+    await new Promise<void>((resolve) => {
+      const poll = (): void => {
+        if (p.partitionCount("t") === undefined) {
+          setImmediate(poll);
+          return;
+        }
+        p.produce({ topic: "t", value: "msg-C" }, () => order.push("C"));
+        resolve();
+      };
+      poll();
+    });
+    await p.flush(5000);
+    expect(logValues(c, "t")).toEqual(["msg-0", "msg-1", "msg-C"]);
+    expect(order).toEqual(["A", "B", "C"]);
+  });
+
+  it("fails records at message.timeout.ms against a broker that never answers, not at socket.timeout.ms", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    const p = producer(c, { "message.timeout.ms": 1500, "socket.timeout.ms": 60000 });
+    await produceAll(p, "t", ["warm-up"]).done;
+    c.broker(1).blackhole(true);
+    const started = Date.now();
+    const first = produceAll(p, "t", values(5, "a"));
+    await new Promise((r) => setTimeout(r, 300));
+    const later = produceAll(p, "t", values(5, "b")); // queued behind the one in flight
+    const outcomes = [...(await first.done), ...(await later.done)];
+    expect(outcomes.every((o) => o.err?.code === "MSG_TIMED_OUT")).toBe(true);
+    const last = Math.max(...outcomes.map((o) => o.at)) - started;
+    expect(last).toBeGreaterThanOrEqual(1500);
+    expect(last).toBeLessThan(1500 + 300 + 1000);
+    // The batch in flight is flagged: the broker may have it.
+    expect(outcomes[0]!.report.possiblyPersisted).toBe(true);
+    const closeStarted = Date.now();
+    await p.close(500);
+    expect(Date.now() - closeStarted).toBeLessThan(1500);
+  });
+
+  it("gives acks=0 writes a deadline: a broker that stops reading fails them at message.timeout.ms", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    const p = producer(c, { acks: 0, "message.timeout.ms": 1500 });
+    await produceAll(p, "t", ["warm-up"]).done;
+    c.broker(1).stallReads(true);
+    const big = "x".repeat(100_000);
+    const started = Date.now();
+    // Far more than the socket buffers hold: the writes cannot complete.
+    const { done } = produceAll(
+      p,
+      "t",
+      Array.from({ length: 300 }, () => big),
+    );
+    const outcomes = await done;
+    const failed = outcomes.filter((o) => o.err !== null);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((o) => o.err?.code === "MSG_TIMED_OUT")).toBe(true);
+    expect(Math.max(...outcomes.map((o) => o.at)) - started).toBeLessThan(1500 + 1500);
+    c.broker(1).stallReads(false);
+  });
+
+  it("keeps each Produce request within message.max.bytes", async () => {
+    const c = await fakeCluster({
+      topics: [{ name: "t", partitions: 24 }],
+      maxRequestBytes: 1_100_000, // the broker's socket.request.max.bytes, here
+    });
+    const p = producer(c, { "linger.ms": 50, "enable.idempotence": false });
+    const value = "v".repeat(40_000);
+    const outcomes: Promise<Outcome[]>[] = [];
+    for (let partition = 0; partition < 24; partition++) {
+      outcomes.push(produceAll(p, "t", [value, value, value], partition).done);
+    }
+    const all = (await Promise.all(outcomes)).flat();
+    expect(all.filter((o) => o.err !== null)).toEqual([]);
+    expect(c.broker(1).errors).toEqual([]); // no request over the cap closed the connection
+    expect(c.broker(1).requests.filter((r) => r.apiKey === ApiKey.Produce).length).toBeGreaterThan(
+      2,
+    );
+  });
+
+  it("splits a batch refused as too large and sends the halves in order", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    c.setMaxMessageBytes("t", 700);
+    const p = producer(c, { "linger.ms": 20 });
+    const vs = values(16).map((v) => v.padEnd(100, "."));
+    const outcomes = await produceAll(p, "t", vs).done;
+    expect(outcomes.filter((o) => o.err !== null)).toEqual([]);
+    expect(logValues(c, "t")).toEqual(vs);
+  });
+
+  it("routes a deleted and re-created topic to its new leader (new topic id, epochs from 0)", async () => {
+    const c = await fakeCluster({ nodes: 2, topics: [{ name: "t", partitions: 1, leaders: [1] }] });
+    for (let i = 0; i < 5; i++) c.setLeader("t", 0, i % 2 === 0 ? 2 : 1); // leader epoch 5, node 2
+    c.setLeader("t", 0, 1);
+    const p = producer(c, { "enable.idempotence": false, "metadata.max.age.ms": 100 });
+    await produceAll(p, "t", ["before"]).done;
+    c.recreateTopic("t", 1, [2]);
+    await c.broker(1).stop(); // the old leader is gone too
+    const [o] = await produceAll(p, "t", ["after"]).done;
+    expect(o!.err).toBeNull();
+    expect(logValues(c, "t")).toEqual(["after"]);
+  });
+
+  it("holds requests to a broker that asks for throttling (KIP-219)", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    let throttled = false;
+    c.broker(1).intercept((req) => {
+      if (req.apiKey !== ApiKey.Produce || throttled) return undefined;
+      throttled = true;
+      return { throttleTimeMs: 600 };
+    });
+    const p = producer(c);
+    await produceAll(p, "t", ["a"]).done;
+    const answeredAt = Date.now();
+    await produceAll(p, "t", ["b"]).done;
+    const produces = c.broker(1).requests.filter((r) => r.apiKey === ApiKey.Produce);
+    expect(produces.length).toBe(2);
+    // The second request left the client only after the throttle time.
+    expect(produces[1]!.at - answeredAt).toBeGreaterThanOrEqual(550);
+  });
+
+  it("sizes batch buffers to need: 2000 partitions with one small record each", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 2000 }] });
+    const p = producer(c, { "linger.ms": 60000, "enable.idempotence": false });
+    const warmUp = produceAll(p, "t", ["warm-up"]);
+    await p.flush(5000);
+    await warmUp.done;
+    for (let partition = 0; partition < 2000; partition++) {
+      p.produce({ topic: "t", value: "x".repeat(200), partition });
+    }
+    const { bufferBytes } = p.stats();
+    expect(bufferBytes).toBeGreaterThan(0);
+    expect(bufferBytes).toBeLessThanOrEqual(2000 * 1024);
+    await p.flush(5000);
+  });
+
+  it("uses one connection per broker: the bootstrap connection becomes the node's", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    const p = producer(c);
+    await produceAll(p, "t", values(5)).done;
+    expect(c.broker(1).connectionsAccepted).toBe(1);
+  });
+});
