@@ -15,6 +15,7 @@
 import { closeSync, openSync, writevSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Producer } from "../dist/index.js";
+import { Cluster } from "../dist/producer/cluster.js";
 import {
   ApiKey,
   crc32c,
@@ -137,9 +138,10 @@ function encodeRecords(values, batchRecords = 10_000, batchBytes = 1_000_000) {
 }
 
 /**
- * A stand-in for a broker connection: writes each request frame to /dev/null, decodes it as a
- * broker would (to learn its partitions) and answers on the next turn of the event loop with a
- * real encoded Produce response through the producer's own decoder.
+ * A stand-in for a broker connection: frames each request as the real connection does
+ * (header, body, batches spliced by reference), writes it to /dev/null, decodes it as a
+ * broker would (to learn its partitions) and answers on the next turn of the event loop with
+ * a real encoded Produce response through the producer's own decoder.
  */
 function fakeConnection(maxInFlight) {
   let inFlight = 0;
@@ -148,29 +150,38 @@ function fakeConnection(maxInFlight) {
   return {
     address: "null-sink:0",
     lastRttMs: 0,
+    throttledUntil: 0,
     brokerVersions: new Map([[ApiKey.Produce, { min: 3, max: PRODUCE_VERSION }]]),
     get inFlight() {
       return inFlight;
     },
     canSend: () => inFlight < maxInFlight,
-    nextCorrelationId: () => ++correlationId,
-    sendFrame(frame, _apiKey, version, decode, callback) {
-      // The producer hands over the frame as chunks (its batches by reference) for one
-      // vectored write; a broker reads it into one buffer, so the stand-in joins them to
-      // decode (one copy per request, as a socket's copy into the kernel would be).
-      const chunks = frame instanceof Uint8Array ? [frame] : frame;
+    throttle() {},
+    send(request, callback) {
+      const version = request.apiVersion;
+      const w = new Writer(request.sizeHint ?? 256).beginSplicing();
+      encodeRequestFrame(
+        w,
+        {
+          apiKey: request.apiKey,
+          apiVersion: version,
+          correlationId: ++correlationId,
+          clientId: "bench",
+        },
+        () => request.encode(w),
+      );
+      // One vectored write, as the real connection does; a broker reads it into one
+      // buffer, so the stand-in joins the chunks to decode (one copy per request).
+      const chunks = w.chunks();
       writevSync(devNull, chunks);
-      frame =
-        chunks.length === 1
-          ? Buffer.from(chunks[0].buffer, chunks[0].byteOffset, chunks[0].length)
-          : Buffer.concat(chunks);
+      const frame = chunks.length === 1 ? Buffer.from(chunks[0]) : Buffer.concat(chunks);
       // size(4) api_key(2) api_version(2) correlation_id(4) client_id(2 + n) tagged fields (v2)
       const r = new Reader(frame, 12 + 2 + frame.readInt16BE(12));
       r.taggedFields();
-      const request = decodeProduceRequest(r, version);
-      const w = new Writer(256);
-      encodeProduceResponse(w, version, {
-        responses: request.topicData.map((t) => ({
+      const produce = decodeProduceRequest(r, version);
+      const out = new Writer(256);
+      encodeProduceResponse(out, version, {
+        responses: produce.topicData.map((t) => ({
           name: t.name,
           topicId: t.topicId,
           partitionResponses: t.partitionData.map((p) => {
@@ -192,12 +203,12 @@ function fakeConnection(maxInFlight) {
         throttleTimeMs: 0,
         nodeEndpoints: [],
       });
-      const body = w.finish();
+      const body = out.finish();
       inFlight++;
       setImmediate(() => {
         inFlight--;
-        if (decode === undefined) callback(null);
-        else callback(null, decode(new Reader(body)));
+        if (request.decode === undefined) callback(null);
+        else callback(null, request.decode(new Reader(body)));
       });
     },
   };
@@ -205,13 +216,37 @@ function fakeConnection(maxInFlight) {
 
 /**
  * A Producer whose cluster answers from memory: one broker (node 0) leading the PARTITIONS
- * partitions of every topic, reached through fakeConnection(). It reaches into the Producer's
- * private `cluster`; if that changes shape this throws rather than measure something else.
+ * partitions of every topic, reached through fakeConnection(). The Cluster class is patched
+ * before the producer is made (its instance is private); if the class changes shape this
+ * throws rather than measure something else.
  */
 function nullSinkProducer(values, acks = 1) {
   let delivered = 0;
   let paused = false;
   let resume;
+  const proto = Cluster.prototype;
+  for (const name of ["connection", "anyConnection", "requestRefresh", "want"]) {
+    if (typeof proto[name] !== "function") {
+      throw new Error(`bench/hotpath.mjs: Cluster.${name}() is gone; update nullSinkProducer()`);
+    }
+  }
+  let conn;
+  proto.connection = () => conn;
+  proto.anyConnection = () => conn;
+  proto.requestRefresh = () => {};
+  proto.want = function want(topic) {
+    this.topics.set(topic, {
+      name: topic,
+      topicId: "",
+      errorCode: 0,
+      partitions: Array.from({ length: PARTITIONS }, () => ({
+        leader: 0,
+        leaderEpoch: 0,
+        errorCode: 0,
+      })),
+      updatedAt: Date.now(),
+    });
+  };
   const producer = new Producer(
     { "bootstrap.servers": "127.0.0.1:9", acks, "linger.ms": 5, "compression.codec": "none" },
     {
@@ -226,27 +261,8 @@ function nullSinkProducer(values, acks = 1) {
     },
   );
   const lowWater = Math.floor(producer.config["queue.buffering.max.messages"] / 2);
-  const cluster = producer.cluster;
-  if (!cluster || typeof cluster.connection !== "function" || !(cluster.topics instanceof Map)) {
-    throw new Error(
-      "bench/hotpath.mjs: Producer internals changed (expected producer.cluster with " +
-        "connection() and a topics Map); update nullSinkProducer()",
-    );
-  }
-  const conn = fakeConnection(producer.config["max.in.flight.requests.per.connection"]);
+  conn = fakeConnection(producer.config["max.in.flight.requests.per.connection"]);
   const topic = "bench";
-  cluster.topics.set(topic, {
-    name: topic,
-    errorCode: 0,
-    partitions: Array.from({ length: PARTITIONS }, () => ({
-      leader: 0,
-      leaderEpoch: 0,
-      errorCode: 0,
-    })),
-    updatedAt: Date.now(),
-  });
-  cluster.connection = () => conn;
-  cluster.requestRefresh = () => {};
   let i = 0;
   const run = (n) =>
     new Promise((resolve, reject) => {
