@@ -161,7 +161,7 @@ export class Sender {
       }
       // Batches still answering to an old leader keep the partition until they are back.
       if (pq.inFlight > 0 && pq.inFlightNode !== leader) continue;
-      this.sealAhead(pq);
+      this.sealAhead(pq, now);
       let group = byLeader.get(leader);
       if (group === undefined) {
         group = [];
@@ -197,12 +197,13 @@ export class Sender {
    * stamped in order), up to the in-flight window: compression of several
    * batches then overlaps.
    */
-  private sealAhead(pq: PartitionQueue): void {
+  private sealAhead(pq: PartitionQueue, now: number): void {
     const end = Math.min(pq.batches.length, pq.inFlight + this.perPartitionInFlight);
     for (let i = pq.inFlight; i < end; i++) {
       const b = pq.batches[i]!;
       if (b.sealed || b.sealing) continue;
-      if (i > pq.inFlight && !b.closed) break;
+      // The open batch goes only once it is due (linger.ms, or a flush).
+      if (!b.closed && !(i === pq.inFlight && this.isReady(pq, b, now))) break;
       b.seal(this.stampFor(pq, b), this.onSealed);
     }
   }
@@ -329,7 +330,7 @@ export class Sender {
       }
       t.partitionData.push({ index: pq.partition, records: batch.data! });
       // The next batch of this partition may be ready too (sealed by now or not).
-      this.sealAhead(pq);
+      this.sealAhead(pq, now);
     }
     if (batches.length === 0) return false;
     this.counters.requests++;
@@ -562,11 +563,6 @@ export class Sender {
       `${err.message} (possibly persisted: an earlier attempt got no answer)`,
       { cause: err, possiblyPersisted: true },
     );
-  }
-
-  /** Every queued record fails with `err` (idempotence ended). */
-  failAll(err: DeliveryError): void {
-    this.acc.failAll(() => err);
   }
 }
 

@@ -104,6 +104,18 @@ describe("idempotent delivery", () => {
     expect(firstFive[4]! - firstFive[0]!).toBeLessThan(50);
   });
 
+  it("does not close the open batch early when full ones ahead of it are sent", async () => {
+    const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
+    const p = producer(c, { "batch.num.messages": 10, "linger.ms": 200 });
+    const first = produceAll(p, "t", values(25, "a"));
+    await new Promise((r) => setTimeout(r, 50));
+    const second = produceAll(p, "t", values(5, "b"));
+    await Promise.all([first.done, second.done]);
+    // 10 + 10 sent when full, then the last 10 together after linger.ms.
+    expect(p.stats().batchesSent).toBe(3);
+    expect(logValues(c, "t")).toEqual([...values(25, "a"), ...values(5, "b")]);
+  });
+
   it("resends in order after an error on one batch while later ones were in flight", async () => {
     const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
     let produces = 0;
