@@ -267,11 +267,16 @@ function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFi
     JSON.stringify({ bootstrap, topic, records, valueSize, acks, ...SETTINGS, ...extra });
   switch (client) {
     case "ours":
+    case "ours-plain":
       return {
         cmd: node,
         args: [
           join(here, "clients/ours.mjs"),
-          nodeSettings(codec === undefined ? OURS : { ...OURS, codec, dataFile }),
+          nodeSettings({
+            ...OURS,
+            ...(codec !== undefined && { codec, dataFile }),
+            ...(client === "ours-plain" && { idempotence: false }),
+          }),
         ],
       };
     case "kafkajs":
@@ -299,6 +304,7 @@ function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFi
       };
     }
     case "kcat":
+    case "kcat-idem":
       return {
         cmd: "kcat",
         args: [
@@ -315,6 +321,7 @@ function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFi
           `linger.ms=${SETTINGS.lingerMs}`,
           "-X",
           `batch.size=${SETTINGS.batchBytes}`,
+          ...(client === "kcat-idem" ? ["-X", "enable.idempotence=true"] : []),
           ...(codec === undefined ? ["-X", "compression.codec=none"] : ["-z", codec]),
         ],
       };
@@ -373,7 +380,7 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
   const dataFile =
     codec !== undefined
       ? await ctx.eventFile(valueSize, records)
-      : client === "cli" || client === "kcat"
+      : client === "cli" || client === "kcat" || client === "kcat-idem"
         ? await ctx.dataFile(valueSize, records)
         : undefined;
   const { cmd, args, env, stdinFile } = commandFor(client, {
@@ -607,7 +614,7 @@ async function main() {
     if (runE2e || (runCodecs && codecClients.length > 0)) {
       if (opts.clients.includes("kcat") && spawnSync("kcat", ["-V"]).status !== 0) {
         log("kcat is not installed (apt-get install kcat): running without the librdkafka figures");
-        opts.clients = opts.clients.filter((c) => c !== "kcat");
+        opts.clients = opts.clients.filter((c) => c !== "kcat" && c !== "kcat-idem");
         meta.skipped = ["librdkafka: kcat is not installed"];
       }
       let bootstrap = opts.bootstrap;
@@ -653,6 +660,8 @@ async function main() {
             const n = opts.clients.length;
             const order = opts.clients.map((_, i) => opts.clients[(i + rep) % n]);
             for (const client of order) {
+              // The idempotence variants only differ from the plain rows at acks=all.
+              if (acks === 1 && (client === "ours-plain" || client === "kcat-idem")) continue;
               const records = opts.records ?? defaultRecords(client, valueSize);
               results.e2e.push({
                 ...(await runSafely(ctx, client, valueSize, acks, records)),

@@ -27,6 +27,8 @@ const producer = new Producer(
     "linger.ms": s.lingerMs,
     "batch.size": s.batchBytes,
     "compression.codec": s.codec ?? "none",
+    // Idempotence is the default (with acks=-1); the "ours-plain" rows turn it off.
+    ...(s.idempotence === false && { "enable.idempotence": false }),
   },
   {
     onDelivery: (err) => {

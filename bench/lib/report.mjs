@@ -3,8 +3,10 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 
 export const CLIENTS = [
   { id: "ours", label: "this project, API", color: "#d9480f" },
+  { id: "ours-plain", label: "this project, API, idempotence off", color: "#e8590c" },
   { id: "cli", label: "this project, CLI from a file", color: "#f08c00" },
   { id: "kcat", label: "librdkafka (kcat -l file)", color: "#1971c2" },
+  { id: "kcat-idem", label: "librdkafka, enable.idempotence=true", color: "#4dabf7" },
   { id: "kafkajs", label: "KafkaJS", color: "#7048e8" },
   { id: "platformatic", label: "@platformatic/kafka", color: "#2f9e44" },
 ];
@@ -26,6 +28,8 @@ function clientLabel(id, meta) {
       return `this project ${v.ours ?? ""}, API`;
     case "kcat":
       return `librdkafka ${v.librdkafka ?? ""} (kcat ${v.kcat ?? ""} -l file)`;
+    case "kcat-idem":
+      return `librdkafka ${v.librdkafka ?? ""}, enable.idempotence=true`;
     case "kafkajs":
       return `KafkaJS ${v.kafkajs ?? ""}`;
     case "platformatic":
