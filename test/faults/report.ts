@@ -101,7 +101,12 @@ export function runTable(results: readonly RunResult[]): string {
       const codes = Object.entries(r.failureCodes ?? {})
         .map(([k, v]) => `${k} ×${v}`)
         .join(", ");
-      const notes = [codes, r.foreign ? `${r.foreign} foreign records` : ""]
+      const sample = r.reorderedSamples?.[0];
+      const notes = [
+        codes,
+        sample ? `first reordering ${sample}` : "",
+        r.foreign ? `${r.foreign} foreign records` : "",
+      ]
         .filter(Boolean)
         .join("; ");
       lines.push(
@@ -117,8 +122,10 @@ export function runTable(results: readonly RunResult[]): string {
 export function markdown(results: readonly RunResult[], meta: SuiteMeta): string {
   return `# Fault-injection results
 
-\`${meta.command}\`: ${meta.runs} run(s) per scenario and client, ${meta.records} records of about
-100 bytes per run, acks=all, topic with 3 partitions, replication factor 3, min.insync.replicas=2,
+\`${meta.command}\`
+
+${meta.runs} run(s) per scenario and client, ${meta.records} records of about 100 bytes per run,
+acks=all, a fresh topic per run with 3 partitions, replication factor 3, min.insync.replicas=2,
 Apache Kafka ${meta.kafkaVersion} (3 local KRaft nodes, client traffic through TCP proxies).
 Our producer with enable.idempotence=${meta.idempotence}; kcat (librdkafka) with
 enable.idempotence=true. Started ${meta.startedAt}; the whole suite took ${(meta.seconds / 60).toFixed(1)} min.
