@@ -3,7 +3,9 @@ import { defineConfig } from "vitest/config";
 /**
  * Suites that need no broker: byte-level, fuzz, config and in-process tests.
  * `npm run test:unit` runs only these (no Java, no global setup); `npm test`
- * runs both projects.
+ * runs these and the broker project. The fault-injection suite (test/faults/,
+ * `npm run test:faults`) is a project of its own, run only when named: it
+ * starts its own three-node cluster and takes minutes.
  */
 const UNIT = [
   "test/protocol/**/*.test.ts",
@@ -35,6 +37,17 @@ export default defineConfig({
           globalSetup: ["test/broker/global-setup.ts"],
           // Real-broker suites share one broker; run files one at a time so a loaded
           // 2-core machine does not starve the JVM.
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          // Each scenario's test sets its own timeout from FAULTS_RUNS.
+          testTimeout: 60 * 60_000,
+          hookTimeout: 240_000,
           fileParallelism: false,
         },
       },

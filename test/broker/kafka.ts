@@ -32,8 +32,13 @@ import { fileURLToPath } from "node:url";
 
 export interface KafkaNode {
   readonly nodeId: number;
-  /** PLAINTEXT (client) port on 127.0.0.1. */
+  /** PLAINTEXT port on 127.0.0.1 (inter-broker traffic, readiness checks, and clients). */
   readonly port: number;
+  /**
+   * The port clients use on 127.0.0.1: the PLAINTEXT port, or with `clientProxyPorts` the
+   * CLIENT listener's real port (where a proxy forwards to; the broker advertises the proxy).
+   */
+  readonly clientPort: number;
   /** CONTROLLER port on 127.0.0.1. */
   readonly controllerPort: number;
   /** This node's directory: server.properties, node.log and data/. */
@@ -71,6 +76,13 @@ export interface StartClusterOptions {
   startTimeoutMs?: number;
   /** Max heap of each node's JVM (default "512m"). */
   heap?: string;
+  /**
+   * One port per node: adds a listener `CLIENT://127.0.0.1:<node.clientPort>` that advertises
+   * `127.0.0.1:<clientProxyPorts[i]>` instead, so clients that bootstrap through a proxy on that
+   * port keep going through proxies after Metadata. Inter-broker, controller and readiness
+   * traffic stay on the PLAINTEXT and CONTROLLER listeners (and `bootstrap` is PLAINTEXT).
+   */
+  clientProxyPorts?: readonly number[];
 }
 
 export interface BrokerInfo {
@@ -532,22 +544,35 @@ function randomClusterId(): string {
 }
 
 function serverProperties(
-  node: { nodeId: number; port: number; controllerPort: number; dataDir: string },
+  node: {
+    nodeId: number;
+    port: number;
+    clientPort: number;
+    controllerPort: number;
+    dataDir: string;
+  },
+  /** The port advertised for the CLIENT listener; undefined: no CLIENT listener. */
+  proxyPort: number | undefined,
   voters: string,
   nodeCount: number,
   extra: Record<string, string>,
 ): string {
   const rf = String(Math.min(nodeCount, 3));
   const minIsr = nodeCount >= 3 ? "2" : "1";
+  // The CLIENT listener (only with a proxy port): listens on clientPort, advertises proxyPort.
+  const proxied = proxyPort !== undefined;
+  const client = proxied ? `,CLIENT://127.0.0.1:${node.clientPort}` : "";
+  const advertisedClient = proxied ? `,CLIENT://127.0.0.1:${proxyPort}` : "";
+  const clientProtocol = proxied ? ",CLIENT:PLAINTEXT" : "";
   const props: Record<string, string> = {
     "process.roles": "broker,controller",
     "node.id": String(node.nodeId),
     "controller.quorum.voters": voters,
-    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
-    "advertised.listeners": `PLAINTEXT://127.0.0.1:${node.port}`,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${client}`,
+    "advertised.listeners": `PLAINTEXT://127.0.0.1:${node.port}${advertisedClient}`,
     "inter.broker.listener.name": "PLAINTEXT",
     "controller.listener.names": "CONTROLLER",
-    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "listener.security.protocol.map": `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${clientProtocol}`,
     "log.dirs": node.dataDir,
     "auto.create.topics.enable": "true",
     "num.partitions": "3",
@@ -618,6 +643,7 @@ class LocalNode implements KafkaNode {
   constructor(
     readonly nodeId: number,
     readonly port: number,
+    readonly clientPort: number,
     readonly controllerPort: number,
     readonly dir: string,
     private readonly ctx: ClusterContext,
@@ -815,7 +841,13 @@ async function startOnce(
   const baseDir = await mkdtemp(join(tmpdir(), TEMP_PREFIX));
   liveTempDirs.add(baseDir);
   await writeFile(join(baseDir, OWNER_FILE), `${process.pid}\n`);
-  const ports = await freePorts(count * 2);
+  const proxied = options.clientProxyPorts.length > 0;
+  if (proxied && options.clientProxyPorts.length !== count) {
+    throw new Error(`clientProxyPorts needs one port per node (${count})`);
+  }
+  // Per node: PLAINTEXT, CONTROLLER and, with proxies, CLIENT.
+  const per = proxied ? 3 : 2;
+  const ports = await freePorts(count * per);
   const ctx: ClusterContext = {
     jarsDir,
     heap: options.heap,
@@ -824,7 +856,9 @@ async function startOnce(
   };
   for (let i = 0; i < count; i++) {
     const dir = join(baseDir, `node-${i + 1}`);
-    ctx.nodes.push(new LocalNode(i + 1, ports[i * 2]!, ports[i * 2 + 1]!, dir, ctx));
+    const port = ports[i * per]!;
+    const clientPort = proxied ? ports[i * per + 2]! : port;
+    ctx.nodes.push(new LocalNode(i + 1, port, clientPort, ports[i * per + 1]!, dir, ctx));
   }
   const voters = ctx.nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(",");
   const clusterId = randomClusterId();
@@ -843,7 +877,13 @@ async function startOnce(
       await mkdir(node.dataDir, { recursive: true });
       await writeFile(
         node.propsFile,
-        serverProperties(node, voters, count, options.brokerProps),
+        serverProperties(
+          node,
+          options.clientProxyPorts[node.nodeId - 1],
+          voters,
+          count,
+          options.brokerProps,
+        ),
         "utf8",
       );
     }
@@ -890,6 +930,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
     brokerProps: options.brokerProps ?? {},
     startTimeoutMs: options.startTimeoutMs ?? 120_000,
     heap: options.heap ?? "512m",
+    clientProxyPorts: options.clientProxyPorts ?? [],
   };
   if (opts.nodes !== 1 && opts.nodes !== 3) throw new Error("nodes must be 1 or 3");
   sweepStaleClusters();
