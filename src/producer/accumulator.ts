@@ -216,24 +216,14 @@ export class Accumulator {
     }
     const pq = tq.partitions[p]!;
     const limits = this.limits;
-    let batch = pq.openBatch();
+    let batch = pq.openBatch() ?? this.newBatch(pq, now, deadline, size);
     let encoded = -1;
-    if (batch !== undefined) {
-      encoded = batch.tryAppend(
-        record.key,
-        record.value,
-        timestamp,
-        record.headers,
-        size,
-        deadline,
-        callback,
-        record.opaque,
-        limits,
-      );
-      if (encoded < 0) this.closeBatch(batch);
-    }
-    if (encoded < 0) {
-      batch = this.newBatch(pq, now, deadline, size);
+    // An empty batch takes any record: at most one more try, in a new batch.
+    for (let tries = 0; encoded < 0; tries++) {
+      if (tries > 0) {
+        this.closeBatch(batch);
+        batch = this.newBatch(pq, now, deadline, size);
+      }
       encoded = batch.tryAppend(
         record.key,
         record.value,
@@ -249,8 +239,8 @@ export class Accumulator {
     // produce() counted an estimate (up to 3 bytes per UTF-16 unit); from here on
     // the queue counts the bytes really encoded, or it would fill up early.
     this.counters.queuedBytes += encoded - size;
-    this.trackCapacity(batch!);
-    if (batch!.isFull(limits)) this.closeBatch(batch!);
+    this.trackCapacity(batch);
+    if (batch.isFull(limits)) this.closeBatch(batch);
   }
 
   private newBatch(pq: PartitionQueue, now: number, deadline: number, size: number): Batch {

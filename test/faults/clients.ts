@@ -9,10 +9,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import type { DeliveryCallback } from "../../src/producer/accumulator.js";
 import { KafkaClientError } from "../../src/producer/client-error.js";
 import type { ProducerProperties } from "../../src/producer/config.js";
 import { Producer } from "../../src/producer/producer.js";
+import type { DeliveryCallback } from "../../src/producer/record.js";
 import { trackChild } from "../broker/kafka.js";
 
 export type ClientName = "ours" | "kcat";

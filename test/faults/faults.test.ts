@@ -8,7 +8,8 @@
  * Environment:
  *   FAULTS_IDEMPOTENCE  enable.idempotence for our producer (default true)
  *   FAULTS_RUNS         runs per scenario and client (default 5)
- *   FAULTS_RECORDS      records per run (default 200000)
+ *   FAULTS_RECORDS      records per run (default 200000; 1000000 for reset, so that a run
+ *                       lasts several reset periods)
  *   FAULTS_SCENARIOS    comma-separated subset of leader-kill,reset,blackhole
  *   FAULTS_CLIENTS      comma-separated subset of ours,kcat
  */
@@ -38,7 +39,11 @@ function positiveIntFromEnv(name: string, fallback: number): number {
 }
 
 const RUNS = positiveIntFromEnv("FAULTS_RUNS", 5);
+const RECORDS_GIVEN = process.env.FAULTS_RECORDS !== undefined && process.env.FAULTS_RECORDS !== "";
 const RECORDS = positiveIntFromEnv("FAULTS_RECORDS", 200_000);
+/** Records per run of a scenario: reset runs long enough to see a reset every 2 s several times. */
+const recordsFor = (scenario: ScenarioName): number =>
+  RECORDS_GIVEN || scenario !== "reset" ? RECORDS : 1_000_000;
 const IDEMPOTENCE = idempotenceFromEnv();
 const SELECTED = listFromEnv<ScenarioName>("FAULTS_SCENARIOS", SCENARIOS);
 const CLIENTS = listFromEnv<ClientName>("FAULTS_CLIENTS", ["ours", "kcat"]);
@@ -62,7 +67,7 @@ afterAll(async () => {
         (RECORDS !== 200_000 ? ` FAULTS_RECORDS=${RECORDS}` : "");
       const meta = {
         command: `${settings} npm run test:faults`,
-        records: RECORDS,
+        records: RECORDS_GIVEN ? `${RECORDS}` : `${RECORDS} (reset: ${recordsFor("reset")})`,
         runs: RUNS,
         idempotence: IDEMPOTENCE,
         kafkaVersion: fc?.cluster.version ?? "?",
@@ -88,7 +93,7 @@ describe(`faults (${RECORDS} records, ${RUNS} runs, our enable.idempotence=${IDE
           for (const client of CLIENTS) {
             if (client === "ours" && refusal !== undefined) {
               if (run === 1) {
-                const r = { scenario, client, run, count: RECORDS, refused: refusal };
+                const r = { scenario, client, run, count: recordsFor(scenario), refused: refusal };
                 results.push(r);
                 ours.push(r);
               }
@@ -96,7 +101,7 @@ describe(`faults (${RECORDS} records, ${RUNS} runs, our enable.idempotence=${IDE
             }
             const r = await runOnce(cluster, scenario, client, {
               run,
-              count: RECORDS,
+              count: recordsFor(scenario),
               idempotence: IDEMPOTENCE,
             });
             results.push(r);

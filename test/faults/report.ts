@@ -12,7 +12,8 @@ export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "result
 export interface SuiteMeta {
   /** The command or settings that produced the results. */
   command: string;
-  records: number;
+  /** Records per run, as said in the report (e.g. "200000 (reset: 1000000)"). */
+  records: string;
   runs: number;
   idempotence: boolean;
   kafkaVersion: string;
