@@ -174,7 +174,10 @@ function fakeConnection(maxInFlight) {
       // buffer, so the stand-in joins the chunks to decode (one copy per request).
       const chunks = w.chunks();
       writevSync(devNull, chunks);
-      const frame = chunks.length === 1 ? Buffer.from(chunks[0]) : Buffer.concat(chunks);
+      const frame =
+        chunks.length === 1
+          ? Buffer.from(chunks[0].buffer, chunks[0].byteOffset, chunks[0].length)
+          : Buffer.concat(chunks);
       // size(4) api_key(2) api_version(2) correlation_id(4) client_id(2 + n) tagged fields (v2)
       const r = new Reader(frame, 12 + 2 + frame.readInt16BE(12));
       r.taggedFields();
