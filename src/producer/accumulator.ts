@@ -489,7 +489,6 @@ export class Accumulator {
         );
       }
       part.closed = true;
-      part.attempts = batch.attempts;
       this.bufferBytes += part.capacity;
       part.heldBytes = part.capacity;
       return part;

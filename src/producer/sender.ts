@@ -495,6 +495,7 @@ export class Sender {
     const stamp = batch.stamp;
     let seq = stamp?.baseSequence ?? 0;
     for (const half of halves) {
+      half.attempts = batch.attempts;
       // The halves keep the batch's sequence range, so nothing after it moves.
       const own = stamp === null ? null : { ...stamp, baseSequence: seq };
       seq = (seq + half.count) % SEQUENCE_WRAP;
