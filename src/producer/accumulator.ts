@@ -146,9 +146,13 @@ export class Accumulator {
 
   /** The partition count of a topic the producer has used, 0 while unknown. */
   knownPartitions(topic: string): number | undefined {
+    return this.topicQueue(topic)?.partitions.length;
+  }
+
+  /** The queue of a topic in use; the last one used is checked first (most callers use one). */
+  private topicQueue(topic: string): TopicQueue | undefined {
     const last = this.lastTopic;
-    const tq = last !== undefined && last.name === topic ? last : this.topics.get(topic);
-    return tq?.partitions.length;
+    return last !== undefined && last.name === topic ? last : this.topics.get(topic);
   }
 
   /**
@@ -164,12 +168,7 @@ export class Accumulator {
     now: number,
     deadline: number,
   ): void {
-    const topic = record.topic;
-    const last = this.lastTopic;
-    const tq =
-      last !== undefined && last.name === topic
-        ? last
-        : (this.topics.get(topic) ?? this.addTopic(topic, now));
+    const tq = this.topicQueue(record.topic) ?? this.addTopic(record.topic, now);
     this.lastTopic = tq;
     this.counters.produced++;
     this.counters.queued++;

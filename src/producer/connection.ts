@@ -270,7 +270,7 @@ export class BrokerConnection {
   canSend(now = Date.now()): boolean {
     return (
       this.closedWith === undefined &&
-      this.pending.length + this.writes.size < this.options.maxInFlight &&
+      this.inFlight < this.options.maxInFlight &&
       now >= this.throttledUntil
     );
   }
