@@ -4,8 +4,8 @@
  *
  * - Primitives: `Writer`, `Reader` (every decoder throws only `ProtocolError`).
  * - Framing: request/response headers, `encodeRequestFrame`, `FrameSplitter`.
- * - APIs: ApiVersions v0-v3, Metadata v1-v12, Produce v3-v13, InitProducerId v0-v5, and
- *   `pickVersion`.
+ * - APIs: ApiVersions v0-v3, Metadata v1-v12, Produce v3-v13, InitProducerId v0-v5,
+ *   SaslHandshake v0-v1, SaslAuthenticate v0-v2, and `pickVersion`.
  * - Record batch v2 (`RecordBatchBuilder`, `encodeRecordBatch`, `decodeRecordBatch`), CRC32C.
  * - Compression codecs gzip, snappy, lz4 and zstd (registered on import), xxHash32.
  * - The error-code table (`ErrorCode`, `errorByCode`, `KafkaProtocolError`).
@@ -24,6 +24,8 @@ export * from "./protocol-error.js";
 export * from "./reader.js";
 export * from "./record-batch.js";
 export * from "./record-batch-decoder.js";
+export * from "./sasl-authenticate.js";
+export * from "./sasl-handshake.js";
 export * from "./topic-name.js";
 export * from "./versions.js";
 export * from "./writer.js";

@@ -9,6 +9,8 @@ import { API_VERSIONS_VERSIONS } from "./api-versions.js";
 import { INIT_PRODUCER_ID_VERSIONS } from "./init-producer-id.js";
 import { METADATA_VERSIONS } from "./metadata.js";
 import { PRODUCE_VERSIONS } from "./produce.js";
+import { SASL_AUTHENTICATE_VERSIONS } from "./sasl-authenticate.js";
+import { SASL_HANDSHAKE_VERSIONS } from "./sasl-handshake.js";
 
 /** An inclusive range of API versions. */
 export interface VersionRange {
@@ -28,6 +30,8 @@ export const CLIENT_API_VERSIONS: Readonly<Record<number, VersionRange>> = {
   [ApiKey.Metadata]: METADATA_VERSIONS,
   [ApiKey.ApiVersions]: API_VERSIONS_VERSIONS,
   [ApiKey.InitProducerId]: INIT_PRODUCER_ID_VERSIONS,
+  [ApiKey.SaslHandshake]: SASL_HANDSHAKE_VERSIONS,
+  [ApiKey.SaslAuthenticate]: SASL_AUTHENTICATE_VERSIONS,
 };
 
 /** No version of an API is spoken by both this client and the broker. */

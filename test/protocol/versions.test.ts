@@ -8,6 +8,8 @@ import { INIT_PRODUCER_ID_VERSIONS } from "../../src/protocol/init-producer-id.j
 import { METADATA_VERSIONS } from "../../src/protocol/metadata.js";
 import { PRODUCE_MAX_NAME_VERSION, PRODUCE_VERSIONS } from "../../src/protocol/produce.js";
 import { Reader } from "../../src/protocol/reader.js";
+import { SASL_AUTHENTICATE_VERSIONS } from "../../src/protocol/sasl-authenticate.js";
+import { SASL_HANDSHAKE_VERSIONS } from "../../src/protocol/sasl-handshake.js";
 import {
   brokerVersionMap,
   CLIENT_API_VERSIONS,
@@ -21,10 +23,14 @@ describe("client version ranges", () => {
     expect(CLIENT_API_VERSIONS[ApiKey.Metadata]).toBe(METADATA_VERSIONS);
     expect(CLIENT_API_VERSIONS[ApiKey.ApiVersions]).toBe(API_VERSIONS_VERSIONS);
     expect(CLIENT_API_VERSIONS[ApiKey.InitProducerId]).toBe(INIT_PRODUCER_ID_VERSIONS);
+    expect(CLIENT_API_VERSIONS[ApiKey.SaslHandshake]).toBe(SASL_HANDSHAKE_VERSIONS);
+    expect(CLIENT_API_VERSIONS[ApiKey.SaslAuthenticate]).toBe(SASL_AUTHENTICATE_VERSIONS);
     expect(PRODUCE_VERSIONS).toEqual({ min: 3, max: 13 });
     expect(METADATA_VERSIONS).toEqual({ min: 1, max: 12 });
     expect(API_VERSIONS_VERSIONS).toEqual({ min: 0, max: 3 });
     expect(INIT_PRODUCER_ID_VERSIONS).toEqual({ min: 0, max: 5 });
+    expect(SASL_HANDSHAKE_VERSIONS).toEqual({ min: 0, max: 1 });
+    expect(SASL_AUTHENTICATE_VERSIONS).toEqual({ min: 0, max: 2 });
   });
 });
 
@@ -84,8 +90,10 @@ describe("pickVersion", () => {
     );
     expect(pickVersion(ApiKey.InitProducerId, broker([[22, 0, 5]]), { min: 0, max: 4 })).toBe(4);
     expect(pickVersion(ApiKey.InitProducerId, broker([[22, 0, 6]]))).toBe(5);
-    // An API with no entry in CLIENT_API_VERSIONS needs its range.
-    expect(() => pickVersion(ApiKey.SaslHandshake, broker([[17, 0, 1]]))).toThrow(RangeError);
+    expect(pickVersion(ApiKey.SaslHandshake, broker([[17, 0, 1]]))).toBe(1);
+    expect(pickVersion(ApiKey.SaslAuthenticate, broker([[36, 0, 2]]))).toBe(2);
+    // An API with no entry in CLIENT_API_VERSIONS (here FindCoordinator, 10) needs its range.
+    expect(() => pickVersion(10, broker([[10, 0, 4]]))).toThrow(RangeError);
   });
 
   it("names the API and both ranges when they do not overlap", () => {
