@@ -1,5 +1,5 @@
-// `npm run broker`: Node 20 cannot run TypeScript, so this transpiles cli.ts and kafka.ts
-// (type-only syntax stripped, no bundling; both import only Node built-ins and each other)
+// `npm run broker`: Node 20 cannot run TypeScript, so this transpiles cli.ts, kafka.ts and
+// certs.ts (type-only syntax stripped, no bundling; they import only Node built-ins and each other)
 // into .cache/cli/ with the project's own `typescript` dev dependency, then runs cli.ts.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -17,7 +17,7 @@ try {
 }
 
 await mkdir(outDir, { recursive: true });
-for (const name of ["kafka", "cli"]) {
+for (const name of ["certs", "kafka", "cli"]) {
   const source = await readFile(join(here, `${name}.ts`), "utf8");
   const { outputText } = ts.transpileModule(source, {
     fileName: `${name}.ts`,
@@ -30,7 +30,9 @@ for (const name of ["kafka", "cli"]) {
   // .mjs so Node treats them as ES modules wherever the package.json "type" points.
   await writeFile(
     join(outDir, `${name}.mjs`),
-    outputText.replaceAll('"./kafka.js"', '"./kafka.mjs"'),
+    outputText
+      .replaceAll('"./kafka.js"', '"./kafka.mjs"')
+      .replaceAll('"./certs.js"', '"./certs.mjs"'),
   );
 }
 

@@ -1,21 +1,33 @@
 /**
- * `npm run broker` (node test/broker/cli.mjs [--nodes 1|3] [--prop key=value ...]):
+ * `npm run broker` (node test/broker/cli.mjs [--nodes 1|3] [--secure] [--prop key=value ...]):
  * starts local Apache Kafka KRaft node(s), prints KAFKA_BOOTSTRAP=..., and stops them on
  * Ctrl-C / SIGTERM. Use the printed line as `KAFKA_BOOTSTRAP=... npx vitest run` to reuse
  * the broker across test runs.
  *
+ * `--secure` (single node) adds the TLS and SASL listeners of kafka.ts's SecureBrokerInfo and
+ * prints each listener, the certificate files and the SASL users (test constants).
+ *
  * `node test/broker/cli.mjs --fetch-jars` only gathers the broker's jars with Maven (what
  * the tests would do on first use) and prints their directory; .ci/run uses it.
  */
-import { ensureJars, kafkaVersionFromJars, startCluster } from "./kafka.js";
+import { ensureJars, kafkaVersionFromJars, type SecureBrokerInfo, startCluster } from "./kafka.js";
 
 function usage(): never {
-  console.error("usage: npm run broker -- [--nodes 1|3] [--prop key=value ...] | --fetch-jars");
+  console.error(
+    "usage: npm run broker -- [--nodes 1|3] [--secure] [--prop key=value ...] | --fetch-jars",
+  );
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { nodes: 1 | 3; brokerProps: Record<string, string> } {
+interface CliArgs {
+  nodes: 1 | 3;
+  secure: boolean;
+  brokerProps: Record<string, string>;
+}
+
+function parseArgs(argv: string[]): CliArgs {
   let nodes: 1 | 3 = 1;
+  let secure = false;
   const brokerProps: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -24,6 +36,8 @@ function parseArgs(argv: string[]): { nodes: 1 | 3; brokerProps: Record<string, 
       if (n === "1") nodes = 1;
       else if (n === "3") nodes = 3;
       else usage();
+    } else if (arg === "--secure") {
+      secure = true;
     } else if (arg === "--prop") {
       const kv = argv[++i] ?? "";
       const eq = kv.indexOf("=");
@@ -33,7 +47,36 @@ function parseArgs(argv: string[]): { nodes: 1 | 3; brokerProps: Record<string, 
       usage();
     }
   }
-  return { nodes, brokerProps };
+  if (secure && nodes !== 1) {
+    console.error("--secure starts a single node (leave out --nodes 3)");
+    process.exit(2);
+  }
+  return { nodes, secure, brokerProps };
+}
+
+function printSecure(info: SecureBrokerInfo): void {
+  const out = (line: string): void => console.log(line);
+  out("Secure listeners (127.0.0.1, each advertised at its own port):");
+  for (const l of Object.values(info.listeners)) {
+    out(`  ${l.name.padEnd(15)} ${l.protocol.padEnd(15)} ${l.bootstrap}`);
+  }
+  out(`  REAUTH sessions: connections.max.reauth.ms=${info.reauthMs}`);
+  const c = info.certs;
+  out(`Certificates (${c.dir}, valid ${c.notBefore} .. ${c.notAfter}):`);
+  out(`  CA                ${c.ca.certFile}`);
+  out(`  broker            ${c.broker.certFile} (SAN IP:127.0.0.1, DNS:localhost)`);
+  out(`  wrong-host broker ${c.wrongHost.certFile} (SAN DNS:kafka.invalid)`);
+  out(`  client cert       ${c.client.certFile}`);
+  out(`  client key        ${c.client.keyFile}`);
+  out(`  client key (enc.) ${c.client.encryptedKeyFile} (passphrase "${c.client.passphrase}")`);
+  out(`  unrelated CA      ${c.otherCa.certFile}`);
+  out(`SASL mechanisms: ${info.saslMechanisms.join(", ")}; users:`);
+  for (const u of [info.users.plain, info.users.scramSha256, info.users.scramSha512]) {
+    out(`  ${u.mechanism.padEnd(13)} ${u.username} / ${u.password}`);
+  }
+  out(
+    `  OAUTHBEARER   unsecured JWS (alg "none"), any sub (tests use "${info.users.oauthbearer.subject}"), exp required`,
+  );
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -43,9 +86,9 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`Apache Kafka ${kafkaVersionFromJars(dir)} jars in ${dir} (${Date.now() - t0} ms)`);
     return;
   }
-  const { nodes, brokerProps } = parseArgs(argv);
+  const { nodes, secure, brokerProps } = parseArgs(argv);
   const t0 = Date.now();
-  const cluster = await startCluster({ nodes, brokerProps });
+  const cluster = await startCluster({ nodes, brokerProps, secure });
   let stopping = false;
   const shutdown = async (code: number): Promise<void> => {
     if (stopping) return;
@@ -60,6 +103,7 @@ export async function main(argv: string[]): Promise<void> {
   process.on("SIGHUP", () => void shutdown(0));
 
   console.log(`KAFKA_BOOTSTRAP=${cluster.bootstrap}`);
+  if (cluster.secure) printSecure(cluster.secure);
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   console.error(
     `[broker] Apache Kafka ${cluster.version}, ${nodes} node(s), started in ${secs} s; ` +

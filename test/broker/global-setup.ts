@@ -9,17 +9,34 @@
  *      (image: KAFKA_TESTCONTAINERS_IMAGE, default confluentinc/cp-kafka:8.2.0).
  *   3. Java and Maven present: a local single-node KRaft broker (kafka.ts).
  *   4. Otherwise: fail with one line saying what to install.
+ *
+ * The TLS/SASL tests get `inject("kafkaSecure")` (a SecureBrokerInfo; read it through
+ * secure.ts's secureBroker()). The local broker of case 3 is started with `secure: true` and
+ * serves both. In cases 1 and 2 an extra local secure broker is started when Java and Maven
+ * are available; otherwise "kafkaSecure" is not provided and "kafkaSecureUnavailable" says why.
  */
 import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import type { TestProject } from "vitest/node";
-import { jarsComplete, jarsDirFor, javaAvailable, mavenAvailable, startCluster } from "./kafka.js";
+import {
+  describeSecureListeners,
+  jarsComplete,
+  jarsDirFor,
+  javaAvailable,
+  mavenAvailable,
+  type SecureBrokerInfo,
+  startCluster,
+} from "./kafka.js";
 
 interface StartedBroker {
   bootstrap: string;
   description: string;
+  /** Set when this broker also has the secure listeners (the local one). */
+  secure?: SecureBrokerInfo;
   stop(): Promise<void>;
 }
+
+const INSTALL_HINT = "install Java 17 and Maven (apt-get install -y openjdk-17-jre-headless maven)";
 
 /** The slice of @testcontainers/kafka used here (the package is optional, not a dependency). */
 interface StartedContainerLike {
@@ -94,17 +111,22 @@ async function startWithTestcontainers(): Promise<StartedBroker | undefined> {
   }
 }
 
-async function startLocal(): Promise<StartedBroker | undefined> {
-  if (!(await javaAvailable())) return undefined;
-  if (!jarsComplete(jarsDirFor()) && !(await mavenAvailable())) return undefined;
+async function localBrokerPossible(): Promise<boolean> {
+  if (!(await javaAvailable())) return false;
+  return jarsComplete(jarsDirFor()) || (await mavenAvailable());
+}
+
+/** A local single-node broker with the secure listeners too. */
+async function startLocal(what: string): Promise<StartedBroker> {
   const started = Date.now();
-  const cluster = await startCluster({ nodes: 1 });
+  const cluster = await startCluster({ nodes: 1, secure: true });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   return {
     bootstrap: cluster.bootstrap,
     description:
       `Apache Kafka ${cluster.version} at ${cluster.bootstrap} ` +
-      `(local KRaft node, pid ${cluster.nodes[0]!.pid}, started in ${seconds} s)`,
+      `(${what}, pid ${cluster.nodes[0]!.pid}, started in ${seconds} s)`,
+    secure: cluster.secure!,
     stop: () => cluster.stop(),
   };
 }
@@ -118,12 +140,25 @@ async function startBroker(): Promise<StartedBroker> {
       stop: async () => {},
     };
   }
-  const broker = (await startWithTestcontainers()) ?? (await startLocal());
-  if (broker) return broker;
+  const container = await startWithTestcontainers();
+  if (container) return container;
+  if (await localBrokerPossible()) return startLocal("local KRaft node");
   throw new Error(
-    "No Kafka broker for the tests: install Java 17 and Maven (apt-get install -y " +
-      "openjdk-17-jre-headless maven), or set KAFKA_BOOTSTRAP=host:port.",
+    `No Kafka broker for the tests: ${INSTALL_HINT}, or set KAFKA_BOOTSTRAP=host:port.`,
   );
+}
+
+/** The main broker is not local: an extra local broker for the TLS/SASL tests, if possible. */
+async function startExtraSecure(): Promise<StartedBroker | string> {
+  if (!(await localBrokerPossible()))
+    return `${INSTALL_HINT} so that global-setup can start a local one (the main broker is not local)`;
+  try {
+    return await startLocal("local KRaft node for the TLS/SASL tests");
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    console.log(`[kafka] the local secure broker did not start: ${msg}`);
+    return `the local secure broker did not start: ${msg.split("\n")[0]}`;
+  }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -131,7 +166,25 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("kafkaBootstrap", broker.bootstrap);
   project.provide("kafkaDescription", broker.description);
   console.log(broker.description);
+  let extra: StartedBroker | undefined;
+  let secure = broker.secure;
+  if (!secure) {
+    const got = await startExtraSecure();
+    if (typeof got === "string") {
+      project.provide("kafkaSecureUnavailable", got);
+    } else {
+      extra = got;
+      secure = got.secure;
+    }
+  }
+  if (secure) {
+    project.provide("kafkaSecure", secure);
+    if (extra) console.log(`Secure broker: ${extra.description}`);
+    console.log(`Secure listeners: ${describeSecureListeners(secure)}`);
+  } else {
+    console.log("No secure broker: the TLS/SASL tests will fail with the reason");
+  }
   return async () => {
-    await broker.stop();
+    await Promise.all([broker.stop(), extra?.stop()]);
   };
 }

@@ -1,12 +1,47 @@
 /**
  * Proves the real-broker harness itself: the shared broker from global-setup, a 3-node KRaft
- * cluster with a node killed and restarted, kcat as a reader, and the librdkafka mock cluster.
+ * cluster with a node killed and restarted, kcat as a reader, the librdkafka mock cluster, the
+ * test certificates, and the secure broker's TLS and SASL listeners (checked with hand-built
+ * requests, independent of the producer code).
  */
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  pbkdf2Sync,
+  randomBytes,
+  X509Certificate,
+} from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
-import { fetchBrokers, type KafkaCluster, probeApiVersions, startCluster } from "./kafka.js";
+import { der, generateTestCertificates, type TestCertificates, WRONG_HOST_NAME } from "./certs.js";
+import {
+  fetchBrokers,
+  KAFKA_ERRORS,
+  type KafkaCluster,
+  type KafkaConnection,
+  OAUTHBEARER_USER,
+  openKafkaConnection,
+  probeApiVersions,
+  REAUTH_MS,
+  SASL_MECHANISMS,
+  SASL_PLAIN_USER,
+  type SaslPasswordUser,
+  SCRAM_SHA_256_USER,
+  SCRAM_SHA_512_USER,
+  type SecureListener,
+  saslAuthenticate,
+  saslHandshake,
+  startCluster,
+} from "./kafka.js";
 import { kcatConsume, kcatConsumeBinary, type MockCluster, startMockCluster } from "./kcat.js";
+import { secureBroker } from "./secure.js";
 
 const API_PRODUCE = 0;
 const API_METADATA = 3;
@@ -185,5 +220,459 @@ describe("librdkafka mock cluster (kcat)", () => {
     await mock.stop();
     expect(() => process.kill(mock!.pid, 0)).toThrow();
     mock = undefined;
+  });
+});
+
+describe("test certificates (certs.ts)", () => {
+  let dir = "";
+  let certs: TestCertificates;
+  let genMs = 0;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "harness-certs-"));
+    const t0 = performance.now();
+    certs = generateTestCertificates(dir);
+    genMs = performance.now() - t0;
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("encodes DER primitives", () => {
+    expect(der.integer(0).toString("hex")).toBe("020100");
+    expect(der.integer(0x80).toString("hex")).toBe("02020080");
+    expect(der.integer(Buffer.from([0, 0, 0x7f])).toString("hex")).toBe("02017f");
+    expect(der.oid("1.2.840.113549.1.1.11").toString("hex")).toBe("06092a864886f70d01010b");
+    expect(der.oid("2.5.29.19").toString("hex")).toBe("0603551d13");
+    expect(der.boolean(true).toString("hex")).toBe("0101ff");
+    expect(der.utcTime(new Date(Date.UTC(2030, 0, 2, 3, 4, 5))).toString("ascii")).toContain(
+      "300102030405Z",
+    );
+    const long = der.octetString(Buffer.alloc(300));
+    expect(long.subarray(0, 4).toString("hex")).toBe("0482012c");
+    // SET OF sorts its elements.
+    expect(der.set(der.integer(2), der.integer(1)).toString("hex")).toBe("3106020101020102");
+  });
+
+  it("generates the whole set in well under a second", () => {
+    console.log(`certificate set generated in ${genMs.toFixed(1)} ms`);
+    expect(genMs).toBeLessThan(1_000);
+    for (const c of [certs.ca, certs.broker, certs.wrongHost, certs.client, certs.otherCa]) {
+      expect(readFileSync(c.certFile, "utf8")).toBe(c.certPem);
+      expect(readFileSync(c.keyFile, "utf8")).toBe(c.keyPem);
+    }
+    expect(readFileSync(certs.broker.keystoreFile, "utf8")).toBe(
+      `${certs.broker.keyPem}${certs.broker.certPem}`,
+    );
+  });
+
+  it("parses, chains to the right CA, and carries the right names and flags", () => {
+    const ca = new X509Certificate(certs.ca.certPem);
+    const otherCa = new X509Certificate(certs.otherCa.certPem);
+    const broker = new X509Certificate(certs.broker.certPem);
+    const wrongHost = new X509Certificate(certs.wrongHost.certPem);
+    const client = new X509Certificate(certs.client.certPem);
+
+    expect(ca.ca).toBe(true);
+    expect(otherCa.ca).toBe(true);
+    for (const leaf of [broker, wrongHost, client]) {
+      expect(leaf.ca).toBe(false);
+      expect(leaf.verify(ca.publicKey)).toBe(true);
+      expect(leaf.verify(otherCa.publicKey)).toBe(false);
+      expect(leaf.checkIssued(ca)).toBe(true);
+    }
+    expect(ca.verify(ca.publicKey)).toBe(true);
+    expect(otherCa.verify(otherCa.publicKey)).toBe(true);
+    expect(ca.verify(otherCa.publicKey)).toBe(false);
+
+    expect(broker.checkIP("127.0.0.1")).toBe("127.0.0.1");
+    expect(broker.checkHost("localhost")).toBe("localhost");
+    expect(broker.subjectAltName).toBe("IP Address:127.0.0.1, DNS:localhost");
+    expect(wrongHost.checkIP("127.0.0.1")).toBeUndefined();
+    expect(wrongHost.checkHost("localhost")).toBeUndefined();
+    expect(wrongHost.checkHost(WRONG_HOST_NAME)).toBe(WRONG_HOST_NAME);
+
+    // X509Certificate.keyUsage is the extended key usage.
+    expect(broker.keyUsage).toEqual(["1.3.6.1.5.5.7.3.1"]); // serverAuth
+    expect(client.keyUsage).toEqual(["1.3.6.1.5.5.7.3.2"]); // clientAuth
+
+    const now = Date.now();
+    for (const c of [ca, broker, client]) {
+      const from = Date.parse(c.validFrom);
+      const to = Date.parse(c.validTo);
+      expect(from).toBeLessThanOrEqual(now - 59 * 60_000);
+      expect(from).toBeGreaterThan(now - 62 * 60_000);
+      expect(to - now).toBeGreaterThan(29 * 86_400_000);
+      expect(to - now).toBeLessThan(31 * 86_400_000);
+    }
+  });
+
+  it("writes the client key plain and encrypted with the passphrase", () => {
+    const spki = (pem: string | Buffer, passphrase?: string): string =>
+      createPublicKey(createPrivateKey(passphrase ? { key: pem, passphrase } : pem))
+        .export({ type: "spki", format: "der" })
+        .toString("hex");
+    const certKey = new X509Certificate(certs.client.certPem).publicKey
+      .export({ type: "spki", format: "der" })
+      .toString("hex");
+    expect(certs.client.keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(certs.client.encryptedKeyPem).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
+    expect(spki(certs.client.keyPem)).toBe(certKey);
+    expect(spki(readFileSync(certs.client.encryptedKeyFile), certs.client.passphrase)).toBe(
+      certKey,
+    );
+    expect(() =>
+      createPrivateKey({ key: certs.client.encryptedKeyPem, passphrase: "nope" }),
+    ).toThrow();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The secure broker
+
+const HOST = "127.0.0.1";
+
+type TlsOutcome =
+  | { ok: true; authorized: boolean; protocol: string | null; peerCn: string | undefined }
+  | { ok: false; code: string; message: string };
+
+/**
+ * Connects with node:tls and reports the handshake's outcome. After the handshake it waits
+ * `settleMs` for the server to reject it anyway (TLS 1.3 servers check client certificates
+ * after the client has finished its side).
+ */
+function tlsOutcome(port: number, options: ConnectionOptions, settleMs = 200): Promise<TlsOutcome> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: HOST, port, ...options });
+    let settled = false;
+    const done = (outcome: TlsOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(outcome);
+    };
+    const timer = setTimeout(
+      () => done({ ok: false, code: "TIMEOUT", message: "no TLS outcome in 10 s" }),
+      10_000,
+    );
+    socket.on("error", (err: NodeJS.ErrnoException) =>
+      done({ ok: false, code: err.code ?? "UNKNOWN", message: err.message }),
+    );
+    socket.on("close", () => done({ ok: false, code: "CLOSED", message: "closed by the server" }));
+    socket.once("secureConnect", () => {
+      const cn = socket.getPeerCertificate().subject?.CN;
+      const outcome: TlsOutcome = {
+        ok: true,
+        authorized: socket.authorized,
+        protocol: socket.getProtocol(),
+        peerCn: Array.isArray(cn) ? cn[0] : cn,
+      };
+      setTimeout(() => done(outcome), settleMs);
+    });
+  });
+}
+
+const enc = (s: string): Buffer => Buffer.from(s, "utf8");
+
+/** Handshake + PLAIN authenticate on a fresh connection; returns the connection and result. */
+async function plainLogin(
+  listener: SecureListener,
+  username: string,
+  password: string,
+  tls?: ConnectionOptions,
+  version: 0 | 1 = 0,
+) {
+  const conn = await openKafkaConnection(HOST, listener.port, { tls });
+  const hs = await saslHandshake(conn, "PLAIN");
+  expect(hs.errorCode).toBe(0);
+  const auth = await saslAuthenticate(conn, enc(`\0${username}\0${password}`), version);
+  return { conn, hs, auth };
+}
+
+/** A raw RFC 5802 SCRAM exchange over SaslAuthenticate v1; returns the final result. */
+async function scramLogin(conn: KafkaConnection, user: SaslPasswordUser) {
+  const hash = user.mechanism === "SCRAM-SHA-512" ? "sha512" : "sha256";
+  const hs = await saslHandshake(conn, user.mechanism);
+  expect(hs.errorCode).toBe(0);
+  const clientNonce = randomBytes(18).toString("base64");
+  const firstBare = `n=${user.username},r=${clientNonce}`;
+  const first = await saslAuthenticate(conn, enc(`n,,${firstBare}`), 1);
+  if (first.errorCode !== 0) return first; // e.g. an unknown user
+  const serverFirst = first.authBytes.toString("utf8");
+  const attrs = new Map(serverFirst.split(",").map((kv) => [kv[0]!, kv.slice(2)]));
+  const nonce = attrs.get("r")!;
+  expect(nonce.startsWith(clientNonce)).toBe(true);
+  const salted = pbkdf2Sync(
+    user.password,
+    Buffer.from(attrs.get("s")!, "base64"),
+    Number(attrs.get("i")),
+    hash === "sha512" ? 64 : 32,
+    hash,
+  );
+  const hmac = (key: Buffer, data: string): Buffer => createHmac(hash, key).update(data).digest();
+  const clientKey = hmac(salted, "Client Key");
+  const storedKey = createHash(hash).update(clientKey).digest();
+  const finalNoProof = `c=${Buffer.from("n,,").toString("base64")},r=${nonce}`;
+  const authMessage = `${firstBare},${serverFirst},${finalNoProof}`;
+  const signature = hmac(storedKey, authMessage);
+  const proof = Buffer.from(clientKey.map((b, i) => b ^ signature[i]!));
+  const final = await saslAuthenticate(
+    conn,
+    enc(`${finalNoProof},p=${proof.toString("base64")}`),
+    1,
+  );
+  if (final.errorCode === 0) {
+    const serverSignature = hmac(hmac(salted, "Server Key"), authMessage).toString("base64");
+    expect(final.authBytes.toString("utf8")).toBe(`v=${serverSignature}`);
+  }
+  return final;
+}
+
+/** An unsecured OAUTHBEARER client-first message (RFC 7628) with a `{"alg":"none"}` JWS. */
+function unsecuredBearer(subject: string, lifetimeSeconds = 3_600): Buffer {
+  const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const jws = `${b64({ alg: "none" })}.${b64({ sub: subject, iat: now, exp: now + lifetimeSeconds })}.`;
+  return enc(`n,,\x01auth=Bearer ${jws}\x01\x01`);
+}
+
+describe("secure broker from global-setup", () => {
+  it("lists six listeners on distinct ports, each advertised at its own port", async () => {
+    const s = secureBroker();
+    const all = Object.values(s.listeners);
+    expect(all.map((l) => `${l.name}:${l.protocol}`)).toEqual([
+      "SSL:SSL",
+      "MTLS:SSL",
+      "WRONGHOST:SSL",
+      "SASL_PLAINTEXT:SASL_PLAINTEXT",
+      "SASL_SSL:SASL_SSL",
+      "REAUTH:SASL_PLAINTEXT",
+    ]);
+    expect(new Set(all.map((l) => l.port)).size).toBe(6);
+    for (const l of all) expect(l.bootstrap).toBe(`${HOST}:${l.port}`);
+    expect(s.saslMechanisms).toEqual([...SASL_MECHANISMS]);
+    expect(s.users.plain).toEqual(SASL_PLAIN_USER);
+    expect(s.reauthMs).toBe(REAUTH_MS);
+    // Metadata over the SSL listener advertises the SSL listener's port.
+    const brokers = await fetchBrokers(HOST, s.listeners.ssl.port, 5_000, {
+      ca: s.certs.ca.certPem,
+    });
+    expect(brokers.map((b) => [b.host, b.port])).toEqual([[HOST, s.listeners.ssl.port]]);
+  });
+
+  it("completes TLS with the CA on SSL and SASL_SSL, not with the unrelated CA", async () => {
+    const s = secureBroker();
+    for (const l of [s.listeners.ssl, s.listeners.saslSsl]) {
+      const good = await tlsOutcome(l.port, { ca: s.certs.ca.certPem });
+      expect(good).toMatchObject({ ok: true, authorized: true, peerCn: "localhost" });
+      const byName = await tlsOutcome(l.port, {
+        host: "localhost",
+        servername: "localhost",
+        ca: s.certs.ca.certPem,
+      });
+      expect(byName).toMatchObject({ ok: true, authorized: true });
+      const wrongCa = await tlsOutcome(l.port, { ca: s.certs.otherCa.certPem });
+      // The broker sends only its own certificate, so the client misses its issuer.
+      expect(wrongCa).toMatchObject({ ok: false, code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" });
+    }
+  });
+
+  it("answers ApiVersions v0 over SSL", async () => {
+    const s = secureBroker();
+    const ranges = await probeApiVersions(HOST, s.listeners.ssl.port, 5_000, {
+      ca: s.certs.ca.certPem,
+    });
+    expect(ranges.find((r) => r.apiKey === 0)?.maxVersion).toBeGreaterThanOrEqual(3);
+    expect(ranges.find((r) => r.apiKey === 17)).toBeDefined(); // SaslHandshake
+  });
+
+  it("MTLS needs a client certificate from the CA", async () => {
+    const s = secureBroker();
+    const port = s.listeners.mtls.port;
+    const ca = s.certs.ca.certPem;
+    const without = await tlsOutcome(port, { ca }, 5_000);
+    expect(without.ok).toBe(false);
+    // Java answers an empty client certificate with a bad_certificate alert (42).
+    expect(without.ok ? "" : without.code).toMatch(
+      /^ERR_SSL_(SSLV3_ALERT_BAD_CERTIFICATE|TLSV13_ALERT_CERTIFICATE_REQUIRED)$/,
+    );
+    const withCert = await tlsOutcome(
+      port,
+      { ca, cert: s.certs.client.certPem, key: s.certs.client.keyPem },
+      500,
+    );
+    expect(withCert).toMatchObject({ ok: true, authorized: true });
+    // The encrypted key with its passphrase, and a real request over the connection.
+    const ranges = await probeApiVersions(HOST, port, 5_000, {
+      ca,
+      cert: s.certs.client.certPem,
+      key: s.certs.client.encryptedKeyPem,
+      passphrase: s.certs.client.passphrase,
+    });
+    expect(ranges.length).toBeGreaterThan(10);
+    await expect(probeApiVersions(HOST, port, 5_000, { ca })).rejects.toThrow();
+  });
+
+  it("WRONGHOST fails host-name verification but chains to the CA", async () => {
+    const s = secureBroker();
+    const port = s.listeners.wrongHost.port;
+    const ca = s.certs.ca.certPem;
+    const byIp = await tlsOutcome(port, { ca });
+    expect(byIp).toMatchObject({ ok: false, code: "ERR_TLS_CERT_ALTNAME_INVALID" });
+    const byName = await tlsOutcome(port, { host: "localhost", servername: "localhost", ca });
+    expect(byName).toMatchObject({ ok: false, code: "ERR_TLS_CERT_ALTNAME_INVALID" });
+    const asInvalid = await tlsOutcome(port, { ca, servername: WRONG_HOST_NAME });
+    expect(asInvalid).toMatchObject({ ok: true, authorized: true, peerCn: WRONG_HOST_NAME });
+  });
+
+  it("SASL_PLAINTEXT: SaslHandshake v1 lists all mechanisms, PLAIN authenticates", async () => {
+    const s = secureBroker();
+    const { conn, hs, auth } = await plainLogin(
+      s.listeners.saslPlaintext,
+      s.users.plain.username,
+      s.users.plain.password,
+    );
+    try {
+      expect([...hs.mechanisms].sort()).toEqual([...SASL_MECHANISMS].sort());
+      expect(auth).toMatchObject({ errorCode: 0 });
+      // Authenticated: the connection now serves ordinary requests.
+      const api = await conn.request(18, 0, Buffer.alloc(0));
+      expect(api.readInt16BE(4)).toBe(0);
+    } finally {
+      conn.close();
+    }
+  });
+
+  it("SASL_PLAINTEXT: a wrong PLAIN password gets SASL_AUTHENTICATION_FAILED (58)", async () => {
+    const s = secureBroker();
+    const { conn, auth } = await plainLogin(
+      s.listeners.saslPlaintext,
+      s.users.plain.username,
+      "not-the-password",
+    );
+    conn.close();
+    expect(auth.errorCode).toBe(KAFKA_ERRORS.SASL_AUTHENTICATION_FAILED);
+    expect(auth.errorCode).toBe(58);
+    expect(auth.errorMessage).toMatch(/Invalid username or password/);
+  });
+
+  it("SASL_PLAINTEXT: an unknown mechanism gets UNSUPPORTED_SASL_MECHANISM (33)", async () => {
+    const s = secureBroker();
+    const conn = await openKafkaConnection(HOST, s.listeners.saslPlaintext.port);
+    try {
+      const hs = await saslHandshake(conn, "GSSAPI");
+      expect(hs.errorCode).toBe(KAFKA_ERRORS.UNSUPPORTED_SASL_MECHANISM);
+      expect([...hs.mechanisms].sort()).toEqual([...SASL_MECHANISMS].sort());
+    } finally {
+      conn.close();
+    }
+  });
+
+  it("SASL_SSL: PLAIN over TLS", async () => {
+    const s = secureBroker();
+    const { conn, auth } = await plainLogin(
+      s.listeners.saslSsl,
+      s.users.plain.username,
+      s.users.plain.password,
+      { ca: s.certs.ca.certPem },
+    );
+    conn.close();
+    expect(auth.errorCode).toBe(0);
+  });
+
+  it("SCRAM-SHA-256 and SCRAM-SHA-512 users exist (raw RFC 5802 exchange)", async () => {
+    const s = secureBroker();
+    const cases: [SecureListener, ConnectionOptions | undefined][] = [
+      [s.listeners.saslPlaintext, undefined],
+      [s.listeners.saslSsl, { ca: s.certs.ca.certPem }],
+    ];
+    for (const [listener, tls] of cases) {
+      for (const user of [SCRAM_SHA_256_USER, SCRAM_SHA_512_USER]) {
+        const conn = await openKafkaConnection(HOST, listener.port, { tls });
+        try {
+          expect(await scramLogin(conn, user)).toMatchObject({ errorCode: 0 });
+        } finally {
+          conn.close();
+        }
+      }
+    }
+    // A wrong password, and a user of the other mechanism, are refused.
+    for (const user of [
+      { ...SCRAM_SHA_256_USER, password: "wrong" },
+      { ...SCRAM_SHA_512_USER, mechanism: "SCRAM-SHA-256" as const },
+    ]) {
+      const conn = await openKafkaConnection(HOST, s.listeners.saslPlaintext.port);
+      try {
+        const res = await scramLogin(conn, user);
+        expect(res.errorCode).toBe(KAFKA_ERRORS.SASL_AUTHENTICATION_FAILED);
+      } finally {
+        conn.close();
+      }
+    }
+  });
+
+  it("OAUTHBEARER accepts an unsecured token; its session ends with the token", async () => {
+    const s = secureBroker();
+    const login = async (listener: SecureListener) => {
+      const conn = await openKafkaConnection(HOST, listener.port);
+      try {
+        expect((await saslHandshake(conn, "OAUTHBEARER")).errorCode).toBe(0);
+        return await saslAuthenticate(conn, unsecuredBearer(OAUTHBEARER_USER.subject, 3_600), 1);
+      } finally {
+        conn.close();
+      }
+    };
+    // Even without connections.max.reauth.ms the broker limits the session to the token's exp.
+    const plain = await login(s.listeners.saslPlaintext);
+    expect(plain.errorCode).toBe(0);
+    expect(plain.sessionLifetimeMs).toBeGreaterThan(3_500_000);
+    expect(plain.sessionLifetimeMs).toBeLessThanOrEqual(3_600_000);
+    const reauth = await login(s.listeners.reauth);
+    expect(reauth.errorCode).toBe(0);
+    expect(reauth.sessionLifetimeMs).toBeGreaterThan(0);
+    expect(reauth.sessionLifetimeMs).toBeLessThanOrEqual(s.reauthMs);
+  });
+
+  it("REAUTH grants sessions of at most reauthMs and drops an expired one", async () => {
+    const s = secureBroker();
+    // SASL_PLAINTEXT has no session limit; REAUTH does, for every mechanism.
+    const plain = await plainLogin(
+      s.listeners.saslPlaintext,
+      s.users.plain.username,
+      s.users.plain.password,
+      undefined,
+      1,
+    );
+    plain.conn.close();
+    expect(plain.auth).toMatchObject({ errorCode: 0, sessionLifetimeMs: 0 });
+
+    const conn256 = await openKafkaConnection(HOST, s.listeners.reauth.port);
+    const scram = await scramLogin(conn256, SCRAM_SHA_256_USER);
+    conn256.close();
+    expect(scram.errorCode).toBe(0);
+    expect(scram.sessionLifetimeMs).toBeGreaterThan(0);
+    expect(scram.sessionLifetimeMs).toBeLessThanOrEqual(s.reauthMs);
+
+    const t0 = Date.now();
+    const { conn, auth } = await plainLogin(
+      s.listeners.reauth,
+      s.users.plain.username,
+      s.users.plain.password,
+      undefined,
+      1,
+    );
+    try {
+      expect(auth.errorCode).toBe(0);
+      expect(auth.sessionLifetimeMs).toBeGreaterThan(0);
+      expect(auth.sessionLifetimeMs).toBeLessThanOrEqual(s.reauthMs);
+      expect((await conn.request(18, 0, Buffer.alloc(0))).readInt16BE(4)).toBe(0);
+      // Past the session's end, a request that is not a re-authentication closes it.
+      await new Promise((r) => setTimeout(r, s.reauthMs - (Date.now() - t0) + 500));
+      await expect(conn.request(18, 0, Buffer.alloc(0))).rejects.toThrow(/closed the connection/);
+    } finally {
+      conn.close();
+    }
   });
 });

@@ -6,7 +6,10 @@
  * as broker and controller. Nothing here imports the code under test: readiness is checked
  * with ApiVersions v0 and Metadata requests built by hand below.
  *
- * Only Node built-ins are imported, so `cli.mjs` can transpile this file on its own.
+ * With `secure: true` a node also gets TLS and SASL client listeners (see SecureBrokerInfo),
+ * with certificates made at start-up by certs.ts.
+ *
+ * Only Node built-ins and ./certs.js are imported, so `cli.mjs` can transpile these files alone.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -22,10 +25,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
-import { connect, createServer, type Server } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { fileURLToPath } from "node:url";
+import { generateTestCertificates, type TestCertificates } from "./certs.js";
+
+export { CLIENT_KEY_PASSPHRASE, type TestCertificates, WRONG_HOST_NAME } from "./certs.js";
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -63,6 +70,8 @@ export interface KafkaCluster {
   readonly version: string;
   readonly clusterId: string;
   readonly nodes: readonly KafkaNode[];
+  /** With `secure: true`: the TLS/SASL listeners, certificates and users. */
+  readonly secure?: SecureBrokerInfo;
   /** Stops every node (SIGTERM, SIGKILL after 2 s) and deletes the cluster's temp dir. */
   stop(): Promise<void>;
 }
@@ -83,7 +92,125 @@ export interface StartClusterOptions {
    * traffic stay on the PLAINTEXT and CONTROLLER listeners (and `bootstrap` is PLAINTEXT).
    */
   clientProxyPorts?: readonly number[];
+  /**
+   * Adds the TLS and SASL client listeners of SecureBrokerInfo (single node only), with
+   * certificates generated into the cluster's temp dir and the SCRAM users added at format
+   * time. PLAINTEXT stays the inter-broker, readiness and `bootstrap` listener.
+   */
+  secure?: boolean;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The secure broker: listeners, users and secrets (test constants, fine to print)
+
+/** SASL mechanisms enabled on the SASL_PLAINTEXT, SASL_SSL and REAUTH listeners. */
+export const SASL_MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+export interface SaslPasswordUser {
+  readonly mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+  readonly username: string;
+  readonly password: string;
+}
+
+/** PLAIN: `user_alice="alice-secret"` in each SASL listener's PlainLoginModule JAAS config. */
+export const SASL_PLAIN_USER: SaslPasswordUser = {
+  mechanism: "PLAIN",
+  username: "alice",
+  password: "alice-secret",
+};
+/** SCRAM-SHA-256 credential, added with `StorageTool format --add-scram`. */
+export const SCRAM_SHA_256_USER: SaslPasswordUser = {
+  mechanism: "SCRAM-SHA-256",
+  username: "scram256",
+  password: "scram256-secret",
+};
+/** SCRAM-SHA-512 credential, added with `StorageTool format --add-scram`. */
+export const SCRAM_SHA_512_USER: SaslPasswordUser = {
+  mechanism: "SCRAM-SHA-512",
+  username: "scram512",
+  password: "scram512-secret",
+};
+/**
+ * OAUTHBEARER: the broker runs Kafka's default (unsecured) validator, so a client token is any
+ * unsigned JWS (`{"alg":"none"}` header, empty signature) whose claims must hold a string `sub`
+ * and a numeric `exp` (seconds) in the future; `iat` and `scope` are optional. No scope is
+ * required. `subject` is merely the one the tests use. The broker limits an OAUTHBEARER session
+ * to the token's `exp` even where connections.max.reauth.ms is unset (SaslAuthenticate v1
+ * reports it), so a short-lived token also exercises re-authentication.
+ */
+export const OAUTHBEARER_USER = { mechanism: "OAUTHBEARER", subject: "alice" } as const;
+/** The subject of the broker's own (unsecured) OAUTHBEARER login token. */
+const OAUTHBEARER_BROKER_SUBJECT = "admin";
+/** `listener.name.reauth.connections.max.reauth.ms` (KIP-368): sessions on REAUTH last this long. */
+export const REAUTH_MS = 3_000;
+
+export type SecureProtocol = "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+
+export interface SecureListener {
+  /** Kafka listener name, e.g. "SASL_SSL" or "MTLS". */
+  name: string;
+  /** Its security protocol (listener.security.protocol.map). */
+  protocol: SecureProtocol;
+  /** Listening and advertised port on 127.0.0.1. */
+  port: number;
+  /** "127.0.0.1:PORT" */
+  bootstrap: string;
+}
+
+/** The secure client listeners, by key. */
+export interface SecureListeners {
+  /** SSL, server authentication only (broker cert: SAN IP:127.0.0.1, DNS:localhost). */
+  ssl: SecureListener;
+  /** SSL with `ssl.client.auth=required`; client certificates must chain to the CA. */
+  mtls: SecureListener;
+  /** SSL serving a certificate for DNS:kafka.invalid only (host-name mismatch). */
+  wrongHost: SecureListener;
+  /** SASL_PLAINTEXT with every mechanism of SASL_MECHANISMS. */
+  saslPlaintext: SecureListener;
+  /** SASL_SSL with every mechanism of SASL_MECHANISMS (same certificate as `ssl`). */
+  saslSsl: SecureListener;
+  /** SASL_PLAINTEXT, same mechanisms and users, sessions limited to `reauthMs` (KIP-368). */
+  reauth: SecureListener;
+}
+
+/** Everything a TLS/SASL test needs about the secure broker. JSON-serialisable. */
+export interface SecureBrokerInfo {
+  /** Apache Kafka version. */
+  version: string;
+  /** PLAINTEXT bootstrap of the same broker (no security), e.g. for admin work. */
+  plaintextBootstrap: string;
+  listeners: SecureListeners;
+  /** The certificate set (files live in the cluster's temp dir while it runs). */
+  certs: TestCertificates;
+  /** Mechanisms enabled on the SASL listeners. */
+  saslMechanisms: SaslMechanism[];
+  users: {
+    plain: SaslPasswordUser;
+    scramSha256: SaslPasswordUser;
+    scramSha512: SaslPasswordUser;
+    oauthbearer: { mechanism: "OAUTHBEARER"; subject: string };
+  };
+  /** Session lifetime limit on the REAUTH listener, in ms. */
+  reauthMs: number;
+}
+
+/** One line: "SSL 127.0.0.1:P1, MTLS (SSL) 127.0.0.1:P2, ..." */
+export function describeSecureListeners(info: SecureBrokerInfo): string {
+  return Object.values(info.listeners)
+    .map((l) => `${l.name}${l.name === l.protocol ? "" : ` (${l.protocol})`} ${l.bootstrap}`)
+    .join(", ");
+}
+
+/** Listener key -> Kafka listener name and protocol, in port-allocation order. */
+const SECURE_LISTENER_DEFS: readonly [keyof SecureListeners, string, SecureProtocol][] = [
+  ["ssl", "SSL", "SSL"],
+  ["mtls", "MTLS", "SSL"],
+  ["wrongHost", "WRONGHOST", "SSL"],
+  ["saslPlaintext", "SASL_PLAINTEXT", "SASL_PLAINTEXT"],
+  ["saslSsl", "SASL_SSL", "SASL_SSL"],
+  ["reauth", "REAUTH", "SASL_PLAINTEXT"],
+];
 
 export interface BrokerInfo {
   nodeId: number;
@@ -406,63 +533,160 @@ function frameRequest(apiKey: number, apiVersion: number, correlationId: number,
   return Buffer.concat([size, header, clientId, body]);
 }
 
-/** Sends one request and returns the response frame after its size (from correlation_id on). */
-export function kafkaRequest(
+export interface KafkaConnectOptions {
+  /** node:tls options (ca, cert, key, servername, ...); undefined: plain TCP. */
+  tls?: ConnectionOptions;
+  /** Connect (and TLS handshake) timeout, default 5 s. */
+  timeoutMs?: number;
+}
+
+/** One TCP or TLS connection for hand-built requests, sent one at a time. */
+export interface KafkaConnection {
+  /** The underlying socket (a tls.TLSSocket with `tls`). */
+  readonly socket: Socket;
+  /**
+   * Sends one request (header v1) and resolves with the response frame after its size, from
+   * correlation_id on. Rejects if the connection fails or closes first.
+   */
+  request(apiKey: number, apiVersion: number, body: Buffer, timeoutMs?: number): Promise<Buffer>;
+  close(): void;
+}
+
+/** Opens a connection for `KafkaConnection.request`; resolves once connected (TLS: handshaken). */
+export function openKafkaConnection(
+  host: string,
+  port: number,
+  options: KafkaConnectOptions = {},
+): Promise<KafkaConnection> {
+  const where = `${host}:${port}`;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const socket: Socket = options.tls
+    ? tlsConnect({ host, port, ...options.tls })
+    : connect({ host, port });
+  let buf = Buffer.alloc(0);
+  let failure: Error | undefined;
+  let pending:
+    | { correlationId: number; ok: (b: Buffer) => void; fail: (e: Error) => void }
+    | undefined;
+  const fail = (err: Error): void => {
+    failure ??= err;
+    socket.destroy();
+    const p = pending;
+    pending = undefined;
+    p?.fail(err);
+  };
+  socket.on("data", (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= 4) {
+      const size = buf.readInt32BE(0);
+      if (size < 4 || size > 64 * 1024 * 1024) {
+        fail(new Error(`bad response size ${size} from ${where}`));
+        return;
+      }
+      if (buf.length < 4 + size) return;
+      const payload = buf.subarray(4, 4 + size);
+      buf = buf.subarray(4 + size);
+      const p = pending;
+      if (!p) {
+        fail(new Error(`unsolicited response from ${where}`));
+        return;
+      }
+      const got = payload.readInt32BE(0);
+      if (got !== p.correlationId) {
+        fail(new Error(`correlation id ${got} != ${p.correlationId} from ${where}`));
+        return;
+      }
+      pending = undefined;
+      p.ok(payload);
+    }
+  });
+  socket.on("error", (err) => fail(err));
+  socket.on("close", () => fail(new Error(`${where} closed the connection`)));
+
+  const conn: KafkaConnection = {
+    socket,
+    request(apiKey, apiVersion, body, reqTimeoutMs = 5_000) {
+      if (failure) return Promise.reject(failure);
+      if (pending) return Promise.reject(new Error("one request at a time"));
+      const correlationId = nextCorrelationId++ & 0x7fffffff;
+      return new Promise<Buffer>((ok, reject) => {
+        const timer = setTimeout(() => {
+          pending = undefined;
+          reject(new Error(`no response from ${where} within ${reqTimeoutMs} ms`));
+          socket.destroy();
+        }, reqTimeoutMs);
+        pending = {
+          correlationId,
+          ok: (b) => {
+            clearTimeout(timer);
+            ok(b);
+          },
+          fail: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        };
+        socket.write(frameRequest(apiKey, apiVersion, correlationId, body));
+      });
+    },
+    close() {
+      failure ??= new Error(`connection to ${where} closed by the caller`);
+      socket.destroy();
+    },
+  };
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      fail(new Error(`cannot connect to ${where} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    pending = {
+      correlationId: -1,
+      ok: () => {},
+      fail: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    };
+    socket.once(options.tls ? "secureConnect" : "connect", () => {
+      clearTimeout(timer);
+      pending = undefined;
+      resolvePromise(conn);
+    });
+  });
+}
+
+/**
+ * Sends one request on a fresh connection (TLS with `tls`) and returns the response frame after
+ * its size (from correlation_id on).
+ */
+export async function kafkaRequest(
   host: string,
   port: number,
   apiKey: number,
   apiVersion: number,
   body: Buffer,
   timeoutMs = 5_000,
+  tls?: ConnectionOptions,
 ): Promise<Buffer> {
-  const correlationId = nextCorrelationId++ & 0x7fffffff;
-  const frame = frameRequest(apiKey, apiVersion, correlationId, body);
-  return new Promise((resolvePromise, reject) => {
-    const socket = connect({ host, port });
-    let buf = Buffer.alloc(0);
-    let done = false;
-    const finish = (err: Error | null, value?: Buffer): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (err) reject(err);
-      else resolvePromise(value!);
-    };
-    const timer = setTimeout(
-      () => finish(new Error(`no response from ${host}:${port} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    socket.on("connect", () => socket.write(frame));
-    socket.on("data", (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length < 4) return;
-      const size = buf.readInt32BE(0);
-      if (size < 4 || size > 64 * 1024 * 1024) {
-        finish(new Error(`bad response size ${size} from ${host}:${port}`));
-        return;
-      }
-      if (buf.length < 4 + size) return;
-      const payload = buf.subarray(4, 4 + size);
-      const got = payload.readInt32BE(0);
-      if (got !== correlationId) {
-        finish(new Error(`correlation id ${got} != ${correlationId} from ${host}:${port}`));
-        return;
-      }
-      finish(null, payload);
-    });
-    socket.on("error", (err) => finish(err));
-    socket.on("close", () => finish(new Error(`${host}:${port} closed the connection`)));
-  });
+  const deadline = Date.now() + timeoutMs;
+  const conn = await openKafkaConnection(host, port, { tls, timeoutMs });
+  try {
+    return await conn.request(apiKey, apiVersion, body, Math.max(1, deadline - Date.now()));
+  } finally {
+    conn.close();
+  }
 }
 
-/** ApiVersions v0; throws unless error_code is 0. Returns the broker's version ranges. */
+/**
+ * ApiVersions v0 (over TLS with `tls`); throws unless error_code is 0. Returns the broker's
+ * version ranges.
+ */
 export async function probeApiVersions(
   host: string,
   port: number,
   timeoutMs = 5_000,
+  tls?: ConnectionOptions,
 ): Promise<ApiVersionRange[]> {
-  const res = await kafkaRequest(host, port, API_VERSIONS, 0, Buffer.alloc(0), timeoutMs);
+  const res = await kafkaRequest(host, port, API_VERSIONS, 0, Buffer.alloc(0), timeoutMs, tls);
   // correlation_id int32, error_code int16, [api_key int16, min int16, max int16]
   const errorCode = res.readInt16BE(4);
   if (errorCode !== 0) throw new Error(`ApiVersions v0 error_code ${errorCode}`);
@@ -491,18 +715,27 @@ function pickMetadataVersion(ranges: ApiVersionRange[]): number {
 
 /**
  * The brokers a node lists in a Metadata response (v1 when the broker supports it; no topics
- * requested). Only brokers that are registered and unfenced are listed.
+ * requested), over TLS with `tls`. Only brokers that are registered and unfenced are listed.
  */
 export async function fetchBrokers(
   host: string,
   port: number,
   timeoutMs = 5_000,
+  tls?: ConnectionOptions,
 ): Promise<BrokerInfo[]> {
-  const version = pickMetadataVersion(await probeApiVersions(host, port, timeoutMs));
+  const version = pickMetadataVersion(await probeApiVersions(host, port, timeoutMs, tls));
   const parts: number[] = [0, 0, 0, 0]; // topics: empty array (not null, which means "all")
   if (version >= 4) parts.push(0); // allow_auto_topic_creation
   if (version >= 8) parts.push(0, 0); // include_{cluster,topic}_authorized_operations
-  const res = await kafkaRequest(host, port, API_METADATA, version, Buffer.from(parts), timeoutMs);
+  const res = await kafkaRequest(
+    host,
+    port,
+    API_METADATA,
+    version,
+    Buffer.from(parts),
+    timeoutMs,
+    tls,
+  );
   let off = 4; // correlation_id
   if (version >= 3) off += 4; // throttle_time_ms
   const count = res.readInt32BE(off);
@@ -530,6 +763,88 @@ export async function fetchBrokers(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Hand-built SASL requests (for checking the secure broker without the code under test)
+
+const API_SASL_HANDSHAKE = 17;
+const API_SASL_AUTHENTICATE = 36;
+
+/** Kafka error codes the SASL checks look for. */
+export const KAFKA_ERRORS = {
+  UNSUPPORTED_SASL_MECHANISM: 33,
+  ILLEGAL_SASL_STATE: 34,
+  SASL_AUTHENTICATION_FAILED: 58,
+} as const;
+
+export interface SaslHandshakeResult {
+  errorCode: number;
+  /** The mechanisms enabled on this listener. */
+  mechanisms: string[];
+}
+
+/** SaslHandshake v1 (key 17; request body: mechanism STRING) on `conn`. */
+export async function saslHandshake(
+  conn: KafkaConnection,
+  mechanism: string,
+  timeoutMs = 5_000,
+): Promise<SaslHandshakeResult> {
+  const name = Buffer.from(mechanism, "utf8");
+  const body = Buffer.alloc(2 + name.length);
+  body.writeInt16BE(name.length, 0);
+  name.copy(body, 2);
+  const res = await conn.request(API_SASL_HANDSHAKE, 1, body, timeoutMs);
+  // correlation_id int32, error_code int16, mechanisms [STRING]
+  const errorCode = res.readInt16BE(4);
+  const count = res.readInt32BE(6);
+  const mechanisms: string[] = [];
+  for (let i = 0, off = 10; i < count; i++) {
+    const len = res.readInt16BE(off);
+    mechanisms.push(res.toString("utf8", off + 2, off + 2 + len));
+    off += 2 + len;
+  }
+  return { errorCode, mechanisms };
+}
+
+export interface SaslAuthenticateResult {
+  errorCode: number;
+  errorMessage: string | null;
+  authBytes: Buffer;
+  /** v1 only: the session lifetime the broker grants (0: no limit). */
+  sessionLifetimeMs?: number;
+}
+
+/** SaslAuthenticate v0 or v1 (key 36; request body: auth_bytes BYTES) on `conn`. */
+export async function saslAuthenticate(
+  conn: KafkaConnection,
+  authBytes: Buffer,
+  version: 0 | 1 = 0,
+  timeoutMs = 5_000,
+): Promise<SaslAuthenticateResult> {
+  const body = Buffer.alloc(4 + authBytes.length);
+  body.writeInt32BE(authBytes.length, 0);
+  authBytes.copy(body, 4);
+  const res = await conn.request(API_SASL_AUTHENTICATE, version, body, timeoutMs);
+  // correlation_id int32, error_code int16, error_message NULLABLE_STRING, auth_bytes BYTES,
+  // v1: session_lifetime_ms int64
+  let off = 4;
+  const errorCode = res.readInt16BE(off);
+  off += 2;
+  const msgLen = res.readInt16BE(off);
+  off += 2;
+  let errorMessage: string | null = null;
+  if (msgLen >= 0) {
+    errorMessage = res.toString("utf8", off, off + msgLen);
+    off += msgLen;
+  }
+  const bytesLen = res.readInt32BE(off);
+  off += 4;
+  const bytes = Buffer.from(res.subarray(off, off + Math.max(0, bytesLen)));
+  off += Math.max(0, bytesLen);
+  const result: SaslAuthenticateResult = { errorCode, errorMessage, authBytes: bytes };
+  if (version >= 1) result.sessionLifetimeMs = Number(res.readBigInt64BE(off));
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Nodes and clusters
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -553,6 +868,8 @@ function serverProperties(
   },
   /** The port advertised for the CLIENT listener; undefined: no CLIENT listener. */
   proxyPort: number | undefined,
+  /** The secure listeners' ports and certificates; undefined: none. */
+  secure: SecureSetup | undefined,
   voters: string,
   nodeCount: number,
   extra: Record<string, string>,
@@ -564,15 +881,21 @@ function serverProperties(
   const client = proxied ? `,CLIENT://127.0.0.1:${node.clientPort}` : "";
   const advertisedClient = proxied ? `,CLIENT://127.0.0.1:${proxyPort}` : "";
   const clientProtocol = proxied ? ",CLIENT:PLAINTEXT" : "";
+  // The secure listeners listen and advertise on the same port.
+  const secureDefs = secure ? SECURE_LISTENER_DEFS : [];
+  const secureListeners = secureDefs
+    .map(([key, name]) => `,${name}://127.0.0.1:${secure!.ports[key]}`)
+    .join("");
+  const secureProtocols = secureDefs.map(([, name, protocol]) => `,${name}:${protocol}`).join("");
   const props: Record<string, string> = {
     "process.roles": "broker,controller",
     "node.id": String(node.nodeId),
     "controller.quorum.voters": voters,
-    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${client}`,
-    "advertised.listeners": `PLAINTEXT://127.0.0.1:${node.port}${advertisedClient}`,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${client}${secureListeners}`,
+    "advertised.listeners": `PLAINTEXT://127.0.0.1:${node.port}${advertisedClient}${secureListeners}`,
     "inter.broker.listener.name": "PLAINTEXT",
     "controller.listener.names": "CONTROLLER",
-    "listener.security.protocol.map": `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${clientProtocol}`,
+    "listener.security.protocol.map": `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${clientProtocol}${secureProtocols}`,
     "log.dirs": node.dataDir,
     "auto.create.topics.enable": "true",
     "num.partitions": "3",
@@ -591,11 +914,72 @@ function serverProperties(
     "num.io.threads": "2",
     "num.recovery.threads.per.data.dir": "1",
     "log.cleaner.dedupe.buffer.size": "2097152",
+    ...(secure ? secureProperties(secure.certs) : {}),
     ...extra,
   };
   return `${Object.entries(props)
     .map(([k, v]) => `${k}=${v}`)
     .join("\n")}\n`;
+}
+
+interface SecureSetup {
+  ports: Record<keyof SecureListeners, number>;
+  certs: TestCertificates;
+}
+
+const SASL_LISTENERS = ["SASL_PLAINTEXT", "SASL_SSL", "REAUTH"] as const;
+
+/** JAAS config of each SASL mechanism on the broker side. */
+function serverJaasConfig(mechanism: SaslMechanism): string {
+  switch (mechanism) {
+    case "PLAIN":
+      return (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required " +
+        `user_${SASL_PLAIN_USER.username}="${SASL_PLAIN_USER.password}";`
+      );
+    case "SCRAM-SHA-256":
+    case "SCRAM-SHA-512":
+      // Credentials live in the cluster metadata (added at format time).
+      return "org.apache.kafka.common.security.scram.ScramLoginModule required;";
+    case "OAUTHBEARER":
+      // No sasl.server.callback.handler.class: the broker validates with the default
+      // OAuthBearerUnsecuredValidatorCallbackHandler; its own login token needs a subject.
+      return (
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required " +
+        `unsecuredLoginStringClaim_sub="${OAUTHBEARER_BROKER_SUBJECT}";`
+      );
+  }
+}
+
+/** server.properties entries of the secure listeners (listener-prefixed where they differ). */
+function secureProperties(certs: TestCertificates): Record<string, string> {
+  const props: Record<string, string> = {
+    // KIP-651 PEM key store: one file with the unencrypted PKCS#8 key and the certificate.
+    "ssl.keystore.type": "PEM",
+    "ssl.keystore.location": certs.broker.keystoreFile,
+    "listener.name.wronghost.ssl.keystore.location": certs.wrongHost.keystoreFile,
+    "listener.name.mtls.ssl.client.auth": "required",
+    "listener.name.mtls.ssl.truststore.type": "PEM",
+    "listener.name.mtls.ssl.truststore.location": certs.ca.certFile,
+    // KIP-368; the listener prefix applies to every mechanism of that listener.
+    "listener.name.reauth.connections.max.reauth.ms": String(REAUTH_MS),
+  };
+  for (const listener of SASL_LISTENERS) {
+    const prefix = `listener.name.${listener.toLowerCase()}.`;
+    props[`${prefix}sasl.enabled.mechanisms`] = SASL_MECHANISMS.join(",");
+    for (const mechanism of SASL_MECHANISMS) {
+      props[`${prefix}${mechanism.toLowerCase()}.sasl.jaas.config`] = serverJaasConfig(mechanism);
+    }
+  }
+  return props;
+}
+
+/** `StorageTool format` arguments that add the SCRAM users. */
+function scramFormatArgs(): string[] {
+  return [SCRAM_SHA_256_USER, SCRAM_SHA_512_USER].flatMap((u) => [
+    "--add-scram",
+    `${u.mechanism}=[name=${u.username},password=${u.password}]`,
+  ]);
 }
 
 function javaBaseArgs(jarsDir: string, heap: string): string[] {
@@ -747,6 +1131,7 @@ async function formatStorage(
   node: LocalNode,
   clusterId: string,
   timeoutMs: number,
+  extraArgs: readonly string[] = [],
 ): Promise<void> {
   const args = [
     ...javaBaseArgs(jarsDir, "256m"),
@@ -757,6 +1142,7 @@ async function formatStorage(
     "--config",
     node.propsFile,
     "--ignore-formatted",
+    ...extraArgs,
   ];
   const res = await run("java", args, node.dir, timeoutMs);
   if (res.code !== 0) {
@@ -845,9 +1231,20 @@ async function startOnce(
   if (proxied && options.clientProxyPorts.length !== count) {
     throw new Error(`clientProxyPorts needs one port per node (${count})`);
   }
-  // Per node: PLAINTEXT, CONTROLLER and, with proxies, CLIENT.
+  // Per node: PLAINTEXT, CONTROLLER and, with proxies, CLIENT; with secure, six more at the end.
   const per = proxied ? 3 : 2;
-  const ports = await freePorts(count * per);
+  const secureCount = options.secure ? SECURE_LISTENER_DEFS.length : 0;
+  const ports = await freePorts(count * per + secureCount);
+  let secure: SecureSetup | undefined;
+  if (options.secure) {
+    const securePorts = ports.slice(count * per);
+    secure = {
+      ports: Object.fromEntries(
+        SECURE_LISTENER_DEFS.map(([key], i) => [key, securePorts[i]!]),
+      ) as Record<keyof SecureListeners, number>,
+      certs: generateTestCertificates(join(baseDir, "certs")),
+    };
+  }
   const ctx: ClusterContext = {
     jarsDir,
     heap: options.heap,
@@ -880,6 +1277,7 @@ async function startOnce(
         serverProperties(
           node,
           options.clientProxyPorts[node.nodeId - 1],
+          secure,
           voters,
           count,
           options.brokerProps,
@@ -888,7 +1286,15 @@ async function startOnce(
       );
     }
     await Promise.all(
-      ctx.nodes.map((n) => formatStorage(jarsDir, n, clusterId, options.startTimeoutMs)),
+      ctx.nodes.map((n) =>
+        formatStorage(
+          jarsDir,
+          n,
+          clusterId,
+          options.startTimeoutMs,
+          secure ? scramFormatArgs() : [],
+        ),
+      ),
     );
     for (const node of ctx.nodes) node.spawnProcess();
     const deadline = Date.now() + options.startTimeoutMs;
@@ -902,11 +1308,13 @@ async function startOnce(
   }
 
   let stopped = false;
+  const bootstrap = ctx.nodes.map((n) => `127.0.0.1:${n.port}`).join(",");
   return {
-    bootstrap: ctx.nodes.map((n) => `127.0.0.1:${n.port}`).join(","),
+    bootstrap,
     version,
     clusterId,
     nodes: ctx.nodes,
+    ...(secure ? { secure: secureBrokerInfo(secure, version, bootstrap) } : {}),
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;
@@ -918,6 +1326,33 @@ async function startOnce(
 }
 
 class PortClashError extends Error {}
+
+function secureBrokerInfo(
+  secure: SecureSetup,
+  version: string,
+  plaintextBootstrap: string,
+): SecureBrokerInfo {
+  const listeners = Object.fromEntries(
+    SECURE_LISTENER_DEFS.map(([key, name, protocol]) => {
+      const port = secure.ports[key];
+      return [key, { name, protocol, port, bootstrap: `127.0.0.1:${port}` }];
+    }),
+  ) as unknown as SecureListeners;
+  return {
+    version,
+    plaintextBootstrap,
+    listeners,
+    certs: secure.certs,
+    saslMechanisms: [...SASL_MECHANISMS],
+    users: {
+      plain: { ...SASL_PLAIN_USER },
+      scramSha256: { ...SCRAM_SHA_256_USER },
+      scramSha512: { ...SCRAM_SHA_512_USER },
+      oauthbearer: { ...OAUTHBEARER_USER },
+    },
+    reauthMs: REAUTH_MS,
+  };
+}
 
 /**
  * Starts `nodes` (1 or 3) combined broker+controller KRaft nodes on 127.0.0.1 with fresh temp
@@ -931,8 +1366,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
     startTimeoutMs: options.startTimeoutMs ?? 120_000,
     heap: options.heap ?? "512m",
     clientProxyPorts: options.clientProxyPorts ?? [],
+    secure: options.secure ?? false,
   };
   if (opts.nodes !== 1 && opts.nodes !== 3) throw new Error("nodes must be 1 or 3");
+  if (opts.secure && opts.nodes !== 1) throw new Error("secure: true needs nodes: 1");
   sweepStaleClusters();
   const jarsDir = await ensureJars();
   const version = kafkaVersionFromJars(jarsDir);
