@@ -62,11 +62,44 @@ function printSummary(delivered: number, failed: number, startedAt: number): Sum
   return summary;
 }
 
-function makeProducer(socket: KafkaSocket, onDelivery: (failed: boolean, err: unknown) => void) {
-  return new Producer(producerPropertiesOf(socket), {
+/**
+ * A TLS or SASL failure will not mend itself within one run of a shell
+ * command, so the CLI stops at the first one instead of retrying until
+ * message.timeout.ms (the API keeps retrying: a broker may be reconfigured).
+ */
+function isSecurityFailure(err: Error): boolean {
+  return err instanceof KafkaClientError && (err.code === "SSL" || err.code === "AUTHENTICATION");
+}
+
+/** The producer of one CLI run, and the security failure that ended it early, if any. */
+function makeProducer(
+  socket: KafkaSocket,
+  onDelivery: (failed: boolean, err: unknown) => void,
+): { producer: Producer; aborted: () => Error | undefined; stopped: AbortSignal } {
+  let abortedWith: Error | undefined;
+  const stop = new AbortController();
+  const producer = new Producer(producerPropertiesOf(socket), {
     ...(process.env.EVENT_KAFKA_DEBUG && { logger: consoleLogger("debug") }),
     onDelivery: (err) => onDelivery(err !== null, err),
+    onError: (err) => {
+      if (abortedWith !== undefined || !isSecurityFailure(err)) return;
+      abortedWith = err;
+      stop.abort();
+      void producer.close(0);
+    },
   });
+  return { producer, aborted: () => abortedWith, stopped: stop.signal };
+}
+
+/** The closing line on stderr: the security failure that stopped the run, or the first failure. */
+function reportFailures(failed: number, firstError: unknown, aborted: Error | undefined): void {
+  if (aborted !== undefined) {
+    process.stderr.write(`event-kafka: ${aborted.message} (${failed} record(s) not delivered)\n`);
+  } else if (failed > 0) {
+    process.stderr.write(
+      `event-kafka: ${failed} record(s) failed: ${(firstError as Error)?.message ?? firstError}\n`,
+    );
+  }
 }
 
 interface PublishArgs {
@@ -132,7 +165,7 @@ async function publish(args: string[]): Promise<number> {
   let failed = 0;
   let firstError: unknown;
   let resume: (() => void) | undefined;
-  const producer = makeProducer(socket, (isFailure, err) => {
+  const { producer, aborted, stopped } = makeProducer(socket, (isFailure, err) => {
     if (isFailure) {
       failed++;
       firstError ??= err;
@@ -169,6 +202,7 @@ async function publish(args: string[]): Promise<number> {
       return true;
     } catch (err) {
       if (!(err instanceof KafkaClientError)) throw err;
+      if (err.code === "DESTROYED" && aborted()) throw new StopReading();
       if (err.code === "QUEUE_FULL") return false;
       if (err.code !== "MSG_SIZE_TOO_LARGE") throw err;
       // One line too large for a record fails alone; the stream goes on.
@@ -190,8 +224,15 @@ async function publish(args: string[]): Promise<number> {
         while (!produceLine(line)) await room();
       }
     } else {
-      await forEachLine(produceLine, room);
+      await forEachLine(produceLine, room, stopped);
     }
+  } catch (err) {
+    if (!(err instanceof StopReading) && !aborted()) {
+      progress.stop();
+      throw err;
+    }
+  }
+  try {
     const waitMs =
       opts.waitSeconds !== undefined
         ? opts.waitSeconds * 1000
@@ -201,13 +242,12 @@ async function publish(args: string[]): Promise<number> {
     progress.stop();
   }
   printSummary(delivered, failed, startedAt);
-  if (failed > 0) {
-    process.stderr.write(
-      `event-kafka: ${failed} record(s) failed: ${(firstError as Error)?.message ?? firstError}\n`,
-    );
-  }
-  return failed > 0 ? 1 : 0;
+  reportFailures(failed, firstError, aborted());
+  return failed > 0 || aborted() ? 1 : 0;
 }
+
+/** Thrown out of the line loop when the run was stopped by a security failure. */
+class StopReading extends Error {}
 
 /**
  * Feeds every line of standard input (without its newline or CR; empty lines
@@ -217,12 +257,15 @@ async function publish(args: string[]): Promise<number> {
 async function forEachLine(
   onLine: (line: Buffer) => boolean,
   room: () => Promise<void>,
+  stopped: AbortSignal,
 ): Promise<void> {
   // A regular file (input redirected with <) is read in large blocks; pipes
   // and terminals through process.stdin (a non-blocking pipe cannot be read as a file).
   const input = fstatSync(0).isFile()
     ? createReadStream("", { fd: 0, highWaterMark: 1 << 20, autoClose: false })
     : process.stdin;
+  // A stopped run must not wait for input that may never come (a terminal, an open pipe).
+  stopped.addEventListener("abort", () => input.destroy(), { once: true });
   /** The pieces of a line cut at read boundaries (several when it spans blocks). */
   let rest: Buffer[] = [];
   const offer = async (line: Buffer): Promise<void> => {
@@ -310,7 +353,7 @@ async function raise(args: string[]): Promise<number> {
   let delivered = 0;
   let failed = 0;
   let error: unknown;
-  const producer = makeProducer(socket, (isFailure, err) => {
+  const { producer, aborted } = makeProducer(socket, (isFailure, err) => {
     if (isFailure) {
       failed++;
       error = err;
@@ -324,9 +367,11 @@ async function raise(args: string[]): Promise<number> {
   });
   await producer.close(producer.config["message.timeout.ms"] || 2 ** 31 - 1);
   printSummary(delivered, failed, startedAt);
-  if (failed > 0)
+  if (aborted()) reportFailures(failed, error, aborted());
+  else if (failed > 0) {
     process.stderr.write(`event-kafka: event not delivered: ${(error as Error).message}\n`);
-  return failed > 0 ? 1 : 0;
+  }
+  return failed > 0 || aborted() ? 1 : 0;
 }
 
 export async function main(argv: string[]): Promise<number> {

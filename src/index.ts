@@ -10,6 +10,8 @@ export {
   type ProducerConfig,
   type ProducerProperties,
   propertiesMarkdown,
+  REDACTED,
+  redactProperties,
   resolveConfig,
 } from "./producer/config.js";
 export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./producer/logger.js";
@@ -21,6 +23,7 @@ export type {
   DeliveryReport,
   ProducerRecord,
 } from "./producer/record.js";
+export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./producer/security.js";
 export type { ProducerStats } from "./producer/stats.js";
 export { ErrorCode, KafkaProtocolError } from "./protocol/errors.js";
 export {
@@ -37,6 +40,7 @@ export {
   parseBrokerId,
   parseSocket,
   type RaiseOptions,
+  redactSocketText,
   SocketError,
   socketsEqual,
 } from "./socket/index.js";

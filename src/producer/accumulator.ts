@@ -118,7 +118,10 @@ export class Accumulator {
   constructor(
     private readonly config: Readonly<ProducerConfig>,
     private readonly counters: ProducerStats,
-    private readonly cluster: Pick<Cluster, "topics" | "want" | "requestRefresh">,
+    private readonly cluster: Pick<
+      Cluster,
+      "topics" | "want" | "requestRefresh" | "lastConnectionError"
+    >,
     private readonly partitioner: Partitioner,
     private readonly events: AccumulatorEvents,
     private readonly logger: Logger,
@@ -315,12 +318,14 @@ export class Accumulator {
       if (failure instanceof KafkaClientError) expired = tq.waiting.length;
       else while (expired < tq.waiting.length && tq.waiting[expired]!.deadline <= now) expired++;
       if (expired > 0) {
+        const cause = this.cluster.lastConnectionError;
         const err =
           failure instanceof KafkaClientError
             ? failure
             : new KafkaClientError(
                 "MSG_TIMED_OUT",
-                `record for topic "${tq.name}" not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms): no metadata for the topic`,
+                `record for topic "${tq.name}" not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms): no metadata for the topic${cause ? `: last error ${cause.message}` : ""}`,
+                { cause },
               );
         for (const w of tq.waiting.splice(0, expired)) this.reportWaiting(tq, w, err);
       }

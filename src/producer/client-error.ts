@@ -13,6 +13,10 @@ export type ClientErrorCode =
   | "DESTROYED"
   /** A connection failed or was closed. */
   | "TRANSPORT"
+  /** The TLS handshake failed: certificate verification, host name, or a listener without TLS. */
+  | "SSL"
+  /** SASL failed: wrong credentials, a mechanism the broker does not enable, a token provider error. */
+  | "AUTHENTICATION"
   /** A request got no response within socket.timeout.ms. */
   | "TIMED_OUT"
   /** An explicit partition that the topic does not have. */

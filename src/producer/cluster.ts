@@ -51,6 +51,8 @@ export interface ClusterEvents {
   onBrokerReady(nodeId: number): void;
   /** A broker's connection failed or closed. */
   onBrokerDown(nodeId: number, err: Error): void;
+  /** A connection attempt or a connection to any broker (bootstrap ones too) failed. */
+  onConnectionError(err: Error): void;
 }
 
 /** Parses "host:port,[v6]:port,host" (port 9092 by default). */
@@ -87,6 +89,11 @@ export class Cluster {
   private closed = false;
   /** Bumped by every metadata response applied. */
   version = 0;
+  /**
+   * Why the last connection attempt or connection failed, until metadata
+   * arrives again: the cause given to records that fail for want of a broker.
+   */
+  lastConnectionError: Error | undefined;
   clusterId: string | null = null;
 
   constructor(
@@ -117,11 +124,13 @@ export class Cluster {
       {
         onUp: (node) => this.events.onBrokerReady(node.nodeId),
         onDown: (node, err) => {
+          this.lastConnectionError = err;
           this.options.logger.warn("broker connection down", {
             broker: node.address,
             nodeId: node.nodeId,
             error: err.message,
           });
+          this.events.onConnectionError(err);
           if (node.nodeId >= 0) {
             this.events.onBrokerDown(node.nodeId, err);
             this.requestRefresh("connection lost");
@@ -282,6 +291,7 @@ export class Cluster {
 
   private apply(m: MetadataResponse): void {
     const now = Date.now();
+    this.lastConnectionError = undefined;
     this.clusterId = m.clusterId;
     const seen = new Set<number>();
     for (const b of m.brokers) {

@@ -17,6 +17,8 @@ interface PropertyBase<T> {
   readonly doc: string;
   /** Other names librdkafka accepts for the same property. */
   readonly aliases?: readonly string[];
+  /** A password, key or token: printed as *** everywhere (logs, errors, sockets, the CLI). */
+  readonly secret?: boolean;
 }
 
 export interface IntegerProperty extends PropertyBase<number> {
@@ -38,6 +40,8 @@ export interface StringProperty extends PropertyBase<string> {
 export interface EnumProperty<V extends string = string> extends PropertyBase<V> {
   readonly type: "enum";
   readonly values: readonly V[];
+  /** Accept any letter case (librdkafka does for security.protocol and the SASL mechanism). */
+  readonly ignoreCase?: boolean;
 }
 
 export type PropertyDef = IntegerProperty | BooleanProperty | StringProperty | EnumProperty;
@@ -65,23 +69,38 @@ const str = (
   aliases?: readonly string[],
 ): StringProperty => ({ type: "string", scope, default: def, doc, ...(aliases && { aliases }) });
 
+/** A string property whose value is a password, key or token. */
+const secret = (doc: string): StringProperty => ({
+  type: "string",
+  scope: "global",
+  default: "",
+  doc,
+  secret: true,
+});
+
 const oneOf = <V extends string>(
   scope: PropertyScope | "both",
   values: readonly V[],
   def: V,
   doc: string,
-  aliases?: readonly string[],
-): EnumProperty<V> => ({
-  type: "enum",
-  scope,
-  values,
-  default: def,
-  doc,
-  ...(aliases && { aliases }),
-});
+  extra: { aliases?: readonly string[]; ignoreCase?: boolean } = {},
+): EnumProperty<V> => ({ type: "enum", scope, values, default: def, doc, ...extra });
 
 export const COMPRESSION_CODECS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 export type CompressionCodecName = (typeof COMPRESSION_CODECS)[number];
+
+export const SECURITY_PROTOCOLS = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"] as const;
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
+
+/** GSSAPI is librdkafka's default; it is listed so that choosing it gets a clear refusal. */
+export const SASL_MECHANISM_NAMES = [
+  "GSSAPI",
+  "PLAIN",
+  "SCRAM-SHA-256",
+  "SCRAM-SHA-512",
+  "OAUTHBEARER",
+] as const;
+export type SaslMechanismName = (typeof SASL_MECHANISM_NAMES)[number];
 
 export { PARTITIONER_NAMES, type PartitionerName } from "./partitioners.js";
 
@@ -226,13 +245,68 @@ export const PROPERTIES = {
     10,
     "Time keyless records stick to one partition before another is picked; 0 picks one per record.",
   ),
-  "compression.codec": oneOf("both", COMPRESSION_CODECS, "none", "Compression of record batches.", [
-    "compression.type",
-  ]),
+  "compression.codec": oneOf("both", COMPRESSION_CODECS, "none", "Compression of record batches.", {
+    aliases: ["compression.type"],
+  }),
   "enable.idempotence": bool(
     "global",
     true,
     "Idempotent producer: a producer id and per-partition sequence numbers in every batch, so retries never write a record twice and order holds with up to 5 batches in flight per partition. Needs acks=all and max.in.flight <= 5; left unset it is turned off when those say otherwise (librdkafka's default is false; ours, the Java client's, is true).",
+  ),
+  "security.protocol": oneOf(
+    "global",
+    SECURITY_PROTOCOLS,
+    "plaintext",
+    "How to talk to brokers: plaintext, ssl (TLS), sasl_plaintext (SASL without TLS) or sasl_ssl (SASL over TLS); any letter case.",
+    { ignoreCase: true },
+  ),
+  "ssl.ca.location": str(
+    "global",
+    "",
+    "File or directory of PEM CA certificates that verify the broker's certificate; with neither this nor ssl.ca.pem, the system's trust store is used.",
+  ),
+  "ssl.ca.pem": str(
+    "global",
+    "",
+    "CA certificate(s) as PEM text, beside or instead of ssl.ca.location.",
+  ),
+  "ssl.certificate.location": str(
+    "global",
+    "",
+    "File of the client's PEM certificate (chain), for brokers that require client authentication (mutual TLS).",
+  ),
+  "ssl.certificate.pem": str("global", "", "The client's certificate as PEM text."),
+  "ssl.key.location": str("global", "", "File of the client's PEM private key."),
+  "ssl.key.pem": secret("The client's private key as PEM text."),
+  "ssl.key.password": secret("Passphrase of an encrypted client private key."),
+  "enable.ssl.certificate.verification": bool(
+    "global",
+    true,
+    "Verify the broker's certificate chain; false accepts any certificate (testing only).",
+  ),
+  "ssl.endpoint.identification.algorithm": oneOf(
+    "global",
+    ["https", "none"] as const,
+    "https",
+    "https: the broker's certificate must name the host connected to (SAN DNS or IP); none: skip the host name check.",
+    { ignoreCase: true },
+  ),
+  "sasl.mechanisms": oneOf(
+    "global",
+    SASL_MECHANISM_NAMES,
+    "GSSAPI",
+    "SASL mechanism with sasl_plaintext and sasl_ssl: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (GSSAPI, librdkafka's default, is not supported).",
+    { aliases: ["sasl.mechanism"], ignoreCase: true },
+  ),
+  "sasl.username": str("global", "", "SASL user name for PLAIN and SCRAM."),
+  "sasl.password": secret("SASL password for PLAIN and SCRAM."),
+  "enable.sasl.oauthbearer.unsecure.jwt": bool(
+    "global",
+    false,
+    "OAUTHBEARER without a token provider: send an unsigned JWT built from sasl.oauthbearer.config (for brokers with the unsecured validator; testing only).",
+  ),
+  "sasl.oauthbearer.config": secret(
+    'Settings of the unsecured JWT: "principal=NAME [scope=a,b] [lifeSeconds=3600] [extension_NAME=value ...]".',
   ),
   "request.required.acks": int(
     "topic",
@@ -304,6 +378,24 @@ export class ConfigError extends Error {
   }
 }
 
+/** How a secret value is printed. */
+export const REDACTED = "***";
+
+/** Whether `name` (canonical or alias) is a password, key or token. */
+export function isSecretProperty(name: string): boolean {
+  const canonical = ALIASES.get(name);
+  return canonical !== undefined && (PROPERTIES[canonical] as PropertyDef).secret === true;
+}
+
+/** A copy of `props` with every secret value replaced by ***, for printing. */
+export function redactProperties<T extends Record<string, unknown>>(props: T): T {
+  const out: Record<string, unknown> = { ...props };
+  for (const name of Object.keys(out)) {
+    if (isSecretProperty(name) && out[name] !== "" && out[name] !== undefined) out[name] = REDACTED;
+  }
+  return out as T;
+}
+
 const ALIASES: ReadonlyMap<string, PropertyName> = (() => {
   const map = new Map<string, PropertyName>();
   for (const [name, def] of Object.entries(PROPERTIES) as [PropertyName, PropertyDef][]) {
@@ -340,9 +432,10 @@ export function lookupProperty(
   return [canonical, def];
 }
 
-function invalid(name: string, raw: unknown, expected: string): ConfigError {
+function invalid(name: string, def: PropertyDef, raw: unknown, expected: string): ConfigError {
+  const shown = def.secret ? REDACTED : String(raw);
   return new ConfigError(
-    `Invalid value "${String(raw)}" for configuration property "${name}": expected ${expected}`,
+    `Invalid value "${shown}" for configuration property "${name}": expected ${expected}`,
     name,
   );
 }
@@ -362,25 +455,30 @@ export function parseValue(
       if (typeof raw === "number") n = raw;
       else if (typeof raw === "string" && def.words && raw in def.words) n = def.words[raw]!;
       else if (typeof raw === "string" && /^-?\d+$/.test(raw.trim())) n = Number(raw.trim());
-      else throw invalid(name, raw, expected);
-      if (!Number.isInteger(n) || n < def.min || n > def.max) throw invalid(name, raw, expected);
+      else throw invalid(name, def, raw, expected);
+      if (!Number.isInteger(n) || n < def.min || n > def.max)
+        throw invalid(name, def, raw, expected);
       return n;
     }
     case "boolean": {
       if (typeof raw === "boolean") return raw;
       if (raw === "true" || raw === "1") return true;
       if (raw === "false" || raw === "0") return false;
-      throw invalid(name, raw, "true or false");
+      throw invalid(name, def, raw, "true or false");
     }
     case "string": {
-      if (typeof raw !== "string") throw invalid(name, raw, "a string");
+      if (typeof raw !== "string") throw invalid(name, def, raw, "a string");
       return raw;
     }
     case "enum": {
-      if (typeof raw !== "string" || !def.values.includes(raw)) {
-        throw invalid(name, raw, `one of ${def.values.join(", ")}`);
-      }
-      return raw;
+      const value =
+        typeof raw !== "string"
+          ? undefined
+          : def.ignoreCase
+            ? def.values.find((v) => v.toLowerCase() === raw.toLowerCase())
+            : def.values.find((v) => v === raw);
+      if (value === undefined) throw invalid(name, def, raw, `one of ${def.values.join(", ")}`);
+      return value;
     }
   }
 }
@@ -454,11 +552,53 @@ function checkConsistency(c: ProducerConfig, given: ReadonlySet<PropertyName>): 
       "reconnect.backoff.max.ms",
     );
   }
+  checkSecurity(c);
   if (c["retry.backoff.max.ms"] < c["retry.backoff.ms"]) {
     throw new ConfigError(
       `"retry.backoff.max.ms" (${c["retry.backoff.max.ms"]}) must be at least "retry.backoff.ms" (${c["retry.backoff.ms"]})`,
       "retry.backoff.max.ms",
     );
+  }
+}
+
+/** Settings that only make sense together (the files themselves are read by security.ts). */
+function checkSecurity(c: ProducerConfig): void {
+  const protocol = c["security.protocol"];
+  if (protocol === "sasl_plaintext" || protocol === "sasl_ssl") {
+    const mechanism = c["sasl.mechanisms"];
+    if (mechanism === "GSSAPI") {
+      throw new ConfigError(
+        `"sasl.mechanisms" GSSAPI (Kerberos) is not supported: set it to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (security.protocol=${protocol})`,
+        "sasl.mechanisms",
+      );
+    }
+    if (mechanism !== "OAUTHBEARER") {
+      for (const name of ["sasl.username", "sasl.password"] as const) {
+        if (c[name] === "") {
+          throw new ConfigError(`"${name}" must be set for sasl.mechanisms=${mechanism}`, name);
+        }
+      }
+    }
+  }
+  if (protocol === "ssl" || protocol === "sasl_ssl") {
+    const pairs = [
+      ["ssl.certificate.location", "ssl.certificate.pem"],
+      ["ssl.key.location", "ssl.key.pem"],
+    ] as const;
+    for (const [file, pem] of pairs) {
+      if (c[file] !== "" && c[pem] !== "") {
+        throw new ConfigError(`set one of "${file}" and "${pem}", not both`, pem);
+      }
+    }
+    const hasCert = c["ssl.certificate.location"] !== "" || c["ssl.certificate.pem"] !== "";
+    const hasKey = c["ssl.key.location"] !== "" || c["ssl.key.pem"] !== "";
+    if (hasCert !== hasKey) {
+      const missing = hasCert ? "ssl.key.location" : "ssl.certificate.location";
+      throw new ConfigError(
+        `a client certificate needs its private key and the other way round: set "${missing}" (or its .pem twin) too`,
+        missing,
+      );
+    }
   }
 }
 

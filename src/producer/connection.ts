@@ -1,10 +1,13 @@
 /**
- * One TCP connection to one broker: requests pipelined with correlation ids,
- * responses matched in order (Kafka answers a connection's requests in the
- * order they were sent), a bound on requests in flight, a response deadline
- * and the ApiVersions handshake with its downgrade rule (KIP-511).
+ * One connection to one broker, over TCP or TLS: requests pipelined with
+ * correlation ids, responses matched in order (Kafka answers a connection's
+ * requests in the order they were sent), a bound on requests in flight, a
+ * response deadline, the ApiVersions handshake with its downgrade rule
+ * (KIP-511), SASL authentication and re-authentication before the broker's
+ * session ends (KIP-368).
  */
 import net from "node:net";
+import tls from "node:tls";
 import { ApiKey, apiName } from "../protocol/api-keys.js";
 import {
   API_VERSIONS_VERSIONS,
@@ -25,6 +28,8 @@ import { brokerVersionMap, pickVersion, type VersionRange } from "../protocol/ve
 import { Writer } from "../protocol/writer.js";
 import { KafkaClientError } from "./client-error.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { saslAuthenticate } from "./sasl-authenticator.js";
+import type { SaslSettings, TlsSettings } from "./security.js";
 
 export interface ConnectionOptions {
   host: string;
@@ -43,6 +48,12 @@ export interface ConnectionOptions {
   logger?: Logger;
   softwareName?: string;
   softwareVersion?: string;
+  /** security.protocol ssl or sasl_ssl */
+  tls?: TlsSettings | undefined;
+  /** security.protocol sasl_plaintext or sasl_ssl */
+  sasl?: SaslSettings | undefined;
+  /** Called after each successful re-authentication (KIP-368). */
+  onReauthenticated?: (() => void) | undefined;
 }
 
 export type ResponseCallback<T> = (err: Error | null, response?: T) => void;
@@ -100,6 +111,14 @@ export class BrokerConnection {
   onClose: ((err: Error) => void) | undefined;
   /** Called when a response frees an in-flight slot. */
   onDrain: (() => void) | undefined;
+  /** Responses received: a close before the first or second hints at a wrong protocol. */
+  private answered = 0;
+  /** The broker's SASL session ends soon: no new request until re-authenticated. */
+  private reauthDue = false;
+  private reauthenticating = false;
+  private reauthTimer: NodeJS.Timeout | undefined;
+  /** Requests sent while re-authenticating, written once it is done. */
+  private readonly held: (() => void)[] = [];
 
   private constructor(
     private readonly options: ConnectionOptions,
@@ -112,6 +131,15 @@ export class BrokerConnection {
       maxFrameBytes: options.maxResponseBytes,
     });
     socket.on("data", (chunk: Buffer) => {
+      if (this.answered === 0 && options.tls === undefined && looksLikeTls(chunk)) {
+        this.destroy(
+          new KafkaClientError(
+            "SSL",
+            `${this.address} answered with TLS: the listener expects security.protocol=ssl or sasl_ssl`,
+          ),
+        );
+        return;
+      }
       try {
         this.splitter.push(chunk);
       } catch (err) {
@@ -122,15 +150,14 @@ export class BrokerConnection {
         );
       }
     });
-    socket.on("error", (err) =>
-      this.destroy(
-        new KafkaClientError("TRANSPORT", `connection to ${this.address} failed: ${err.message}`, {
-          cause: err,
-        }),
-      ),
-    );
+    socket.on("error", (err) => this.destroy(socketError(this.address, err, options.tls)));
     socket.on("close", () =>
-      this.destroy(new KafkaClientError("TRANSPORT", `connection to ${this.address} closed`)),
+      this.destroy(
+        new KafkaClientError(
+          "TRANSPORT",
+          `connection to ${this.address} closed${this.closeHint()}`,
+        ),
+      ),
     );
   }
 
@@ -150,7 +177,18 @@ export class BrokerConnection {
         reject(aborted());
         return;
       }
-      const socket = net.connect({ host: options.host, port: options.port });
+      const secure = options.tls;
+      const socket = secure
+        ? tls.connect({
+            host: options.host,
+            port: options.port,
+            secureContext: secure.context,
+            // RFC 6066: SNI carries host names only, never an IP literal.
+            ...(net.isIP(options.host) === 0 && { servername: options.host }),
+            rejectUnauthorized: secure.verify,
+            checkServerIdentity: secure.checkHostname ? tls.checkServerIdentity : () => undefined,
+          })
+        : net.connect({ host: options.host, port: options.port });
       socket.setNoDelay(options.noDelay);
       if (options.keepAlive) socket.setKeepAlive(true);
       let settled = false;
@@ -174,18 +212,22 @@ export class BrokerConnection {
         options.connectTimeoutMs,
       );
       signal?.addEventListener("abort", onAbort, { once: true });
-      const onConnectError = (err: Error): void =>
-        fail(
-          new KafkaClientError("TRANSPORT", `connection to ${address} failed: ${err.message}`, {
-            cause: err,
-          }),
-        );
+      const onConnectError = (err: Error): void => fail(socketError(address, err, secure));
       socket.once("error", onConnectError);
-      socket.once("connect", () => {
+      socket.once(secure ? "secureConnect" : "connect", () => {
         socket.off("error", onConnectError);
+        // Without chain verification Node skips the host name check; it is asked for on its own.
+        if (secure && !secure.verify && secure.checkHostname) {
+          const peer = (socket as tls.TLSSocket).getPeerCertificate();
+          const err = tls.checkServerIdentity(options.host, peer);
+          if (err) {
+            fail(socketError(address, err, secure));
+            return;
+          }
+        }
         const conn = new BrokerConnection(options, socket);
         conn.onClose = (err) => fail(err);
-        conn.negotiate(API_VERSIONS_VERSIONS.max).then(
+        conn.handshake().then(
           () => {
             if (settled) return;
             settled = true;
@@ -195,12 +237,92 @@ export class BrokerConnection {
             resolve(conn);
           },
           (err: Error) => {
-            conn.close();
+            // The cause goes to fail() through onClose, ahead of a generic "closed".
+            conn.close(err);
             fail(err);
           },
         );
       });
     });
+  }
+
+  /**
+   * A broker that closes at once may be on another protocol: a TLS listener
+   * drops plaintext before answering, a SASL listener drops the first request
+   * after ApiVersions that is not SASL.
+   */
+  private closeHint(): string {
+    if (this.answered === 0 && !this.options.tls) {
+      return " before any answer (a TLS listener? check security.protocol)";
+    }
+    if (this.answered === 1 && !this.options.sasl) {
+      return " after ApiVersions (a listener that needs SASL? check security.protocol)";
+    }
+    return "";
+  }
+
+  /** ApiVersions, then SASL when configured. */
+  private async handshake(): Promise<void> {
+    await this.negotiate(API_VERSIONS_VERSIONS.max);
+    const sasl = this.options.sasl;
+    if (sasl) this.scheduleReauth(await saslAuthenticate(this.saslTransport(), sasl));
+  }
+
+  /** The connection as SASL sees it: its requests bypass the hold of a re-authentication. */
+  private saslTransport() {
+    return {
+      address: this.address,
+      hasApi: (apiKey: number) => this.versions.has(apiKey),
+      versionFor: (apiKey: number) => this.versionFor(apiKey),
+      request: <T>(request: KafkaRequest<T>) =>
+        new Promise<T>((resolve, reject) =>
+          this.sendNow(request, (err, res) => (err ? reject(err) : resolve(res as T))),
+        ),
+    };
+  }
+
+  /**
+   * KIP-368: re-authenticate before the session the broker set ends, at 85-95%
+   * of it as the Java client does, so connections opened together spread out.
+   */
+  private scheduleReauth(lifetimeMs: number): void {
+    if (lifetimeMs <= 0 || this.closedWith) return;
+    const delay = Math.max(0, Math.floor(lifetimeMs * (0.85 + Math.random() * 0.1)));
+    this.reauthTimer = setTimeout(() => {
+      this.reauthTimer = undefined;
+      this.reauthDue = true;
+      this.maybeReauthenticate();
+    }, delay);
+    this.reauthTimer.unref();
+  }
+
+  /** Re-authenticates once nothing is in flight: the broker takes no other request meanwhile. */
+  private maybeReauthenticate(): void {
+    const sasl = this.options.sasl;
+    if (!this.reauthDue || this.reauthenticating || this.inFlight > 0 || this.closedWith || !sasl) {
+      return;
+    }
+    this.reauthenticating = true;
+    this.logger.debug("SASL re-authentication", { broker: this.address });
+    saslAuthenticate(this.saslTransport(), sasl).then(
+      (lifetimeMs) => {
+        this.reauthenticating = false;
+        this.reauthDue = false;
+        if (this.closedWith) return;
+        this.scheduleReauth(lifetimeMs);
+        this.options.onReauthenticated?.();
+        for (const send of this.held.splice(0)) send();
+        this.onDrain?.();
+      },
+      (err: Error) => {
+        this.reauthenticating = false;
+        this.logger.warn("SASL re-authentication failed", {
+          broker: this.address,
+          error: err.message,
+        });
+        this.destroy(err);
+      },
+    );
   }
 
   /** ApiVersions at `version`, stepping down once as the broker's answer says. */
@@ -250,6 +372,11 @@ export class BrokerConnection {
     return this.versions;
   }
 
+  /** Whether the broker offers `apiKey` at all. */
+  hasApi(apiKey: number): boolean {
+    return this.versions.has(apiKey);
+  }
+
   /** The highest version of `apiKey` both sides support (throws when none). */
   versionFor(apiKey: number): number {
     return pickVersion(apiKey, this.versions);
@@ -270,6 +397,7 @@ export class BrokerConnection {
   canSend(now = Date.now()): boolean {
     return (
       this.closedWith === undefined &&
+      !this.reauthDue &&
       this.inFlight < this.options.maxInFlight &&
       now >= this.throttledUntil
     );
@@ -292,6 +420,18 @@ export class BrokerConnection {
    * connection, since a late answer would leave the stream out of step.
    */
   send<T>(request: KafkaRequest<T>, callback: ResponseCallback<T>, timeoutMs?: number): void {
+    if (this.reauthDue && !this.closedWith) {
+      this.held.push(() => this.sendNow(request, callback, timeoutMs));
+      return;
+    }
+    this.sendNow(request, callback, timeoutMs);
+  }
+
+  private sendNow<T>(
+    request: KafkaRequest<T>,
+    callback: ResponseCallback<T>,
+    timeoutMs?: number,
+  ): void {
     if (this.closedWith) {
       const err = this.closedWith;
       queueMicrotask(() => callback(err));
@@ -325,6 +465,7 @@ export class BrokerConnection {
             ? new KafkaClientError("TRANSPORT", `write to ${this.address} failed: ${err.message}`)
             : null,
         );
+        this.maybeReauthenticate();
         this.onDrain?.();
       });
     } else {
@@ -384,8 +525,10 @@ export class BrokerConnection {
       );
       return;
     }
+    this.answered++;
     this.lastRttMs = Date.now() - head.sentAt;
     head.callback(null, response);
+    this.maybeReauthenticate();
     this.onDrain?.();
   }
 
@@ -442,12 +585,54 @@ export class BrokerConnection {
     if (this.closedWith) return;
     this.closedWith = reason;
     this.clearTimer();
+    clearTimeout(this.reauthTimer);
     this.socket.destroy();
+    // Held sends run now and fail at once with the reason (sendNow sees closedWith).
+    for (const send of this.held.splice(0)) send();
     const failed = [...this.pending.splice(0), ...this.writes];
     this.writes.clear();
     for (const p of failed) p.callback(reason);
     this.onClose?.(reason);
   }
+}
+
+/** A TLS record header (handshake 22 or alert 21, version 3.x) where a Kafka frame was due. */
+function looksLikeTls(chunk: Buffer): boolean {
+  return chunk.length >= 2 && (chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03;
+}
+
+/** OpenSSL's chain verification errors, as Node names them. */
+const CERT_VERIFY_ERROR = /^(UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|INVALID_CA|PATH_LENGTH_)/;
+
+/** A socket error as the user should read it: TLS problems say what to check. */
+function socketError(
+  address: string,
+  err: Error,
+  secure: TlsSettings | undefined,
+): KafkaClientError {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  const ssl = (why: string): KafkaClientError =>
+    new KafkaClientError("SSL", `SSL handshake with ${address} failed: ${why}`, { cause: err });
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return ssl(
+      `certificate verify failed: host name mismatch: ${err.message} (ssl.endpoint.identification.algorithm=none skips this check)`,
+    );
+  }
+  if (CERT_VERIFY_ERROR.test(code)) return ssl(`certificate verify failed: ${err.message}`);
+  if (/ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE)$/.test(code)) {
+    return ssl(
+      `the broker refused the client certificate or its absence (check ssl.certificate.location and ssl.key.location): ${err.message}`,
+    );
+  }
+  if (code.startsWith("ERR_SSL_")) return ssl(err.message);
+  if (secure && /before secure TLS connection was established/.test(err.message)) {
+    return ssl(
+      "the broker closed the connection during the TLS handshake (a listener without TLS? check security.protocol and the port)",
+    );
+  }
+  return new KafkaClientError("TRANSPORT", `connection to ${address} failed: ${err.message}`, {
+    cause: err,
+  });
 }
 
 function errText(err: unknown): string {

@@ -9,7 +9,12 @@ import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
 import { Accumulator } from "./accumulator.js";
 import { KafkaClientError } from "./client-error.js";
 import { Cluster, parseBootstrap } from "./cluster.js";
-import { type ProducerConfig, type ProducerProperties, resolveConfig } from "./config.js";
+import {
+  type ProducerConfig,
+  type ProducerProperties,
+  redactProperties,
+  resolveConfig,
+} from "./config.js";
 import { ProducerIdentity } from "./idempotence.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { Partitioner } from "./partitioners.js";
@@ -20,6 +25,7 @@ import {
   recordSize,
   recordSizeUpperBound,
 } from "./record.js";
+import { type OAuthBearerTokenProvider, resolveSecurity, type Security } from "./security.js";
 import { Sender } from "./sender.js";
 import { emptyStats, type ProducerStats } from "./stats.js";
 
@@ -27,6 +33,14 @@ export interface ProducerOptions {
   logger?: Logger;
   /** Called for every record produced without a callback of its own (librdkafka's dr_msg_cb). */
   onDelivery?: DeliveryCallback;
+  /**
+   * Called when a connection to a broker fails or drops (librdkafka's error_cb):
+   * code SSL or AUTHENTICATION for TLS and SASL failures, TRANSPORT or TIMED_OUT
+   * otherwise. The producer keeps retrying with the reconnect backoff.
+   */
+  onError?: (err: Error) => void;
+  /** OAUTHBEARER tokens; called again when 80% of a token's lifetime has passed. */
+  oauthBearerTokenProvider?: OAuthBearerTokenProvider;
 }
 
 export class Producer {
@@ -35,6 +49,7 @@ export class Producer {
   readonly #accumulator: Accumulator;
   readonly #sender: Sender;
   readonly #identity: ProducerIdentity | undefined;
+  readonly #security: Security;
   readonly #counters = emptyStats();
   readonly #onDelivery: DeliveryCallback | undefined;
   readonly #maxQueueBytes: number;
@@ -46,10 +61,13 @@ export class Producer {
   /** close() was called: produce() refuses new records. */
   #closing = false;
   #closePromise: Promise<number> | undefined;
+  /** Brings the deadline of a close() under way forward. */
+  #shortenClose: ((timeoutMs: number) => void) | undefined;
   #idleWaiters: (() => void)[] = [];
 
   constructor(properties: ProducerProperties, options: ProducerOptions = {}) {
     const config = resolveConfig(properties);
+    const logger = options.logger ?? silentLogger;
     const bootstrap = parseBootstrap(config["bootstrap.servers"]);
     if (bootstrap.length === 0) {
       throw new KafkaClientError(
@@ -57,9 +75,14 @@ export class Producer {
         'no brokers configured: set "bootstrap.servers" (host:port,...)',
       );
     }
-    this.config = config;
-    const logger = options.logger ?? silentLogger;
+    // Secrets stay with the connections: what a user can print shows them as ***.
+    this.config = Object.freeze(redactProperties(config));
+    this.#security = resolveSecurity(config, {
+      oauthBearerTokenProvider: options.oauthBearerTokenProvider,
+      logger,
+    });
     this.#onDelivery = options.onDelivery;
+    const onError = options.onError;
     this.#maxQueueBytes = config["queue.buffering.max.kbytes"] * 1024;
     this.#maxRecordBytes = config["message.max.bytes"];
     this.#maxQueueRecords = config["queue.buffering.max.messages"];
@@ -76,6 +99,11 @@ export class Producer {
           noDelay: config["socket.nagle.disable"],
           keepAlive: config["socket.keepalive.enable"],
           logger,
+          tls: this.#security.tls,
+          sasl: this.#security.sasl,
+          onReauthenticated: () => {
+            this.#counters.reauthentications++;
+          },
         },
         reconnectBackoffMs: config["reconnect.backoff.ms"],
         reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
@@ -92,6 +120,14 @@ export class Producer {
         },
         onBrokerReady: () => this.#sender.schedule(),
         onBrokerDown: () => this.#sender.schedule(),
+        onConnectionError: (err) => {
+          if (onError === undefined) return;
+          try {
+            onError(err);
+          } catch (e) {
+            logger.error("onError callback threw", { error: (e as Error).message });
+          }
+        },
       },
     );
     const partitioner = new Partitioner(config.partitioner, {
@@ -251,11 +287,13 @@ export class Producer {
       this.#sender.schedule();
       const idle = await this.#waitIdle(timeoutMs);
       if (idle) return 0;
+      const cause = this.#cluster.lastConnectionError;
       return this.#accumulator.failAll(
         (topic) =>
           new KafkaClientError(
             "MSG_TIMED_OUT",
-            `record for topic "${topic}" not delivered within the flush deadline of ${timeoutMs} ms`,
+            `record for topic "${topic}" not delivered within the flush deadline of ${timeoutMs} ms${lastErrorText(cause)}`,
+            { cause },
           ),
       );
     } finally {
@@ -263,32 +301,54 @@ export class Producer {
     }
   }
 
-  #waitIdle(timeoutMs: number): Promise<boolean> {
+  /**
+   * Resolves true once nothing is queued, or false after `timeoutMs`;
+   * `onDeadline` receives a function that brings the deadline forward.
+   */
+  #waitIdle(
+    timeoutMs: number,
+    onDeadline?: (shorten: (ms: number) => void) => void,
+  ): Promise<boolean> {
     return new Promise((resolve) => {
       if (this.#counters.queued === 0) {
         resolve(true);
         return;
       }
-      const timer = setTimeout(() => {
+      let deadline = Date.now() + timeoutMs;
+      const expire = (): void => {
         const i = this.#idleWaiters.indexOf(done);
         if (i >= 0) this.#idleWaiters.splice(i, 1);
         resolve(false);
-      }, timeoutMs);
+      };
+      let timer = setTimeout(expire, timeoutMs);
       const done = (): void => {
         clearTimeout(timer);
         resolve(true);
       };
       this.#idleWaiters.push(done);
+      onDeadline?.((ms) => {
+        const at = Date.now() + ms;
+        if (at >= deadline) return;
+        deadline = at;
+        clearTimeout(timer);
+        timer = setTimeout(expire, Math.max(0, ms));
+      });
     });
   }
 
   /**
    * Flushes within `timeoutMs`, reports whatever is left as failed (DESTROYED),
    * then closes every connection and timer: nothing keeps the process alive.
-   * Returns the number of records that failed at the deadline.
+   * Returns the number of records that failed at the deadline. Called again
+   * while closing, with a nearer deadline (close(0) on a second Ctrl-C, say),
+   * it brings the deadline forward and returns the same promise.
    */
   close(timeoutMs = 30000): Promise<number> {
-    this.#closePromise ??= this.#shutdown(timeoutMs);
+    if (this.#closePromise) {
+      this.#shortenClose?.(timeoutMs);
+      return this.#closePromise;
+    }
+    this.#closePromise = this.#shutdown(timeoutMs);
     return this.#closePromise;
   }
 
@@ -297,13 +357,18 @@ export class Producer {
     let failed = 0;
     if (this.#counters.queued > 0) {
       this.#sender.schedule();
-      const idle = await this.#waitIdle(timeoutMs);
+      const idle = await this.#waitIdle(timeoutMs, (shorten) => {
+        this.#shortenClose = shorten;
+      });
+      this.#shortenClose = undefined;
       if (!idle) {
+        const cause = this.#cluster.lastConnectionError;
         failed = this.#accumulator.failAll(
           (topic) =>
             new KafkaClientError(
               "DESTROYED",
-              `record for topic "${topic}" not delivered before the producer closed (deadline ${timeoutMs} ms)`,
+              `record for topic "${topic}" not delivered before the producer closed (deadline ${timeoutMs} ms)${lastErrorText(cause)}`,
+              { cause },
             ),
         );
       }
@@ -311,6 +376,7 @@ export class Producer {
     this.#closed = true;
     this.#sender.stop();
     this.#cluster.close();
+    this.#security.close();
     return failed;
   }
 
@@ -338,6 +404,10 @@ export class Producer {
     const meta = this.#cluster.topics.get(topic);
     return meta && meta.partitions.length > 0 ? meta.partitions.length : undefined;
   }
+}
+
+function lastErrorText(cause: Error | undefined): string {
+  return cause ? `: last error ${cause.message}` : "";
 }
 
 function checkTopicName(topic: unknown): void {

@@ -273,7 +273,7 @@ export class Sender {
   }
 
   private timeoutError(batch: Batch): KafkaClientError {
-    const cause = batch.lastError;
+    const cause = batch.lastError ?? this.cluster.lastConnectionError;
     return new KafkaClientError(
       "MSG_TIMED_OUT",
       `record for ${batch.topic}-${batch.partition} not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms)${

@@ -22,6 +22,8 @@ export interface ProducerStats {
   batchesSent: number;
   /** Produce requests sent. */
   requests: number;
+  /** SASL re-authentications of live connections (KIP-368). */
+  reauthentications: number;
   /** Requests awaiting a response now, over all connections. */
   inFlight: number;
   /** Round-trip time of the last response, per broker address, in ms. */
@@ -41,6 +43,7 @@ export function emptyStats(): ProducerStats {
     bytesSent: 0,
     batchesSent: 0,
     requests: 0,
+    reauthentications: 0,
     inFlight: 0,
     rttMs: {},
   };

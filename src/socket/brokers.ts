@@ -6,15 +6,16 @@
 import type { Producer } from "../producer/producer.js";
 import type { DeliveryError } from "../producer/record.js";
 import type { ProducerPool } from "./producer-pool.js";
-import { type KafkaSocket, parseSocket } from "./socket.js";
+import { type KafkaSocket, parseSocket, redactSocketText } from "./socket.js";
 
 export class BrokerIdError extends Error {
   override readonly name = "BrokerIdError";
-  constructor(
-    readonly input: string,
-    reason: string,
-  ) {
-    super(`invalid broker_id "${input}": ${reason}`);
+  /** The broker_id value as given, with secret values as ***. */
+  readonly input: string;
+  constructor(input: string, reason: string) {
+    const shown = redactSocketText(input);
+    super(`invalid broker_id "${shown}": ${reason}`);
+    this.input = shown;
   }
 }
 

@@ -19,7 +19,7 @@ export interface EventStatus {
   /** 0 delivered, -1 failed. */
   status: 0 | -1;
   event: string;
-  /** The subscriber's socket string. */
+  /** The subscriber's socket string, secret values as *** (KafkaSocket.text). */
   socket: string;
   partition: number;
   offset: number;
@@ -162,7 +162,7 @@ export class EventTransport {
           onStatus?.({
             status: err ? -1 : 0,
             event,
-            socket: sub.socket.raw,
+            socket: sub.socket.text,
             partition: report.partition,
             offset: report.offset,
             ...(err && { error: err }),
@@ -173,7 +173,7 @@ export class EventTransport {
         onStatus?.({
           status: -1,
           event,
-          socket: sub.socket.raw,
+          socket: sub.socket.text,
           partition: -1,
           offset: -1,
           error: err as DeliveryError,

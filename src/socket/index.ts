@@ -77,6 +77,7 @@ export {
   formatSocket,
   type KafkaSocket,
   parseSocket,
+  redactSocketText,
   SocketError,
   socketsEqual,
 } from "./socket.js";

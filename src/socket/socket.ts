@@ -4,12 +4,15 @@
  * names the socket and the 1-based column where parsing stopped.
  */
 
+import { inspect } from "node:util";
 import {
   ConfigError,
+  isSecretProperty,
   lookupProperty,
   type ProducerProperties,
   type PropertyName,
   parseValue,
+  REDACTED,
   resolveConfig,
 } from "../producer/config.js";
 import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
@@ -24,8 +27,10 @@ export interface SocketProperty {
 }
 
 export interface KafkaSocket {
-  /** The whole socket string as given (with the `kafka:` prefix). */
+  /** The whole socket string as given (with the `kafka:` prefix); secrets included. */
   readonly raw: string;
+  /** `raw` with the values of secret properties (passwords, keys, tokens) as ***: for printing. */
+  readonly text: string;
   /** Bootstrap servers, `host:port` each (IPv6 as `[addr]:port`). */
   readonly brokers: readonly string[];
   readonly topic: string;
@@ -39,14 +44,40 @@ export interface KafkaSocket {
 
 export class SocketError extends Error {
   override readonly name = "SocketError";
+  /** The socket as given, with secret values as *** (see redactSocketText). */
+  readonly input: string;
   constructor(
-    readonly input: string,
-    /** 1-based column in `input` where the problem is. */
+    input: string,
+    /** 1-based column in the socket as given where the problem is. */
     readonly column: number,
     readonly reason: string,
   ) {
-    super(`invalid kafka socket "${input}": ${reason} at column ${column}`);
+    const shown = redactSocketText(input);
+    super(`invalid kafka socket "${shown}": ${reason} at column ${column}`);
+    this.input = shown;
   }
+}
+
+/**
+ * The socket string with the value of every secret property (sasl.password,
+ * ssl.key.password, ssl.key.pem, sasl.oauthbearer.config) replaced by ***.
+ * Works on malformed strings too, since error messages quote them.
+ */
+export function redactSocketText(input: string): string {
+  if (typeof input !== "string") return input;
+  const q = input.indexOf("?");
+  if (q < 0) return input;
+  const pairs = input
+    .slice(q + 1)
+    .split("&")
+    .map((pair) => {
+      const eq = pair.indexOf("=");
+      if (eq < 0) return pair;
+      const name = pair.slice(0, eq);
+      const bare = name.startsWith("g.") || name.startsWith("t.") ? name.slice(2) : name;
+      return isSecretProperty(bare) && eq < pair.length - 1 ? `${name}=${REDACTED}` : pair;
+    });
+  return `${input.slice(0, q + 1)}${pairs.join("&")}`;
 }
 
 export interface ParseOptions {
@@ -193,14 +224,22 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
       throw err;
     }
   }
-  return {
+  const text = redactSocketText(input);
+  const parsed: KafkaSocket = {
     raw: input,
+    text,
     brokers,
     topic,
     properties,
     keyCallId,
     producerProperties: producerProperties as Record<PropertyName, string>,
   };
+  // Printed (console.log, JSON.stringify), a socket shows only its redacted text.
+  Object.defineProperties(parsed, {
+    toJSON: { value: () => text },
+    [inspect.custom]: { value: () => `KafkaSocket(${text})` },
+  });
+  return parsed;
 }
 
 /** `kafka:BROKERS/TOPIC`, without the properties (as the original module prints it). */

@@ -2,67 +2,15 @@
  * The event-kafka CLI as a user runs it: the built bin in a child process,
  * against the real broker, read back with kcat.
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { kcatConsume, kcatConsumeBinary } from "../broker/kcat.js";
+import { CLI, run, summary } from "../helpers/cli.js";
 import { uniqueTopic } from "../helpers/topics.js";
 
-const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 const bootstrap = inject("kafkaBootstrap");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI; `stdin` is text to pipe in, or `{ file }` to redirect from a file (like `<`). */
-function run(
-  args: string[],
-  stdin?: string | Buffer | { file: string },
-  timeoutMs = 60000,
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const file = typeof stdin === "object" && "file" in stdin ? stdin.file : undefined;
-    const child = spawn(process.execPath, [CLI, ...args], {
-      stdio: [file === undefined ? "pipe" : openSync(file, "r"), "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr!.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`event-kafka ${args.join(" ")} did not exit within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    if (file === undefined) child.stdin?.end(stdin as string | Buffer | undefined);
-  });
-}
-
-function summary(out: string): {
-  delivered: number;
-  failed: number;
-  seconds: number;
-  msgs_per_s: number;
-} {
-  const lines = out.trim().split("\n");
-  expect(lines).toHaveLength(1);
-  const s = JSON.parse(lines[0]!);
-  expect(Object.keys(s)).toEqual(["delivered", "failed", "seconds", "msgs_per_s"]);
-  return s;
-}
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
