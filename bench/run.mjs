@@ -191,14 +191,22 @@ const fmt = (n) => Math.round(n).toLocaleString("en-US");
 // ---------------------------------------------------------------------------------------------
 // The broker: test/broker/cli.mjs (the project's harness) in a child process.
 
+/** The secured broker's SSL listener and CA, from the listing `cli.mjs --secure` prints. */
+function tlsListener(stdout) {
+  const bootstrap = /^\s+SSL\s+SSL\s+(\S+)$/m.exec(stdout)?.[1];
+  const caFile = /^\s+CA\s+(\S+)$/m.exec(stdout)?.[1];
+  return bootstrap && caFile ? { bootstrap, caFile } : undefined;
+}
+
 async function startBroker() {
-  log("starting Apache Kafka (test/broker/cli.mjs) ...");
-  const child = spawn(process.execPath, [join(root, "test/broker/cli.mjs")], {
+  log("starting Apache Kafka (test/broker/cli.mjs --secure) ...");
+  const child = spawn(process.execPath, [join(root, "test/broker/cli.mjs"), "--secure"], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
   let pid;
+  let tls;
   const bootstrap = await new Promise((resolve, reject) => {
     let stdout = "";
     const timer = setTimeout(
@@ -208,7 +216,8 @@ async function startBroker() {
     child.stdout.setEncoding("utf8").on("data", (d) => {
       stdout += d;
       const m = /KAFKA_BOOTSTRAP=(\S+)/.exec(stdout);
-      if (m) {
+      tls = tlsListener(stdout);
+      if (m && tls) {
         clearTimeout(timer);
         resolve(m[1]);
       }
@@ -229,7 +238,7 @@ async function startBroker() {
   // test/broker/kafka.ts gives each node `<node dir>/data` as its log.dirs.
   const logDir = nodeDir() && join(nodeDir(), "data");
   log(
-    `broker ${version ?? "?"} at ${bootstrap} (JVM pid ${pid ?? "?"}, log.dirs ${logDir ?? "?"})`,
+    `broker ${version ?? "?"} at ${bootstrap}, TLS at ${tls.bootstrap} (JVM pid ${pid ?? "?"}, log.dirs ${logDir ?? "?"})`,
   );
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -253,7 +262,7 @@ async function startBroker() {
       }
     }
   };
-  return { bootstrap, version, pid, logDir, stop, child };
+  return { bootstrap, tls, version, pid, logDir, stop, child };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -261,13 +270,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------------
 // One e2e run: a fresh topic, one client process, the topic's record count afterwards.
 
-function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFile, codec }) {
+function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, dataFile, codec }) {
   const node = process.execPath;
   const nodeSettings = (extra = {}) =>
     JSON.stringify({ bootstrap, topic, records, valueSize, acks, ...SETTINGS, ...extra });
   switch (client) {
     case "ours":
     case "ours-plain":
+    case "ours-tls":
       return {
         cmd: node,
         args: [
@@ -276,6 +286,7 @@ function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFi
             ...OURS,
             ...(codec !== undefined && { codec, dataFile }),
             ...(client === "ours-plain" && { idempotence: false }),
+            ...(client === "ours-tls" && { bootstrap: tls.bootstrap, caFile: tls.caFile }),
           }),
         ],
       };
@@ -305,12 +316,13 @@ function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFi
     }
     case "kcat":
     case "kcat-idem":
+    case "kcat-tls":
       return {
         cmd: "kcat",
         args: [
           "-P",
           "-b",
-          bootstrap,
+          client === "kcat-tls" ? tls.bootstrap : bootstrap,
           "-t",
           topic,
           "-l",
@@ -322,6 +334,9 @@ function commandFor(client, { bootstrap, topic, records, valueSize, acks, dataFi
           "-X",
           `batch.size=${SETTINGS.batchBytes}`,
           ...(client === "kcat-idem" ? ["-X", "enable.idempotence=true"] : []),
+          ...(client === "kcat-tls"
+            ? ["-X", "security.protocol=ssl", "-X", `ssl.ca.location=${tls.caFile}`]
+            : []),
           ...(codec === undefined ? ["-X", "compression.codec=none"] : ["-z", codec]),
         ],
       };
@@ -380,11 +395,12 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
   const dataFile =
     codec !== undefined
       ? await ctx.eventFile(valueSize, records)
-      : client === "cli" || client === "kcat" || client === "kcat-idem"
+      : client === "cli" || client.startsWith("kcat")
         ? await ctx.dataFile(valueSize, records)
         : undefined;
   const { cmd, args, env, stdinFile } = commandFor(client, {
     bootstrap: ctx.bootstrap,
+    tls: ctx.tls,
     topic,
     records,
     valueSize,
@@ -424,7 +440,12 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
     out = {};
   }
   // The file-fed clients are timed like kcat must be: the whole process, start to exit.
-  const inProcess = client === "ours" || client === "kafkajs" || client === "platformatic";
+  const inProcess =
+    client === "ours" ||
+    client === "ours-plain" ||
+    client === "ours-tls" ||
+    client === "kafkajs" ||
+    client === "platformatic";
   const seconds = inProcess && typeof out.seconds === "number" ? out.seconds : res.wallSeconds;
   const delivered = typeof out.delivered === "number" ? out.delivered : verified;
   const ok = res.code === 0 && verified === records && (delivered ?? 0) === records;
@@ -614,7 +635,7 @@ async function main() {
     if (runE2e || (runCodecs && codecClients.length > 0)) {
       if (opts.clients.includes("kcat") && spawnSync("kcat", ["-V"]).status !== 0) {
         log("kcat is not installed (apt-get install kcat): running without the librdkafka figures");
-        opts.clients = opts.clients.filter((c) => c !== "kcat" && c !== "kcat-idem");
+        opts.clients = opts.clients.filter((c) => !c.startsWith("kcat"));
         meta.skipped = ["librdkafka: kcat is not installed"];
       }
       let bootstrap = opts.bootstrap;
@@ -622,7 +643,10 @@ async function main() {
         broker = await startBroker();
         bootstrap = broker.bootstrap;
         meta.versions.kafka = broker.version;
-      } else log(`using the broker at ${bootstrap}`);
+      } else {
+        log(`using the broker at ${bootstrap}: no TLS listener, so no TLS rows`);
+        opts.clients = opts.clients.filter((c) => !c.endsWith("-tls"));
+      }
       meta.brokerStartedHere = broker !== undefined;
       admin = await connectAdmin(bootstrap);
       const files = new Map();
@@ -637,6 +661,7 @@ async function main() {
       const ctx = {
         admin,
         bootstrap,
+        tls: broker?.tls,
         brokerPid: broker?.pid,
         logDir: opts.logDir ?? broker?.logDir,
         timeoutSeconds: opts.timeoutSeconds,

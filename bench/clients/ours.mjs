@@ -29,6 +29,8 @@ const producer = new Producer(
     "compression.codec": s.codec ?? "none",
     // Idempotence is the default (with acks=-1); the "ours-plain" rows turn it off.
     ...(s.idempotence === false && { "enable.idempotence": false }),
+    // The "ours-tls" rows: TLS to the broker's SSL listener, verified against the harness CA.
+    ...(s.caFile !== undefined && { "security.protocol": "ssl", "ssl.ca.location": s.caFile }),
   },
   {
     onDelivery: (err) => {

@@ -14,6 +14,7 @@
  * @property {number} [concurrency]   calls in flight, for the clients that send arrays
  * @property {string} [dataFile]  send this file's lines instead of the generated pool
  * @property {string} [codec]     compression.codec (default none)
+ * @property {string} [caFile]    TLS: `bootstrap` is an SSL listener whose certificate this CA signed
  */
 
 /** @returns {ClientSettings} */

@@ -7,6 +7,8 @@ export const CLIENTS = [
   { id: "cli", label: "this project, CLI from a file", color: "#f08c00" },
   { id: "kcat", label: "librdkafka (kcat -l file)", color: "#1971c2" },
   { id: "kcat-idem", label: "librdkafka, enable.idempotence=true", color: "#4dabf7" },
+  { id: "ours-tls", label: "this project, API, over TLS", color: "#c2255c" },
+  { id: "kcat-tls", label: "librdkafka (kcat -l file), over TLS", color: "#1864ab" },
   { id: "kafkajs", label: "KafkaJS", color: "#7048e8" },
   { id: "platformatic", label: "@platformatic/kafka", color: "#2f9e44" },
 ];
@@ -30,6 +32,8 @@ function clientLabel(id, meta) {
       return `librdkafka ${v.librdkafka ?? ""} (kcat ${v.kcat ?? ""} -l file)`;
     case "kcat-idem":
       return `librdkafka ${v.librdkafka ?? ""}, enable.idempotence=true`;
+    case "kcat-tls":
+      return `librdkafka ${v.librdkafka ?? ""} (kcat -l file), over TLS`;
     case "kafkajs":
       return `KafkaJS ${v.kafkajs ?? ""}`;
     case "platformatic":
