@@ -263,14 +263,16 @@ function systemCa(): string[] {
   return systemCaCache;
 }
 
+function unreadable(name: string, path: string, err: unknown): ConfigError {
+  const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  return new ConfigError(`cannot read "${name}" ${path}: ${why}`, name);
+}
+
 function readProperty(name: string, path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (err) {
-    throw new ConfigError(
-      `cannot read "${name}" ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      name,
-    );
+    throw unreadable(name, path, err);
   }
 }
 
@@ -280,10 +282,7 @@ function readCaLocation(path: string): string[] {
   try {
     isDir = statSync(path).isDirectory();
   } catch (err) {
-    throw new ConfigError(
-      `cannot read "ssl.ca.location" ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      "ssl.ca.location",
-    );
+    throw unreadable("ssl.ca.location", path, err);
   }
   if (!isDir) return [readProperty("ssl.ca.location", path)];
   const out: string[] = [];

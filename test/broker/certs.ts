@@ -385,47 +385,18 @@ export function generateTestCertificates(
     writeFileSync(path, text, { mode: 0o600 });
     return path;
   };
-  const makeCa = (base: string, commonName: string) => {
-    const keys = ecKeyPair();
-    const certPem = toPem(
-      "CERTIFICATE",
-      createCertificateDer({
-        commonName,
-        publicKey: keys.publicKey,
-        selfPrivateKey: keys.privateKey,
-        isCa: true,
-        notBefore,
-        notAfter,
-      }),
-    );
-    const keyPem = pkcs8Pem(keys.privateKey);
-    const files: CertFiles = {
-      certFile: write(`${base}.pem`, certPem),
-      keyFile: write(`${base}.key`, keyPem),
-      certPem,
-      keyPem,
-    };
-    return { files, keys, commonName };
-  };
-  const ca = makeCa("ca", "harness-ca");
-  const otherCa = makeCa("other-ca", "harness-other-ca");
-  const issuer = { commonName: ca.commonName, ...ca.keys };
-
-  const makeLeaf = (
+  /** A fresh key pair, its certificate from `spec`, and both written as `<base>.pem`/`.key`. */
+  const makeCert = (
     base: string,
-    commonName: string,
-    altNames: readonly string[],
-    extKeyUsage: "serverAuth" | "clientAuth",
+    spec: Omit<CertificateSpec, "publicKey" | "notBefore" | "notAfter" | "selfPrivateKey">,
   ) => {
     const keys = ecKeyPair();
     const certPem = toPem(
       "CERTIFICATE",
       createCertificateDer({
-        commonName,
+        ...spec,
         publicKey: keys.publicKey,
-        issuer,
-        altNames,
-        extKeyUsage: [extKeyUsage],
+        ...(spec.issuer === undefined && { selfPrivateKey: keys.privateKey }),
         notBefore,
         notAfter,
       }),
@@ -439,6 +410,20 @@ export function generateTestCertificates(
     };
     return { files, keys };
   };
+  const makeCa = (base: string, commonName: string) => ({
+    ...makeCert(base, { commonName, isCa: true }),
+    commonName,
+  });
+  const ca = makeCa("ca", "harness-ca");
+  const otherCa = makeCa("other-ca", "harness-other-ca");
+  const issuer = { commonName: ca.commonName, ...ca.keys };
+
+  const makeLeaf = (
+    base: string,
+    commonName: string,
+    altNames: readonly string[],
+    extKeyUsage: "serverAuth" | "clientAuth",
+  ) => makeCert(base, { commonName, issuer, altNames, extKeyUsage: [extKeyUsage] });
   const brokerLeaf = (base: string, commonName: string, altNames: readonly string[]) => {
     const { files } = makeLeaf(base, commonName, altNames, "serverAuth");
     const keystoreFile = write(`${base}.keystore.pem`, `${files.keyPem}${files.certPem}`);

@@ -702,6 +702,13 @@ export async function probeApiVersions(
   return ranges;
 }
 
+/** A NULLABLE_STRING (int16 length, -1 for null) at `off`; returns it and the offset after it. */
+function readNullableString(buf: Buffer, off: number): [string | null, number] {
+  const len = buf.readInt16BE(off);
+  if (len < 0) return [null, off + 2];
+  return [buf.toString("utf8", off + 2, off + 2 + len), off + 2 + len];
+}
+
 function pickMetadataVersion(ranges: ApiVersionRange[]): number {
   const md = ranges.find((r) => r.apiKey === API_METADATA);
   if (!md) throw new Error("broker does not list the Metadata API");
@@ -750,13 +757,8 @@ export async function fetchBrokers(
     off += hostLen;
     const brokerPort = res.readInt32BE(off);
     off += 4;
-    const rackLen = res.readInt16BE(off);
-    off += 2;
-    let rack: string | null = null;
-    if (rackLen >= 0) {
-      rack = res.toString("utf8", off, off + rackLen);
-      off += rackLen;
-    }
+    const [rack, afterRack] = readNullableString(res, off);
+    off = afterRack;
     brokers.push({ nodeId, host: brokerHost, port: brokerPort, rack });
   }
   return brokers;
@@ -828,13 +830,8 @@ export async function saslAuthenticate(
   let off = 4;
   const errorCode = res.readInt16BE(off);
   off += 2;
-  const msgLen = res.readInt16BE(off);
-  off += 2;
-  let errorMessage: string | null = null;
-  if (msgLen >= 0) {
-    errorMessage = res.toString("utf8", off, off + msgLen);
-    off += msgLen;
-  }
+  const [errorMessage, afterMessage] = readNullableString(res, off);
+  off = afterMessage;
   const bytesLen = res.readInt32BE(off);
   off += 4;
   const bytes = Buffer.from(res.subarray(off, off + Math.max(0, bytesLen)));
