@@ -1,6 +1,6 @@
 /**
  * Named brokers (the `broker_id` parameter) and `kafka_publish()`
- * (event_kafka-behaviour.md section 3).
+ * (docs/event-kafka.md, "Named brokers").
  */
 
 import type { Producer } from "../producer/producer.js";

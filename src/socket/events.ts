@@ -1,7 +1,7 @@
 /**
  * The event-interface transport: events raised towards subscribed kafka
  * sockets become records whose value is a compact JSON-RPC 2.0 notification
- * (event_kafka-behaviour.md section 2).
+ * (docs/event-kafka.md, "Events").
  */
 
 import type { Producer } from "../producer/producer.js";

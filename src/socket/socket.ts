@@ -1,6 +1,6 @@
 /**
  * The event_kafka socket: `kafka:BROKERS/TOPIC[?PROPERTIES]`, parsed with the
- * rules and error messages of event_kafka-behaviour.md section 1. Every error
+ * rules and error messages of docs/event-kafka.md, "The socket". Every error
  * names the socket and the 1-based column where parsing stopped.
  */
 

@@ -1,6 +1,6 @@
 /**
- * The socket parser against every error row of event_kafka-behaviour.md
- * section 1, and valid edge cases.
+ * The socket parser against every error of docs/event-kafka.md ("The socket"),
+ * and valid edge cases.
  */
 import { describe, expect, it } from "vitest";
 import {
