@@ -2,12 +2,13 @@
  * vitest globalSetup: one Kafka broker for the whole run, handed to the tests through
  * `inject("kafkaBootstrap")` / `inject("kafkaDescription")` (types in context.d.ts).
  *
- * Order of preference:
+ * Order of preference (the choice itself is broker-choice.ts; its one-line reason is printed):
  *   1. KAFKA_BOOTSTRAP set: that cluster, as it is.
- *   2. A Docker engine reachable (DOCKER_HOST, or /var/run/docker.sock answers) and the
- *      optional package @testcontainers/kafka installed: its KafkaContainer
- *      (image: KAFKA_TESTCONTAINERS_IMAGE, default confluentinc/cp-kafka:8.2.0).
- *   3. Java and Maven present: a local single-node KRaft broker (kafka.ts).
+ *   2. A Docker engine answers GET /_ping (DOCKER_HOST, else /var/run/docker.sock): a
+ *      @testcontainers/kafka KafkaContainer (image: KAFKA_TESTCONTAINERS_IMAGE, default
+ *      confluentinc/cp-kafka:8.2.0). If the container does not start, one line says why and
+ *      case 3 follows.
+ *   3. Java and Maven present (or the jars cached): a local single-node KRaft broker (kafka.ts).
  *   4. Otherwise: fail with one line saying what to install.
  *
  * The TLS/SASL tests get `inject("kafkaSecure")` (a SecureBrokerInfo; read it through
@@ -15,9 +16,8 @@
  * serves both. In cases 1 and 2 an extra local secure broker is started when Java and Maven
  * are available; otherwise "kafkaSecure" is not provided and "kafkaSecureUnavailable" says why.
  */
-import { existsSync } from "node:fs";
-import { connect } from "node:net";
 import type { TestProject } from "vitest/node";
+import { chooseBroker } from "./broker-choice.js";
 import {
   describeSecureListeners,
   jarsComplete,
@@ -37,65 +37,15 @@ interface StartedBroker {
 }
 
 const INSTALL_HINT = "install Java 17 and Maven (apt-get install -y openjdk-17-jre-headless maven)";
+const DEFAULT_KAFKA_IMAGE = "confluentinc/cp-kafka:8.2.0";
 
-/** The slice of @testcontainers/kafka used here (the package is optional, not a dependency). */
-interface StartedContainerLike {
-  getHost(): string;
-  getMappedPort(port: number): number;
-  stop(): Promise<unknown>;
-}
-interface KafkaContainerLike {
-  withKraft?: () => KafkaContainerLike;
-  start(): Promise<StartedContainerLike>;
-}
-type KafkaContainerCtor = new (image: string) => KafkaContainerLike;
-
-function dockerSocketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ path });
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 2_000);
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
-async function dockerReachable(): Promise<boolean> {
-  if (process.env.DOCKER_HOST) return true;
-  const sock = "/var/run/docker.sock";
-  return existsSync(sock) && (await dockerSocketAnswers(sock));
-}
-
-async function loadKafkaContainer(): Promise<KafkaContainerCtor | undefined> {
-  // A module name in a variable: TypeScript does not resolve it, and a missing package is
-  // just a rejected import.
-  const moduleName = "@testcontainers/kafka";
-  try {
-    const mod = (await import(moduleName)) as { KafkaContainer?: unknown };
-    return typeof mod.KafkaContainer === "function"
-      ? (mod.KafkaContainer as KafkaContainerCtor)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
+/** Kafka in a container; undefined (after one line saying why) when it does not start. */
 async function startWithTestcontainers(): Promise<StartedBroker | undefined> {
-  if (!(await dockerReachable())) return undefined;
-  const KafkaContainer = await loadKafkaContainer();
-  if (!KafkaContainer) {
-    console.log("[kafka] Docker is reachable but @testcontainers/kafka is not installed");
-    return undefined;
-  }
-  const image = process.env.KAFKA_TESTCONTAINERS_IMAGE ?? "confluentinc/cp-kafka:8.2.0";
+  const image = process.env.KAFKA_TESTCONTAINERS_IMAGE?.trim() || DEFAULT_KAFKA_IMAGE;
   try {
-    let container = new KafkaContainer(image);
-    if (typeof container.withKraft === "function") container = container.withKraft();
-    const started = await container.start();
+    // Loaded only when it is used: testcontainers brings dockerode, ssh2 and friends.
+    const { KafkaContainer } = await import("@testcontainers/kafka");
+    const started = await new KafkaContainer(image).withKraft().start();
     const bootstrap = `${started.getHost()}:${started.getMappedPort(9093)}`;
     return {
       bootstrap,
@@ -105,8 +55,10 @@ async function startWithTestcontainers(): Promise<StartedBroker | undefined> {
       },
     };
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    console.log(`[kafka] testcontainers could not start ${image}: ${msg}`);
+    const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    console.log(
+      `[kafka] testcontainers could not start ${image} (${msg}); using a local Kafka from Maven jars`,
+    );
     return undefined;
   }
 }
@@ -132,16 +84,19 @@ async function startLocal(what: string): Promise<StartedBroker> {
 }
 
 async function startBroker(): Promise<StartedBroker> {
-  const external = process.env.KAFKA_BOOTSTRAP?.trim();
-  if (external) {
+  const choice = await chooseBroker();
+  console.log(`[kafka] ${choice.reason}`);
+  if (choice.kind === "external") {
     return {
-      bootstrap: external,
-      description: `external cluster at ${external} (KAFKA_BOOTSTRAP)`,
+      bootstrap: choice.bootstrap,
+      description: `external cluster at ${choice.bootstrap} (KAFKA_BOOTSTRAP)`,
       stop: async () => {},
     };
   }
-  const container = await startWithTestcontainers();
-  if (container) return container;
+  if (choice.kind === "testcontainers") {
+    const container = await startWithTestcontainers();
+    if (container) return container;
+  }
   if (await localBrokerPossible()) return startLocal("local KRaft node");
   throw new Error(
     `No Kafka broker for the tests: ${INSTALL_HINT}, or set KAFKA_BOOTSTRAP=host:port.`,
@@ -165,7 +120,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const broker = await startBroker();
   project.provide("kafkaBootstrap", broker.bootstrap);
   project.provide("kafkaDescription", broker.description);
-  console.log(broker.description);
+  console.log(`[kafka] broker: ${broker.description}`);
   let extra: StartedBroker | undefined;
   let secure = broker.secure;
   if (!secure) {
