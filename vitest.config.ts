@@ -43,6 +43,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The broker-version matrix (`npm run test:brokers`, test/matrix/run.mjs): each run
+          // starts the Kafka version named by MATRIX_KAFKA_VERSION itself; no global setup.
+          name: "brokers",
+          include: ["test/matrix/**/*.matrix.ts"],
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "faults",
           include: ["test/faults/**/*.test.ts"],
           // Each scenario's test sets its own timeout from FAULTS_RUNS.

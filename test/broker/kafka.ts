@@ -3,7 +3,9 @@
  *
  * The broker is the `org.apache.kafka:kafka_2.13` artifact from Maven Central, gathered by
  * `test/broker/pom.xml` into `test/broker/.cache/jars-<version>`. Each node is one JVM acting
- * as broker and controller. Nothing here imports the code under test: readiness is checked
+ * as broker and controller. Other versions than the pinned one are started with
+ * `startCluster({ version })`: KRaft from 3.9, and before 4.0 also ZooKeeper mode (`mode:
+ * "zookeeper"`: brokers plus one ZooKeeper server JVM from the same jars; see test/matrix/). Nothing here imports the code under test: readiness is checked
  * with ApiVersions v0 and Metadata requests built by hand below.
  *
  * With `secure: true` a node also gets TLS and SASL client listeners (see SecureBrokerInfo),
@@ -37,6 +39,12 @@ export { CLIENT_KEY_PASSPHRASE, type TestCertificates, WRONG_HOST_NAME } from ".
 // ---------------------------------------------------------------------------------------------
 // Public types
 
+/**
+ * How the cluster keeps its metadata: KRaft (each node is broker and controller) or, before
+ * Kafka 4.0, ZooKeeper (one standalone ZooKeeper server started from the same jars).
+ */
+export type KafkaMode = "kraft" | "zookeeper";
+
 export interface KafkaNode {
   readonly nodeId: number;
   /** PLAINTEXT port on 127.0.0.1 (inter-broker traffic, readiness checks, and clients). */
@@ -46,7 +54,7 @@ export interface KafkaNode {
    * CLIENT listener's real port (where a proxy forwards to; the broker advertises the proxy).
    */
   readonly clientPort: number;
-  /** CONTROLLER port on 127.0.0.1. */
+  /** CONTROLLER port on 127.0.0.1 (KRaft); in ZooKeeper mode, the ZooKeeper server's port. */
   readonly controllerPort: number;
   /** This node's directory: server.properties, node.log and data/. */
   readonly dir: string;
@@ -68,6 +76,14 @@ export interface KafkaCluster {
   readonly bootstrap: string;
   /** Apache Kafka version, read from the kafka_2.13-<version>.jar name, e.g. "4.4.0". */
   readonly version: string;
+  /** "kraft", or "zookeeper" (then `zookeeperConnect` is set). */
+  readonly mode: KafkaMode;
+  /** ZooKeeper mode: "127.0.0.1:PORT" of the cluster's ZooKeeper server. */
+  readonly zookeeperConnect?: string;
+  /**
+   * KRaft: the id the storage was formatted with. ZooKeeper mode: the id the brokers created
+   * in ZooKeeper (read back from the first node's meta.properties; "" if not found).
+   */
   readonly clusterId: string;
   readonly nodes: readonly KafkaNode[];
   /** With `secure: true`: the TLS/SASL listeners, certificates and users. */
@@ -77,7 +93,17 @@ export interface KafkaCluster {
 }
 
 export interface StartClusterOptions {
-  /** 1 (default) or 3 combined broker+controller nodes, all of them voters. */
+  /**
+   * Apache Kafka version (default: `<kafka.version>` of pom.xml); its jars are gathered into
+   * `.cache/jars-<version>` on first use. KRaft works from 3.9, ZooKeeper mode until 3.9.
+   */
+  version?: string;
+  /** Default: KRaft from 3.9 on (the only mode of 4.x), ZooKeeper before (see defaultMode). */
+  mode?: KafkaMode;
+  /**
+   * 1 (default) or 3 nodes: KRaft, combined broker+controller nodes, all of them voters;
+   * ZooKeeper mode, brokers sharing one ZooKeeper server.
+   */
   nodes?: 1 | 3;
   /** Extra/overriding server.properties entries, applied to every node. */
   brokerProps?: Record<string, string>;
@@ -93,7 +119,7 @@ export interface StartClusterOptions {
    */
   clientProxyPorts?: readonly number[];
   /**
-   * Adds the TLS and SASL client listeners of SecureBrokerInfo (single node only), with
+   * KRaft only. Adds the TLS and SASL client listeners of SecureBrokerInfo (single node only), with
    * certificates generated into the cluster's temp dir and the SCRAM users added at format
    * time. PLAINTEXT stays the inter-broker, readiness and `bootstrap` listener.
    */
@@ -254,7 +280,7 @@ export function pinnedKafkaVersion(): string {
   return m[1]!;
 }
 
-/** The jars dir for the pinned version (it may not exist yet). */
+/** The jars dir of `version`, by default the pinned one (it may not exist yet). */
 export function jarsDirFor(version: string = pinnedKafkaVersion()): string {
   return join(CACHE_DIR, `jars-${version}`);
 }
@@ -278,6 +304,8 @@ rootLogger.level = warn
 rootLogger.appenderRef.stderr.ref = STDERR
 logger.raftserver.name = kafka.server.KafkaRaftServer
 logger.raftserver.level = info
+logger.zkserver.name = kafka.server.KafkaServer
+logger.zkserver.level = info
 `;
 
 async function writeIfChanged(file: string, content: string): Promise<void> {
@@ -324,22 +352,30 @@ function tail(text: string, lines: number): string {
   return all.slice(-lines).join("\n").trim();
 }
 
-let jarsPromise: Promise<string> | undefined;
+const jarsPromises = new Map<string, Promise<string>>();
 
 /**
- * Gathers the broker's jars with Maven into `test/broker/.cache/jars-<version>` unless that is
- * already complete, writes the log4j2 config next to them, and returns the jar dir.
+ * Gathers the jars of Apache Kafka `version` (default: the one pinned in pom.xml) with Maven
+ * into `test/broker/.cache/jars-<version>` unless that is already complete, writes the log4j2
+ * config next to them, and returns the jar dir. The same pom.xml serves every version
+ * (`-Dkafka.version=<version>`); before 4.0 the broker's own dependencies include ZooKeeper
+ * (client and server), so a ZooKeeper-mode cluster needs nothing else.
  */
-export function ensureJars(): Promise<string> {
-  jarsPromise ??= ensureJarsOnce().catch((err: unknown) => {
-    jarsPromise = undefined;
-    throw err;
-  });
-  return jarsPromise;
+export function ensureJars(version: string = pinnedKafkaVersion()): Promise<string> {
+  let promise = jarsPromises.get(version);
+  if (!promise) {
+    promise = ensureJarsOnce(version).catch((err: unknown) => {
+      jarsPromises.delete(version);
+      throw err;
+    });
+    jarsPromises.set(version, promise);
+  }
+  return promise;
 }
 
-async function ensureJarsOnce(): Promise<string> {
-  const dir = jarsDirFor();
+async function ensureJarsOnce(version: string): Promise<string> {
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`bad Kafka version "${version}"`);
+  const dir = jarsDirFor(version);
   if (!jarsComplete(dir)) {
     await mkdir(CACHE_DIR, { recursive: true });
     // Gather into a private dir, then rename, so a concurrent run never sees half a dir.
@@ -351,6 +387,7 @@ async function ensureJarsOnce(): Promise<string> {
       join(HARNESS_DIR, "pom.xml"),
       "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies",
       "-DincludeScope=runtime",
+      `-Dkafka.version=${version}`,
       `-DoutputDirectory=${staging}`,
     ];
     try {
@@ -362,8 +399,10 @@ async function ensureJarsOnce(): Promise<string> {
         );
       }
       const jars = readdirSync(staging).filter((n) => n.endsWith(".jar"));
-      if (!jars.some((n) => /^kafka_2\.13-.+\.jar$/.test(n))) {
-        throw new Error(`mvn copy-dependencies produced no kafka_2.13 jar in ${staging}`);
+      if (!jars.includes(`kafka_2.13-${version}.jar`)) {
+        throw new Error(
+          `mvn copy-dependencies produced no kafka_2.13-${version}.jar in ${staging}`,
+        );
       }
       await writeFile(join(staging, COMPLETE_MARKER), `${jars.sort().join("\n")}\n`);
       if (jarsComplete(dir)) {
@@ -867,10 +906,15 @@ function serverProperties(
   proxyPort: number | undefined,
   /** The secure listeners' ports and certificates; undefined: none. */
   secure: SecureSetup | undefined,
-  voters: string,
+  /** KRaft: `controller.quorum.voters`; ZooKeeper mode: `zookeeper.connect`. */
+  quorum: string,
   nodeCount: number,
   extra: Record<string, string>,
+  mode: KafkaMode,
+  /** The broker's version: some keys exist only in newer releases. */
+  version: string,
 ): string {
+  const kraft = mode === "kraft";
   const rf = String(Math.min(nodeCount, 3));
   const minIsr = nodeCount >= 3 ? "2" : "1";
   // The CLIENT listener (only with a proxy port): listens on clientPort, advertises proxyPort.
@@ -884,15 +928,27 @@ function serverProperties(
     .map(([key, name]) => `,${name}://127.0.0.1:${secure!.ports[key]}`)
     .join("");
   const secureProtocols = secureDefs.map(([, name, protocol]) => `,${name}:${protocol}`).join("");
+  // KRaft: each node is also a controller with a CONTROLLER listener; the static voter set
+  // (controller.quorum.voters) works from 3.3 to 4.x, so 3.9 and 4.x share this layout.
+  const quorumProps: Record<string, string> = kraft
+    ? {
+        "process.roles": "broker,controller",
+        "node.id": String(node.nodeId),
+        "controller.quorum.voters": quorum,
+      }
+    : {
+        "broker.id": String(node.nodeId),
+        "zookeeper.connect": quorum,
+        "zookeeper.connection.timeout.ms": "30000",
+      };
+  const controller = kraft ? `,CONTROLLER://127.0.0.1:${node.controllerPort}` : "";
   const props: Record<string, string> = {
-    "process.roles": "broker,controller",
-    "node.id": String(node.nodeId),
-    "controller.quorum.voters": voters,
-    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${client}${secureListeners}`,
+    ...quorumProps,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port}${controller}${client}${secureListeners}`,
     "advertised.listeners": `PLAINTEXT://127.0.0.1:${node.port}${advertisedClient}${secureListeners}`,
     "inter.broker.listener.name": "PLAINTEXT",
-    "controller.listener.names": "CONTROLLER",
-    "listener.security.protocol.map": `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${clientProtocol}${secureProtocols}`,
+    ...(kraft ? { "controller.listener.names": "CONTROLLER" } : {}),
+    "listener.security.protocol.map": `PLAINTEXT:PLAINTEXT${kraft ? ",CONTROLLER:PLAINTEXT" : ""}${clientProtocol}${secureProtocols}`,
     "log.dirs": node.dataDir,
     "auto.create.topics.enable": "true",
     "num.partitions": "3",
@@ -903,9 +959,14 @@ function serverProperties(
     "transaction.state.log.replication.factor": rf,
     "transaction.state.log.min.isr": minIsr,
     "transaction.state.log.num.partitions": "1",
-    "share.coordinator.state.topic.replication.factor": rf,
-    "share.coordinator.state.topic.min.isr": minIsr,
-    "share.coordinator.state.topic.num.partitions": "1",
+    // Share groups (KIP-932) arrived in 4.0; older brokers would warn about unknown keys.
+    ...(compareVersions(version, "4.0.0") >= 0
+      ? {
+          "share.coordinator.state.topic.replication.factor": rf,
+          "share.coordinator.state.topic.min.isr": minIsr,
+          "share.coordinator.state.topic.num.partitions": "1",
+        }
+      : {}),
     "group.initial.rebalance.delay.ms": "0",
     "num.network.threads": "2",
     "num.io.threads": "2",
@@ -1215,11 +1276,184 @@ function sweepStaleClusters(): void {
 
 const PORT_CLASH = /Address already in use|BindException/;
 
+// ---------------------------------------------------------------------------------------------
+// Versions and modes
+
+/** Compares "X.Y.Z" versions numerically: negative, 0 or positive. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map((n) => Number.parseInt(n, 10) || 0);
+  const pb = b.split(".").map((n) => Number.parseInt(n, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * The modes the harness can start `version` in: KRaft from 3.9 (the first release whose
+ * StorageTool and static-voter setup match 4.x's; KRaft itself is older), ZooKeeper before 4.0
+ * (4.0 removed it).
+ */
+export function supportedModes(version: string): KafkaMode[] {
+  const modes: KafkaMode[] = [];
+  if (compareVersions(version, "3.9.0") >= 0) modes.push("kraft");
+  if (compareVersions(version, "4.0.0") < 0) modes.push("zookeeper");
+  return modes;
+}
+
+/** The mode startCluster uses for `version` unless told: KRaft where supported, else ZooKeeper. */
+export function defaultMode(version: string): KafkaMode {
+  return supportedModes(version)[0]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ZooKeeper (mode "zookeeper"): one standalone server from the broker's own jars
+
+class ZooKeeperProcess {
+  private child: ChildProcess | undefined;
+  readonly logFile: string;
+  readonly configFile: string;
+  readonly dataDir: string;
+
+  constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly jarsDir: string,
+  ) {
+    this.logFile = join(dir, "node.log");
+    this.configFile = join(dir, "zookeeper.properties");
+    this.dataDir = join(dir, "data");
+  }
+
+  get connect(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  isRunning(): boolean {
+    return this.child !== undefined && isAlive(this.child);
+  }
+
+  logTail(lines = 30): string {
+    return readTail(this.logFile, lines);
+  }
+
+  /** Writes the config, starts the JVM and waits until the client port answers `srvr`. */
+  async start(deadline: number): Promise<void> {
+    await mkdir(this.dataDir, { recursive: true });
+    await writeFile(
+      this.configFile,
+      [
+        `dataDir=${this.dataDir}`,
+        `clientPort=${this.port}`,
+        "clientPortAddress=127.0.0.1",
+        "tickTime=2000",
+        "maxClientCnxns=0",
+        // The AdminServer (Jetty, port 8080 by default) would clash between clusters.
+        "admin.enableServer=false",
+        "4lw.commands.whitelist=srvr",
+        "",
+      ].join("\n"),
+    );
+    const fd = openSync(this.logFile, "a");
+    try {
+      const child = spawn(
+        "java",
+        [
+          ...javaBaseArgs(this.jarsDir, "256m"),
+          "org.apache.zookeeper.server.ZooKeeperServerMain",
+          this.configFile,
+        ],
+        { cwd: this.dir, stdio: ["ignore", fd, fd] },
+      );
+      child.on("error", () => {
+        // reported below (the process is not alive)
+      });
+      this.child = child;
+      if (child.pid !== undefined) writeFileSync(join(this.dir, PID_FILE), `${child.pid}\n`);
+      trackChild(child);
+    } finally {
+      closeSync(fd);
+    }
+    let lastError = "not tried";
+    for (;;) {
+      if (!this.isRunning()) {
+        const c = this.child;
+        throw new Error(
+          `ZooKeeper (port ${this.port}) died during start-up (exit code ${c?.exitCode}, ` +
+            `signal ${c?.signalCode}). Log tail (${this.logFile}):\n${this.logTail(40)}`,
+        );
+      }
+      try {
+        const answer = await fourLetterWord("127.0.0.1", this.port, "srvr", 2_000);
+        if (/Zookeeper version/i.test(answer)) return;
+        lastError = `srvr answered ${JSON.stringify(answer.slice(0, 200))}`;
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `ZooKeeper (port ${this.port}) not ready in time (last: ${lastError}). ` +
+            `Log tail (${this.logFile}):\n${this.logTail(40)}`,
+        );
+      }
+      await sleep(200);
+    }
+  }
+
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (this.child) await terminate(this.child, timeoutMs);
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || !isAlive(child)) return;
+    child.kill("SIGKILL");
+    await waitExit(child, 10_000);
+  }
+}
+
+/** Sends a ZooKeeper four-letter word and returns everything it answers before closing. */
+function fourLetterWord(host: string, port: number, word: string, timeoutMs: number) {
+  return new Promise<string>((ok, fail) => {
+    const socket = connect({ host, port });
+    let out = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      fail(new Error(`no answer to ${word} from ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.setEncoding("utf8");
+    socket.on("connect", () => socket.write(word));
+    socket.on("data", (d: string) => {
+      out += d;
+    });
+    socket.on("error", (err) => {
+      clearTimeout(timer);
+      fail(err);
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      ok(out);
+    });
+  });
+}
+
+/** `cluster.id` from a ZooKeeper-mode broker's meta.properties ("" when absent). */
+function clusterIdFromMeta(dataDir: string): string {
+  try {
+    const text = readFileSync(join(dataDir, "meta.properties"), "utf8");
+    return /^cluster\.id=(.*)$/m.exec(text)?.[1]?.trim() ?? "";
+  } catch {
+    return "";
+  }
+}
+
 async function startOnce(
   jarsDir: string,
   version: string,
-  options: Required<StartClusterOptions>,
+  options: Required<Omit<StartClusterOptions, "version">>,
 ): Promise<KafkaCluster> {
+  const kraft = options.mode === "kraft";
   const count = options.nodes;
   const baseDir = await mkdtemp(join(tmpdir(), TEMP_PREFIX));
   liveTempDirs.add(baseDir);
@@ -1231,7 +1465,8 @@ async function startOnce(
   // Per node: PLAINTEXT, CONTROLLER and, with proxies, CLIENT; with secure, six more at the end.
   const per = proxied ? 3 : 2;
   const secureCount = options.secure ? SECURE_LISTENER_DEFS.length : 0;
-  const ports = await freePorts(count * per + secureCount);
+  // ZooKeeper mode: one more port, the ZooKeeper server's (the nodes' CONTROLLER ports go unused).
+  const ports = await freePorts(count * per + secureCount + (kraft ? 0 : 1));
   let secure: SecureSetup | undefined;
   if (options.secure) {
     const securePorts = ports.slice(count * per);
@@ -1248,25 +1483,36 @@ async function startOnce(
     startTimeoutMs: options.startTimeoutMs,
     nodes: [],
   };
+  // "node-zk" so that sweepStaleClusters finds its pid like a broker's.
+  const zookeeper = kraft
+    ? undefined
+    : new ZooKeeperProcess(ports[count * per + secureCount]!, join(baseDir, "node-zk"), jarsDir);
   for (let i = 0; i < count; i++) {
     const dir = join(baseDir, `node-${i + 1}`);
     const port = ports[i * per]!;
     const clientPort = proxied ? ports[i * per + 2]! : port;
-    ctx.nodes.push(new LocalNode(i + 1, port, clientPort, ports[i * per + 1]!, dir, ctx));
+    const controllerPort = zookeeper ? zookeeper.port : ports[i * per + 1]!;
+    ctx.nodes.push(new LocalNode(i + 1, port, clientPort, controllerPort, dir, ctx));
   }
-  const voters = ctx.nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(",");
-  const clusterId = randomClusterId();
+  const quorum = zookeeper
+    ? zookeeper.connect
+    : ctx.nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(",");
+  let clusterId = kraft ? randomClusterId() : "";
 
   const stopAll = async (graceMs: number): Promise<void> => {
     await Promise.all(ctx.nodes.map((n) => n.stop(graceMs)));
+    // ZooKeeper last: brokers deregister from it as they shut down.
+    await zookeeper?.stop(graceMs);
   };
   const cleanup = async (): Promise<void> => {
     await Promise.all(ctx.nodes.map((n) => n.kill()));
+    await zookeeper?.kill();
     await rm(baseDir, { recursive: true, force: true });
     liveTempDirs.delete(baseDir);
   };
 
   try {
+    if (zookeeper) await zookeeper.start(Date.now() + options.startTimeoutMs);
     for (const node of ctx.nodes) {
       await mkdir(node.dataDir, { recursive: true });
       await writeFile(
@@ -1275,30 +1521,38 @@ async function startOnce(
           node,
           options.clientProxyPorts[node.nodeId - 1],
           secure,
-          voters,
+          quorum,
           count,
           options.brokerProps,
+          options.mode,
+          version,
         ),
         "utf8",
       );
     }
-    await Promise.all(
-      ctx.nodes.map((n) =>
-        formatStorage(
-          jarsDir,
-          n,
-          clusterId,
-          options.startTimeoutMs,
-          secure ? scramFormatArgs() : [],
+    // KRaft needs formatted storage (kafka-storage format); ZooKeeper-mode brokers need none.
+    if (kraft) {
+      await Promise.all(
+        ctx.nodes.map((n) =>
+          formatStorage(
+            jarsDir,
+            n,
+            clusterId,
+            options.startTimeoutMs,
+            secure ? scramFormatArgs() : [],
+          ),
         ),
-      ),
-    );
+      );
+    }
     for (const node of ctx.nodes) node.spawnProcess();
     const deadline = Date.now() + options.startTimeoutMs;
     const ids = ctx.nodes.map((n) => n.nodeId);
     await Promise.all(ctx.nodes.map((n) => n.waitReady(ids, deadline)));
+    if (!kraft) clusterId = clusterIdFromMeta(ctx.nodes[0]!.dataDir);
   } catch (err) {
-    const clash = ctx.nodes.some((n) => PORT_CLASH.test(n.logTail(200)));
+    const clash =
+      ctx.nodes.some((n) => PORT_CLASH.test(n.logTail(200))) ||
+      (zookeeper !== undefined && PORT_CLASH.test(zookeeper.logTail(200)));
     await cleanup();
     if (clash) throw new PortClashError(err instanceof Error ? err.message : String(err));
     throw err;
@@ -1309,6 +1563,8 @@ async function startOnce(
   return {
     bootstrap,
     version,
+    mode: options.mode,
+    ...(zookeeper ? { zookeeperConnect: zookeeper.connect } : {}),
     clusterId,
     nodes: ctx.nodes,
     ...(secure ? { secure: secureBrokerInfo(secure, version, bootstrap) } : {}),
@@ -1352,12 +1608,21 @@ function secureBrokerInfo(
 }
 
 /**
- * Starts `nodes` (1 or 3) combined broker+controller KRaft nodes on 127.0.0.1 with fresh temp
- * dirs and free ports, and resolves once every node answers ApiVersions and lists all the
- * brokers in its Metadata.
+ * Starts `nodes` (1 or 3) combined broker+controller KRaft nodes (or, in ZooKeeper mode, brokers
+ * and one ZooKeeper server) on 127.0.0.1 with fresh temp dirs and free ports, and resolves once
+ * every node answers ApiVersions and lists all the brokers in its Metadata.
  */
 export async function startCluster(options: StartClusterOptions = {}): Promise<KafkaCluster> {
-  const opts: Required<StartClusterOptions> = {
+  const requested = options.version ?? pinnedKafkaVersion();
+  const modes = supportedModes(requested);
+  const mode = options.mode ?? defaultMode(requested);
+  if (!modes.includes(mode)) {
+    throw new Error(
+      `Kafka ${requested} cannot run in ${mode} mode here (supported: ${modes.join(", ") || "none"})`,
+    );
+  }
+  const opts: Required<Omit<StartClusterOptions, "version">> = {
+    mode,
     nodes: options.nodes ?? 1,
     brokerProps: options.brokerProps ?? {},
     startTimeoutMs: options.startTimeoutMs ?? 120_000,
@@ -1367,8 +1632,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
   };
   if (opts.nodes !== 1 && opts.nodes !== 3) throw new Error("nodes must be 1 or 3");
   if (opts.secure && opts.nodes !== 1) throw new Error("secure: true needs nodes: 1");
+  if (opts.secure && mode !== "kraft") throw new Error("secure: true needs KRaft mode");
   sweepStaleClusters();
-  const jarsDir = await ensureJars();
+  const jarsDir = await ensureJars(requested);
   const version = kafkaVersionFromJars(jarsDir);
   for (let attempt = 1; ; attempt++) {
     try {
