@@ -1,7 +1,8 @@
 /**
  * Proves the real-broker harness itself: the shared broker from global-setup, a 3-node KRaft
- * cluster with a node killed and restarted, kcat as a reader, the librdkafka mock cluster, the
- * test certificates, and the secure broker's TLS and SASL listeners (checked with hand-built
+ * cluster with a node killed and restarted, the Java reader (Apache Kafka's own consumer) and,
+ * when kcat is installed, kcat as a reader and the librdkafka mock cluster, the test
+ * certificates, and the secure broker's TLS and SASL listeners (checked with hand-built
  * requests, independent of the producer code).
  */
 import {
@@ -17,10 +18,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { peerTool } from "../helpers/peer-tools.js";
 import { waitFor } from "../helpers/wait.js";
 import { der, generateTestCertificates, type TestCertificates, WRONG_HOST_NAME } from "./certs.js";
+import { headerPairs, javaConsume } from "./java-reader.js";
 import {
   fetchBrokers,
   KAFKA_ERRORS,
@@ -43,6 +46,7 @@ import {
 import { kcatConsume, kcatConsumeBinary, type MockCluster, startMockCluster } from "./kcat.js";
 import { secureBroker } from "./secure.js";
 
+const kcat = peerTool("kcat");
 const API_PRODUCE = 0;
 const API_METADATA = 3;
 
@@ -78,8 +82,11 @@ describe("shared broker from global-setup", () => {
     for (const b of brokers) expect(b.port).toBeGreaterThan(0);
   });
 
-  it("round-trips records written by kafkajs through kcat (JSON and byte-exact)", async () => {
-    const topic = `harness-kcat-${Date.now()}`;
+  const binary = Buffer.from([0xff, 0x00, 0x0a, 0x41, 0xfe]);
+
+  /** A 2-partition topic with three records written by KafkaJS; returns its name. */
+  async function kafkajsTopic(prefix: string): Promise<string> {
+    const topic = `${prefix}-${Date.now()}`;
     const kafka = new Kafka({
       clientId: "harness-test",
       brokers: bootstrap.split(","),
@@ -95,9 +102,8 @@ describe("shared broker from global-setup", () => {
     } finally {
       await admin.disconnect();
     }
-    const producer = kafka.producer();
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    const binary = Buffer.from([0xff, 0x00, 0x0a, 0x41, 0xfe]);
     try {
       await producer.send({
         topic,
@@ -110,7 +116,40 @@ describe("shared broker from global-setup", () => {
     } finally {
       await producer.disconnect();
     }
+    return topic;
+  }
 
+  it("round-trips records written by kafkajs through the Java reader", async () => {
+    const topic = await kafkajsTopic("harness-java");
+    const all = await javaConsume(bootstrap, topic);
+    expect(all).toHaveLength(3);
+    const first = all.find((r) => r.partition === 0 && r.offset === 0)!;
+    expect(first.topic).toBe(topic);
+    expect(first.key).toEqual(Buffer.from("k1"));
+    expect(first.value).toEqual(Buffer.from("v1"));
+    expect(headerPairs(first)).toEqual([
+      ["h1", "x"],
+      ["h2", "y"],
+    ]);
+    expect(first.timestampType).toBe("CreateTime");
+    expect(first.timestamp).toBeGreaterThan(Date.now() - 600_000);
+    const tombstone = all.find((r) => r.partition === 1)!;
+    expect(tombstone).toMatchObject({ offset: 0, value: null, headers: [] });
+    expect(tombstone.key).toEqual(Buffer.from("k3"));
+
+    const onlyP0 = await javaConsume(bootstrap, topic, { partition: 0, count: 1 });
+    expect(onlyP0.map((r) => [r.partition, r.offset])).toEqual([[0, 0]]);
+
+    const p0 = await javaConsume(bootstrap, topic, { partition: 0 });
+    expect(p0.map((r) => r.offset)).toEqual([0, 1]);
+    expect(p0[1]!.key).toBeNull();
+    expect(p0[1]!.value).toEqual(binary);
+    expect(p0[1]!.headers).toEqual([]);
+  });
+
+  it("round-trips records written by kafkajs through kcat (JSON and byte-exact)", async (ctx) => {
+    kcat.need(ctx);
+    const topic = await kafkajsTopic("harness-kcat");
     const json = await kcatConsume(bootstrap, topic);
     expect(json).toHaveLength(3);
     const first = json.find((r) => r.partition === 0 && r.offset === 0)!;
@@ -208,7 +247,8 @@ describe("librdkafka mock cluster (kcat)", () => {
     await mock?.stop();
   });
 
-  it("starts and gives 3 broker addresses that answer ApiVersions", async () => {
+  it("starts and gives 3 broker addresses that answer ApiVersions", async (ctx) => {
+    kcat.need(ctx);
     mock = await startMockCluster(3);
     const addrs = parseBootstrap(mock.bootstrap);
     expect(addrs).toHaveLength(3);

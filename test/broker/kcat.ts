@@ -1,5 +1,8 @@
 /**
- * kcat (librdkafka) as an independent reader, and librdkafka's built-in mock cluster.
+ * kcat (librdkafka) as a second independent reader, and librdkafka's built-in mock cluster.
+ * Optional cross-checks: the suite's own read-backs use the Java reader (java-reader.ts), and a
+ * test that uses kcat starts with `peerTool("kcat").need(ctx)` (test/helpers/peer-tools.ts), so
+ * it skips with a note when kcat is missing (and fails where the peer tools are required).
  *
  * Debian's kcat is 1.7.1 on librdkafka 2.0.2. Its `-J` envelope, as actually printed (the
  * `-h` text documents headers as an object, but 1.7.1 prints a flat array):

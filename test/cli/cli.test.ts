@@ -1,12 +1,12 @@
 /**
  * The event-kafka CLI as a user runs it: the built bin in a child process,
- * against the real broker, read back with kcat.
+ * against the real broker, read back with the Java reader (Apache Kafka's own consumer).
  */
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { kcatConsume, kcatConsumeBinary } from "../broker/kcat.js";
+import { headerPairs, javaConsume, text } from "../broker/java-reader.js";
 import { CLI, run, summary } from "../helpers/cli.js";
 import { uniqueTopic } from "../helpers/topics.js";
 
@@ -32,8 +32,8 @@ describe("event-kafka publish", () => {
     const s = summary(r.stdout);
     expect(s.delivered).toBe(2);
     expect(s.failed).toBe(0);
-    const back = await kcatConsume(bootstrap, topic);
-    expect(back.map((x) => [x.key, x.payload]).sort()).toEqual([
+    const back = await javaConsume(bootstrap, topic);
+    expect(back.map((x) => [text(x.key), text(x.value)]).sort()).toEqual([
       ["K", "first"],
       ["K", "second"],
     ]);
@@ -51,16 +51,20 @@ describe("event-kafka publish", () => {
     );
     expect(r.code).toBe(0);
     expect(summary(r.stdout)).toMatchObject({ delivered: 20001, failed: 0 });
-    const back = await kcatConsumeBinary(bootstrap, topic);
+    const back = await javaConsume(bootstrap, topic);
     expect(back).toHaveLength(20001);
-    const byKey = new Map(back.map((x) => [x.key?.toString() ?? null, x]));
-    expect(byKey.get("key-123")?.payload?.toString()).toBe("value 123 ✓");
-    expect(byKey.get("key-123")?.headers).toEqual([
+    const byKey = new Map(back.map((x) => [text(x.key), x]));
+    expect(byKey.get("key-123")?.value).toEqual(Buffer.from("value 123 ✓"));
+    expect(headerPairs(byKey.get("key-123")!)).toEqual([
       ["source", "cli"],
       ["n", "1"],
     ]);
     // A line without the delimiter is all value, with no key; the CR of CRLF is dropped.
-    expect(byKey.get(null)?.payload?.toString()).toBe("no delimiter here");
+    expect(byKey.get(null)?.value).toEqual(Buffer.from("no delimiter here"));
+    expect(headerPairs(byKey.get(null)!)).toEqual([
+      ["source", "cli"],
+      ["n", "1"],
+    ]);
     // Per partition, the order of the input is kept.
     for (const p of [0, 1, 2]) {
       const ids = back
@@ -80,8 +84,9 @@ describe("event-kafka publish", () => {
     const r = await run(["publish", `kafka:${bootstrap}/${topic}?t.acks=1`, "-K", ":"], { file });
     expect(r.code).toBe(0);
     expect(summary(r.stdout)).toMatchObject({ delivered: lines.length, failed: 0 });
-    const back = await kcatConsumeBinary(bootstrap, topic);
-    const got = new Map(back.map((x) => [x.key!.toString(), x.payload!.toString()]));
+    const back = await javaConsume(bootstrap, topic);
+    expect(back).toHaveLength(lines.length);
+    const got = new Map(back.map((x) => [text(x.key)!, text(x.value)]));
     expect(got.size).toBe(lines.length);
     for (const line of lines) {
       const [k, v] = line.split(":");
@@ -98,8 +103,9 @@ describe("event-kafka publish", () => {
     expect(r.stderr).toMatch(
       /^event-kafka: 1 record\(s\) failed: record of \d+ bytes .* exceeds message\.max\.bytes/,
     );
-    const back = await kcatConsume(bootstrap, topic);
-    expect(back.map((x) => x.payload).sort()).toEqual(["small-1", "small-2"]);
+    const back = await javaConsume(bootstrap, topic);
+    expect(back.map((x) => text(x.value)).sort()).toEqual(["small-1", "small-2"]);
+    expect(back.every((x) => x.key === null)).toBe(true);
   });
 
   it("exits 1 and counts failures when the broker is down", async () => {
@@ -160,10 +166,10 @@ describe("event-kafka raise", () => {
     ]);
     expect(r.code).toBe(0);
     expect(summary(r.stdout)).toMatchObject({ delivered: 1, failed: 0 });
-    const back = await kcatConsume(bootstrap, topic);
+    const back = await javaConsume(bootstrap, topic);
     expect(back).toHaveLength(1);
-    expect(back[0]?.key).toBe("a84b4c76e66710@pc33");
-    expect(back[0]?.payload).toBe(
+    expect(text(back[0]!.key)).toBe("a84b4c76e66710@pc33");
+    expect(text(back[0]!.value)).toBe(
       '{"jsonrpc":"2.0","method":"E_PIKE_BLOCKED","params":{"ip":"192.168.2.11","count":42,"id":"007x"}}',
     );
   });
@@ -172,8 +178,9 @@ describe("event-kafka raise", () => {
     const topic = uniqueTopic("cli-raise-bare");
     const r = await run(["raise", `kafka:${bootstrap}/${topic}`, "E_STARTUP"]);
     expect(r.code).toBe(0);
-    const back = await kcatConsume(bootstrap, topic);
-    expect(back[0]?.payload).toBe('{"jsonrpc":"2.0","method":"E_STARTUP"}');
-    expect(back[0]?.key).toBeNull();
+    const back = await javaConsume(bootstrap, topic);
+    expect(back).toHaveLength(1);
+    expect(text(back[0]!.value)).toBe('{"jsonrpc":"2.0","method":"E_STARTUP"}');
+    expect(back[0]!.key).toBeNull();
   });
 });

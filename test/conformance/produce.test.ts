@@ -1,6 +1,8 @@
 /**
  * Produce of record batches over a raw socket against the real broker, read
- * back by an independent client (kcat, librdkafka) and compared record by record.
+ * back by an independent client (the Java reader: Apache Kafka's own consumer)
+ * and compared record by record, byte for byte. kcat (librdkafka) reads the
+ * varied batch back too, as an extra cross-check when it is installed.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ApiKey } from "../../src/protocol/api-keys.js";
@@ -14,12 +16,15 @@ import {
 import { encodeRecordBatch, type RecordInput } from "../../src/protocol/record-batch.js";
 import type { BrokerVersions } from "../../src/protocol/versions.js";
 import { pickVersion } from "../../src/protocol/versions.js";
+import { javaConsume, text } from "../broker/java-reader.js";
 import { kcatConsume, kcatConsumeBinary } from "../broker/kcat.js";
+import { peerTool } from "../helpers/peer-tools.js";
 import { RawClient } from "../helpers/raw-client.js";
 import { T0, variedRecords } from "../helpers/records.js";
 import { brokerVersions, uniqueTopic, waitForTopic } from "../helpers/topics.js";
 
 const bootstrap = inject("kafkaBootstrap");
+const kcat = peerTool("kcat");
 let client: RawClient;
 let versions: BrokerVersions;
 
@@ -38,6 +43,30 @@ function produce(version: number, req: ProduceRequest): Promise<ProduceResponse>
   );
 }
 
+/** What a key, value or header value is on the wire: UTF-8 bytes of a string, null kept. */
+function bytes(d: RecordInput["value"] | undefined): Buffer | null {
+  return d == null ? null : typeof d === "string" ? Buffer.from(d, "utf8") : Buffer.from(d);
+}
+
+/** Produces variedRecords() to partition 1 of a fresh topic; returns the topic. */
+async function produceVaried(prefix: string, records: RecordInput[]): Promise<string> {
+  const topic = uniqueTopic(prefix);
+  await waitForTopic(client, topic);
+  const version = pickVersion(ApiKey.Produce, versions, { min: 3, max: 12 });
+  const res = await produce(version, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 10000,
+    topicData: [
+      { name: topic, partitionData: [{ index: 1, records: encodeRecordBatch(records) }] },
+    ],
+  });
+  const p = partitionResult(res, 1);
+  expect(p.errorCode).toBe(0);
+  expect(p.baseOffset).toBe(0);
+  return topic;
+}
+
 function partitionResult(res: ProduceResponse, partition: number) {
   const p = res.responses[0]?.partitionResponses.find((x) => x.index === partition);
   if (!p) throw new Error(`no response for partition ${partition}: ${JSON.stringify(res)}`);
@@ -45,29 +74,41 @@ function partitionResult(res: ProduceResponse, partition: number) {
 }
 
 describe("Produce against the broker", () => {
-  it("accepts a batch of varied records and kcat reads back the same bytes", async () => {
-    const topic = uniqueTopic("produce-varied");
-    await waitForTopic(client, topic);
-    const version = pickVersion(ApiKey.Produce, versions, { min: 3, max: 12 });
+  it("accepts a batch of varied records and the Java reader reads back the same bytes", async () => {
     const records = variedRecords();
-    const res = await produce(version, {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: 10000,
-      topicData: [
-        { name: topic, partitionData: [{ index: 1, records: encodeRecordBatch(records) }] },
-      ],
+    const topic = await produceVaried("produce-varied", records);
+
+    const back = await javaConsume(bootstrap, topic, { partition: 1 });
+    expect(back.length).toBe(records.length);
+    back.forEach((got, i) => {
+      const want = records[i]!;
+      expect(got.topic).toBe(topic);
+      expect(got.partition).toBe(1);
+      expect(got.offset).toBe(i);
+      expect(got.key).toEqual(bytes(want.key));
+      expect(got.value).toEqual(bytes(want.value));
+      expect(got.timestamp).toBe(want.timestamp);
+      expect(got.timestampType).toBe("CreateTime");
+      expect(got.headers).toEqual(
+        (want.headers ?? []).map((h) => ({ key: h.key, value: bytes(h.value) })),
+      );
     });
-    const p = partitionResult(res, 1);
-    expect(p.errorCode).toBe(0);
-    expect(p.baseOffset).toBe(0);
+    expect(text(back[3]!.key)).toBe("ключ");
+    expect(text(back[3]!.value)).toBe("значение ✓ 日本語 🎉");
+    expect(back[2]!.value).toEqual(Buffer.alloc(0)); // empty, not null
+    expect(back[6]!.value).toBeNull();
+    expect(back[1]!.key).toBeNull();
+  });
+
+  it("kcat (librdkafka) reads back the same bytes too", async (ctx) => {
+    kcat.need(ctx);
+    const records = variedRecords();
+    const topic = await produceVaried("produce-varied-kcat", records);
 
     const back = await kcatConsumeBinary(bootstrap, topic, { partition: 1 });
     expect(back.length).toBe(records.length);
     back.forEach((got, i) => {
       const want = records[i]!;
-      const bytes = (d: RecordInput["value"] | undefined) =>
-        d == null ? null : typeof d === "string" ? Buffer.from(d, "utf8") : Buffer.from(d);
       expect(got.offset).toBe(i);
       expect(got.key).toEqual(bytes(want.key));
       expect(got.payload).toEqual(bytes(want.value));
@@ -113,21 +154,29 @@ describe("Produce against the broker", () => {
     });
     for (const i of [0, 1, 2]) expect(partitionResult(res, i).errorCode).toBe(0);
 
-    const p0 = await kcatConsumeBinary(bootstrap, topic, { partition: 0 });
+    const p0 = await javaConsume(bootstrap, topic, { partition: 0 });
     expect(p0.length).toBe(1);
-    expect(p0[0]!.payload!.equals(big)).toBe(true);
+    expect(text(p0[0]!.key)).toBe("big");
+    expect(p0[0]!.value!.equals(big)).toBe(true);
+    expect(p0[0]!.timestamp).toBe(T0);
 
-    const p1 = await kcatConsume(bootstrap, topic, { partition: 1 });
+    const p1 = await javaConsume(bootstrap, topic, { partition: 1 });
     expect(p1.length).toBe(many.length);
     p1.forEach((got, i) => {
       expect(got.offset).toBe(i);
-      expect(got.key).toBe(many[i]!.key);
-      expect(got.payload).toBe(many[i]!.value);
-      expect(got.ts).toBe(T0 + i);
+      expect(got.key).toEqual(bytes(many[i]!.key));
+      expect(got.value).toEqual(bytes(many[i]!.value));
+      expect(got.timestamp).toBe(T0 + i);
+      expect(got.headers).toEqual([]);
     });
 
-    const p2 = await kcatConsume(bootstrap, topic, { partition: 2 });
-    expect(p2.length).toBe(variedRecords().length);
+    const p2 = await javaConsume(bootstrap, topic, { partition: 2 });
+    const varied = variedRecords();
+    expect(p2.length).toBe(varied.length);
+    p2.forEach((got, i) => {
+      expect(got.key).toEqual(bytes(varied[i]!.key));
+      expect(got.value).toEqual(bytes(varied[i]!.value));
+    });
   });
 
   it("works at every Produce version from v3 to the broker's newest (v13 by topic id)", async () => {
@@ -158,8 +207,10 @@ describe("Produce against the broker", () => {
         expect(Buffer.from(res.responses[0]!.topicId)).toEqual(Buffer.from(meta.topicId));
       else expect(res.responses[0]!.name).toBe(topic);
     }
-    const back = await kcatConsume(bootstrap, topic, { partition: 0 });
-    expect(back.map((r) => r.payload)).toEqual(sent);
+    const back = await javaConsume(bootstrap, topic, { partition: 0 });
+    expect(back.map((r) => text(r.value))).toEqual(sent);
+    expect(back.map((r) => text(r.key))).toEqual(sent.map((_, i) => `v${i + 3}`));
+    expect(back.map((r) => r.offset)).toEqual(sent.map((_, i) => i));
   });
 
   it("refuses a batch whose CRC is corrupted", async () => {

@@ -4,7 +4,7 @@
  * The brokers advertise the proxies' ports on a CLIENT listener, so a client that bootstraps
  * through the proxies (`bootstrap`) keeps going through them after Metadata. Inter-broker,
  * controller and readiness traffic stay on the PLAINTEXT/CONTROLLER listeners, and so do the
- * test's own tools (`direct`: the KafkaJS admin and the kcat reader), which the faults never hit.
+ * test's own tools (`direct`: the KafkaJS admin and the Java reader), which the faults never hit.
  */
 import type { Admin } from "kafkajs";
 import { freePorts, type KafkaCluster, type KafkaNode, startCluster } from "../broker/kafka.js";

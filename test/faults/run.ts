@@ -2,9 +2,10 @@
  * One run of one scenario with one client, shared by the full suite (test/faults/) and the
  * short subset in `npm test` (test/producer/faults-smoke.test.ts): a fresh topic (3 partitions,
  * replication factor 3, min.insync.replicas=2), the fault, the producer, then the topic read
- * back with kcat straight from the brokers (not through the proxies) and tallied.
+ * back with the Java reader (Apache Kafka's own consumer) straight from the brokers (not through
+ * the proxies) and tallied.
  */
-import { kcatConsume } from "../broker/kcat.js";
+import { javaConsume } from "../broker/java-reader.js";
 import { uniqueTopic } from "../helpers/topics.js";
 import { createTopic } from "../producer/helpers.js";
 import {
@@ -90,7 +91,7 @@ export async function runOnce(
     // Even when the producer threw: the fault ends and the cluster recovers.
     const report = await fault.finish();
     if (outcome === undefined) throw produceError;
-    const records = await kcatConsume(fc.direct, topic, { timeoutMs: READ_TIMEOUT_MS });
+    const records = await javaConsume(fc.direct, topic, { timeoutMs: READ_TIMEOUT_MS });
     const counts = tally(records, spec.run, opts.count, outcome);
     await fc.admin.deleteTopics({ topics: [topic] }).catch(() => {});
     return {

@@ -1,8 +1,8 @@
 /**
- * Counting what a run left in the log, as read back by an independent reader (kcat -C -J),
- * against what the producer reported.
+ * Counting what a run left in the log, as read back by an independent reader (the Java reader,
+ * Apache Kafka's own consumer: test/broker/java-reader.ts), against what the producer reported.
  */
-import type { KcatRecord } from "../broker/kcat.js";
+import type { JavaRecord } from "../broker/java-reader.js";
 import { type ProduceOutcome, parseValue } from "./clients.js";
 
 export interface Tally {
@@ -41,7 +41,7 @@ export interface Tally {
 const SAMPLES_PER_PARTITION = 3;
 
 export function tally(
-  records: readonly KcatRecord[],
+  records: readonly JavaRecord[],
   run: string,
   count: number,
   outcome: ProduceOutcome,
@@ -51,7 +51,7 @@ export function tally(
   let read = 0;
   const byPartition = new Map<number, { offset: number; index: number }[]>();
   for (const r of records) {
-    const v = parseValue(r.payload);
+    const v = parseValue(r.value === null ? null : r.value.toString("utf8"));
     if (v === undefined || v.run !== run || v.index >= count) {
       foreign++;
       continue;

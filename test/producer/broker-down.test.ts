@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Producer } from "../../src/producer/producer.js";
+import { javaConsume, text } from "../broker/java-reader.js";
 import { type KafkaCluster, startCluster } from "../broker/kafka.js";
-import { kcatConsume } from "../broker/kcat.js";
 import { uniqueTopic } from "../helpers/topics.js";
 import { connectAdmin, createTopic, DeliveryLedger, FAST } from "./helpers.js";
 
@@ -107,13 +107,13 @@ describe("broker not running", () => {
     expect(patient.stats()).toMatchObject({ produced: 1000, delivered: 1000, failed: 0 });
     expect(warm.stats()).toMatchObject({ produced: 501, delivered: 501, failed: 0 });
 
-    const freshRead = await kcatConsume(cluster.bootstrap, fresh);
-    expect(freshRead.map((r) => r.payload).sort()).toEqual(
+    const freshRead = await javaConsume(cluster.bootstrap, fresh);
+    expect(freshRead.map((r) => text(r.value)).sort()).toEqual(
       patientLedger.records.map((r) => r.value).sort(),
     );
-    const knownRead = await kcatConsume(cluster.bootstrap, known);
+    const knownRead = await javaConsume(cluster.bootstrap, known);
     // The warm producer's records and the short-deadline one's warm-up record, nothing else.
-    expect(knownRead.map((r) => r.payload).sort()).toEqual(
+    expect(knownRead.map((r) => text(r.value)).sort()).toEqual(
       [...warmLedger.records.map((r) => r.value), "before"].sort(),
     );
   }, 150_000);

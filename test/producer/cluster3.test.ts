@@ -7,8 +7,8 @@ import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { Producer } from "../../src/producer/producer.js";
 import { KafkaProtocolError } from "../../src/protocol/errors.js";
+import { type JavaRecord, javaConsume, text } from "../broker/java-reader.js";
 import { type KafkaCluster, startCluster } from "../broker/kafka.js";
-import { type KcatRecord, kcatConsume } from "../broker/kcat.js";
 import { uniqueTopic } from "../helpers/topics.js";
 import {
   connectAdmin,
@@ -70,8 +70,14 @@ function waitForIsr(topic: string, size: number, what: string) {
   );
 }
 
+/** The index of an "i:<index>" record (NaN for any other value). */
+function indexOf(r: JavaRecord): number {
+  const v = text(r.value);
+  return v?.startsWith("i:") ? Number(v.slice(2)) : Number.NaN;
+}
+
 /** Per partition, the record indexes (from "i:<index>" values) in log order. */
-function indexesByPartition(read: KcatRecord[]): Map<number, number[]> {
+function indexesByPartition(read: JavaRecord[]): Map<number, number[]> {
   const out = new Map<number, number[]>();
   for (const r of read) {
     let list = out.get(r.partition);
@@ -79,7 +85,7 @@ function indexesByPartition(read: KcatRecord[]): Map<number, number[]> {
       list = [];
       out.set(r.partition, list);
     }
-    list.push(Number(r.payload!.slice(2)));
+    list.push(indexOf(r));
   }
   return out;
 }
@@ -117,8 +123,8 @@ describe("three brokers", () => {
       expect(Object.keys(stats.rttMs)).toContain(`127.0.0.1:${nodeById(id).port}`);
     }
 
-    const read = (await kcatConsume(cluster.bootstrap, topic)).filter(
-      (r) => r.payload !== "warm-up",
+    const read = (await javaConsume(cluster.bootstrap, topic)).filter(
+      (r) => text(r.value) !== "warm-up",
     );
     expect(read).toHaveLength(n);
     const stored = indexesByPartition(read);
@@ -215,7 +221,7 @@ describe("three brokers", () => {
     }
     // The log holds the patient records, in order, and none of the timed-out ones (the
     // leader refused them before appending).
-    const read = await kcatConsume(cluster.bootstrap, topic);
+    const read = await javaConsume(cluster.bootstrap, topic);
     expect(read).toHaveLength(30);
     for (const [partition, indexes] of indexesByPartition(read)) {
       expect(indexes).toEqual(
@@ -283,10 +289,10 @@ describe("three brokers", () => {
       200,
     );
 
-    const read = await kcatConsume(cluster.bootstrap, topic, { timeoutMs: 60_000 });
+    const read = await javaConsume(cluster.bootstrap, topic, { timeoutMs: 60_000 });
     const copies = new Map<number, number>();
     for (const r of read) {
-      const i = Number(r.payload!.slice(2));
+      const i = indexOf(r);
       copies.set(i, (copies.get(i) ?? 0) + 1);
     }
     const missing = ledger.records.map((_, i) => i).filter((i) => !copies.has(i));

@@ -1,15 +1,15 @@
 /**
  * Shared pieces of the producer's real-broker tests: a KafkaJS admin as an
  * independent view of topics and leaders, polling waits, a ledger that counts
- * the delivery reports of every record one by one, kcat as an independent
- * writer, and a plain-`node` child process for the "nothing keeps the process
- * alive after close()" checks.
+ * the delivery reports of every record one by one, KafkaJS as an independent
+ * writer (kcat too, as an optional cross-check), and a plain-`node` child
+ * process for the "nothing keeps the process alive after close()" checks.
  */
 import { spawn } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import { type Admin, Kafka, logLevel, Partitioners } from "kafkajs";
 import type { Logger } from "../../src/producer/logger.js";
 import type { Producer } from "../../src/producer/producer.js";
 import type {
@@ -226,8 +226,41 @@ export const FAST: Record<string, number> = {
 };
 
 /**
- * Produces (key, value) records with kcat (librdkafka) as an independent client,
- * e.g. with `{ partitioner: "murmur2_random" }` to compare partition choices.
+ * Produces (key, value) records with KafkaJS as an independent client that needs nothing
+ * beyond `npm ci`. Keyed records go where KafkaJS's DefaultPartitioner puts them: the Java
+ * client's toPositive(murmur2(key)) % partitions, so partition choices can be compared.
+ * acks=all; resolves once every record is acknowledged.
+ */
+export async function kafkajsProduce(
+  bootstrap: string,
+  topic: string,
+  records: readonly [key: string | Buffer | null, value: string | Buffer | null][],
+): Promise<void> {
+  const kafka = new Kafka({
+    clientId: "independent-writer",
+    brokers: bootstrap.split(","),
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: records.map(([key, value]) => ({ key, value })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/**
+ * Produces (key, value) records with kcat (librdkafka), e.g. with
+ * `{ partitioner: "murmur2_random" }` to compare partition choices. An optional cross-check:
+ * gate its test on `peerTool("kcat").need(ctx)` (test/helpers/peer-tools.ts).
  */
 export function kcatProduce(
   bootstrap: string,

@@ -13,14 +13,17 @@ import { KafkaClientError } from "../../src/producer/client-error.js";
 import { ConfigError } from "../../src/producer/config.js";
 import { Producer } from "../../src/producer/producer.js";
 import { KafkaProtocolError } from "../../src/protocol/errors.js";
+import type { RecordData } from "../../src/protocol/record-batch.js";
+import { javaConsume, text } from "../broker/java-reader.js";
 import { freePorts } from "../broker/kafka.js";
-import { kcatConsume, kcatConsumeBinary } from "../broker/kcat.js";
+import { peerTool } from "../helpers/peer-tools.js";
 import { uniqueTopic } from "../helpers/topics.js";
 import {
   connectAdmin,
   createTopic,
   DeliveryLedger,
   FAST,
+  kafkajsProduce,
   kcatProduce,
   recordingLogger,
   runNodeScript,
@@ -29,6 +32,7 @@ import {
 } from "./helpers.js";
 
 const bootstrap = inject("kafkaBootstrap");
+const kcat = peerTool("kcat");
 let admin: Admin;
 const producers: Producer[] = [];
 
@@ -69,7 +73,7 @@ afterAll(async () => {
 });
 
 describe("delivery", () => {
-  it("reports every record once, at the offset where kcat reads it back, in order per partition", async () => {
+  it("reports every record once, at the offset where the Java reader reads it back, in order per partition", async () => {
     const topic = uniqueTopic("p-deliver");
     await createTopic(admin, topic, { partitions: 4 });
     const producer = newProducer({ "linger.ms": 2 });
@@ -94,7 +98,7 @@ describe("delivery", () => {
     expect(ledger.failed()).toEqual([]);
     expect(viaSend.offset).toBeGreaterThanOrEqual(0);
 
-    const byPartition = new Map<number, { offset: number; value: string }[]>();
+    const byPartition = new Map<number, { offset: number; index: number }[]>();
     ledger.outcomes.forEach((o, i) => {
       const { report } = o[0]!;
       expect(report.topic).toBe(topic);
@@ -105,23 +109,41 @@ describe("delivery", () => {
         list = [];
         byPartition.set(report.partition, list);
       }
-      list.push({ offset: report.offset, value: `v${i}` });
+      list.push({ offset: report.offset, index: i });
     });
     expect([...byPartition.keys()].sort()).toEqual([0, 1, 2, 3]);
 
-    const read = await kcatConsume(bootstrap, topic);
+    const read = await javaConsume(bootstrap, topic);
     expect(read).toHaveLength(n + 1);
     const found = new Map(read.map((r) => [`${r.partition}/${r.offset}`, r]));
+    const asBytes = (d: RecordData | null | undefined): Buffer | null =>
+      d == null ? null : typeof d === "string" ? Buffer.from(d, "utf8") : Buffer.from(d);
+    const sameBytes = (x: Buffer | null, y: Buffer | null): boolean =>
+      x === null || y === null ? x === y : x.equals(y);
+    const wrong: string[] = [];
     for (const [partition, list] of byPartition) {
       // Offsets follow the order the records were produced, from 0 and with no gap.
       expect(list.map((x) => x.offset)).toEqual(list.map((_, k) => k));
-      for (const { offset, value } of list) {
-        expect(found.get(`${partition}/${offset}`)?.payload).toBe(value);
+      for (const { offset, index } of list) {
+        // Each record is at its reported offset with its own key, value and headers.
+        const got = found.get(`${partition}/${offset}`);
+        const want = ledger.records[index]!;
+        const wantHeaders = (want.headers ?? []).map((h) => ({
+          key: h.key,
+          value: asBytes(h.value),
+        }));
+        const ok =
+          got !== undefined &&
+          text(got.value) === `v${index}` &&
+          sameBytes(got.key, asBytes(want.key)) &&
+          JSON.stringify(got.headers) === JSON.stringify(wantHeaders);
+        if (!ok) wrong.push(`${partition}/${offset} (record ${index})`);
       }
-      const kcatOrder = read.filter((r) => r.partition === partition && r.payload !== `v${n}`);
-      expect(kcatOrder.map((r) => r.payload)).toEqual(list.map((x) => x.value));
+      const readOrder = read.filter((r) => r.partition === partition && text(r.value) !== `v${n}`);
+      expect(readOrder.map((r) => text(r.value))).toEqual(list.map((x) => `v${x.index}`));
     }
-    expect(found.get(`${viaSend.partition}/${viaSend.offset}`)?.key).toBe("promise");
+    expect(wrong).toEqual([]);
+    expect(text(found.get(`${viaSend.partition}/${viaSend.offset}`)!.key)).toBe("promise");
     const stats = producer.stats();
     expect(stats).toMatchObject({ produced: n + 1, delivered: n + 1, failed: 0, queued: 0 });
     expect(stats.queuedBytes).toBe(0);
@@ -139,18 +161,19 @@ describe("delivery", () => {
       producer.send({ topic, key: "", value: "", headers: [{ key: "h", value: "x" }] }),
     ]);
     expect(reports.map((r) => r.offset)).toEqual([0, 1, 2, 3]);
-    const read = await kcatConsumeBinary(bootstrap, topic, { count: 4 });
+    const read = await javaConsume(bootstrap, topic, { count: 4 });
     expect(read.map((r) => r.key?.toString("hex") ?? null)).toEqual([
       Buffer.from("ключ").toString("hex"),
       binary.subarray(0, 7).toString("hex"),
       null,
       "",
     ]);
-    expect(read[0]!.payload!.toString("utf8")).toBe("значение ✓ 🎉");
-    expect(read[1]!.payload!.equals(binary)).toBe(true);
-    expect(read[2]!.payload).toBeNull();
-    expect(read[3]!.payload!.length).toBe(0);
-    expect(read[3]!.headers).toEqual([["h", "x"]]);
+    expect(read[0]!.value).toEqual(Buffer.from("значение ✓ 🎉"));
+    expect(read[1]!.value!.equals(binary)).toBe(true);
+    expect(read[2]!.value).toBeNull();
+    expect(read[3]!.value).toEqual(Buffer.alloc(0));
+    expect(read.slice(0, 3).map((r) => r.headers)).toEqual([[], [], []]);
+    expect(read[3]!.headers).toEqual([{ key: "h", value: Buffer.from("x") }]);
   });
 });
 
@@ -167,63 +190,92 @@ describe("acks", () => {
     expect(ledger.failed()).toEqual([]);
     expect(ledger.delivered().every((o) => o.report.offset === -1)).toBe(true);
     // No response comes: wait for the log to hold them all.
+    let lastRead = "nothing read yet";
     const read = await waitFor(
       "1000 records in the log",
       async () => {
-        const r = await kcatConsume(bootstrap, topic);
+        const r = await javaConsume(bootstrap, topic);
+        const perPartition = [0, 1].map((p) => r.filter((x) => x.partition === p).length);
+        lastRead = `the last read found ${r.length} (per partition ${perPartition.join(", ")})`;
         return r.length >= 1000 ? r : undefined;
       },
       20_000,
       200,
+    ).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; ${lastRead}`);
+    });
+    expect(read).toHaveLength(1000);
+    expect(read.map((r) => `${text(r.key)}=${text(r.value)}`).sort()).toEqual(
+      ledger.records.map((r) => `${String(r.key)}=${String(r.value)}`).sort(),
     );
-    expect(read.map((r) => r.payload).sort()).toEqual(ledger.records.map((r) => r.value).sort());
   });
 });
 
 describe("keyed placement", () => {
-  it("puts each key where the Java client and librdkafka's murmur2_random put it", async () => {
-    const partitions = 6;
+  // Java's Utils.murmur2 of these keys (UtilsTest.testMurmur2 in apache/kafka); the Java
+  // producer places a key at toPositive(murmur2(key)) % partitions.
+  const javaHashes: [string, number][] = [
+    ["21", -973932308],
+    ["foobar", -790332482],
+    ["a-little-bit-long-string", -985981536],
+    ["a-little-bit-longer-string", -1486304829],
+    ["lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971],
+    ["abc", 479470107],
+  ];
+  const partitions = 6;
+  const keys = [...javaHashes.map(([k]) => k)];
+  for (let i = 0; i < 300; i++) keys.push(`key-${i}-${randomBytes(4).toString("hex")}`);
+  keys.push("ключ-🎉");
+  /** Where our producer put each key (set by the first test). */
+  let ourPartition: Map<string, number> | undefined;
+
+  it("puts each key where the Java client and KafkaJS's default partitioner put it", async () => {
     const ours = uniqueTopic("p-keys-ours");
-    const theirs = uniqueTopic("p-keys-kcat");
+    const theirs = uniqueTopic("p-keys-kafkajs");
     await createTopic(admin, ours, { partitions });
     await createTopic(admin, theirs, { partitions });
-    // Java's Utils.murmur2 of these keys (UtilsTest.testMurmur2 in apache/kafka); the Java
-    // producer places a key at toPositive(murmur2(key)) % partitions.
-    const javaHashes: [string, number][] = [
-      ["21", -973932308],
-      ["foobar", -790332482],
-      ["a-little-bit-long-string", -985981536],
-      ["a-little-bit-longer-string", -1486304829],
-      ["lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971],
-      ["abc", 479470107],
-    ];
-    const keys = [...javaHashes.map(([k]) => k)];
-    for (let i = 0; i < 300; i++) keys.push(`key-${i}-${randomBytes(4).toString("hex")}`);
-    keys.push("ключ-🎉");
 
     const producer = newProducer();
     const reports = await Promise.all(
       keys.map((key) => producer.send({ topic: ours, key, value: key })),
     );
-    const ourPartition = new Map(keys.map((k, i) => [k, reports[i]!.partition]));
+    const placed = new Map(keys.map((k, i) => [k, reports[i]!.partition]));
     for (const [key, hash] of javaHashes) {
-      expect(ourPartition.get(key), key).toBe((hash & 0x7fffffff) % partitions);
+      expect(placed.get(key), key).toBe((hash & 0x7fffffff) % partitions);
     }
     // The records are stored where the reports say.
-    const readOurs = await kcatConsume(bootstrap, ours);
+    const readOurs = await javaConsume(bootstrap, ours);
     expect(readOurs).toHaveLength(keys.length);
-    expect(new Map(readOurs.map((r) => [r.key!, r.partition]))).toEqual(ourPartition);
+    expect(readOurs.every((r) => text(r.key) === text(r.value))).toBe(true);
+    expect(new Map(readOurs.map((r) => [text(r.key)!, r.partition]))).toEqual(placed);
 
+    // KafkaJS's DefaultPartitioner is Java-compatible murmur2: the same partition per key.
+    await kafkajsProduce(
+      bootstrap,
+      theirs,
+      keys.map((k) => [k, k]),
+    );
+    const readTheirs = await javaConsume(bootstrap, theirs);
+    expect(readTheirs).toHaveLength(keys.length);
+    expect(new Map(readTheirs.map((r) => [text(r.key)!, r.partition]))).toEqual(placed);
+    expect(new Set(placed.values()).size).toBe(partitions);
+    ourPartition = placed;
+  });
+
+  it("puts each key where librdkafka's murmur2_random (kcat) puts it", async (ctx) => {
+    kcat.need(ctx);
+    expect(ourPartition, "the test above ran").toBeDefined();
+    const theirs = uniqueTopic("p-keys-kcat");
+    await createTopic(admin, theirs, { partitions });
     await kcatProduce(
       bootstrap,
       theirs,
       keys.map((k) => [k, k]),
       { partitioner: "murmur2_random" },
     );
-    const readTheirs = await kcatConsume(bootstrap, theirs);
+    const readTheirs = await javaConsume(bootstrap, theirs);
     expect(readTheirs).toHaveLength(keys.length);
-    expect(new Map(readTheirs.map((r) => [r.key!, r.partition]))).toEqual(ourPartition);
-    expect(new Set(ourPartition.values()).size).toBe(partitions);
+    expect(new Map(readTheirs.map((r) => [text(r.key)!, r.partition]))).toEqual(ourPartition);
   });
 });
 
@@ -359,11 +411,12 @@ describe("refusals at enqueue", () => {
     ledger.produce(producer, { topic, value: "room again" });
     await producer.flush(20_000);
     expect(ledger.notExactlyOnce()).toEqual([]);
-    const read = await kcatConsume(bootstrap, topic);
-    expect(read.map((r) => r.payload)).toEqual([
+    const read = await javaConsume(bootstrap, topic);
+    expect(read.map((r) => text(r.value))).toEqual([
       ...Array.from({ length: 10 }, (_, i) => `v${i}`),
       "room again",
     ]);
+    expect(read.map((r) => r.offset)).toEqual(read.map((_, i) => i));
   });
 
   it.each([
@@ -473,8 +526,8 @@ describe("broker errors", () => {
     expect(retried, JSON.stringify(retried)).toEqual([]);
     const stats = producer.stats();
     expect(stats).toMatchObject({ produced: 6, delivered: 5, failed: 1, retries: 0, sent: 6 });
-    const read = await kcatConsume(bootstrap, topic);
-    expect(read.map((r) => r.payload).sort()).toEqual([
+    const read = await javaConsume(bootstrap, topic);
+    expect(read.map((r) => text(r.value)).sort()).toEqual([
       ...small.map((_, i) => `small-${i}`),
       "warm-up",
       "warm-up",
@@ -550,9 +603,9 @@ describe("close", () => {
     expect(() => producer.produce({ topic, value: "late" })).toThrow(
       expect.objectContaining({ code: "DESTROYED" }),
     );
-    const read = await kcatConsume(bootstrap, topic);
+    const read = await javaConsume(bootstrap, topic);
     expect(read).toHaveLength(n);
-    expect(new Set(read.map((r) => r.payload)).size).toBe(n);
+    expect(new Set(read.map((r) => text(r.value))).size).toBe(n);
     expect(ledger.extraReports).toBe(0);
   });
 
@@ -568,7 +621,7 @@ describe("close", () => {
     expect(ledger.delivered().length + failed).toBe(n);
     expect(producer.stats()).toMatchObject({ queued: 0, failed, delivered: n - failed });
     // Every success is really in the log.
-    const read = await kcatConsume(bootstrap, topic);
+    const read = await javaConsume(bootstrap, topic);
     const stored = new Set(read.map((r) => `${r.partition}/${r.offset}`));
     for (const { report } of ledger.delivered()) {
       expect(stored.has(`${report.partition}/${report.offset}`)).toBe(true);

@@ -3,12 +3,12 @@
  * reordered, failed records, for our producer (per-record reports) and kcat (a failure count).
  */
 import { describe, expect, it } from "vitest";
-import type { KcatRecord } from "../broker/kcat.js";
+import type { JavaRecord } from "../broker/java-reader.js";
 import { type ProduceOutcome, parseValue, recordKey, recordValue } from "../faults/clients.js";
 import { tally } from "../faults/tally.js";
 
 /** A log: [partition, index] in offset order per partition. */
-function log(entries: [partition: number, index: number][], run = "1"): KcatRecord[] {
+function log(entries: [partition: number, index: number][], run = "1"): JavaRecord[] {
   const next = new Map<number, number>();
   return entries.map(([partition, index]) => {
     const offset = next.get(partition) ?? 0;
@@ -17,11 +17,12 @@ function log(entries: [partition: number, index: number][], run = "1"): KcatReco
       topic: "t",
       partition,
       offset,
-      tstype: "create",
-      ts: 0,
-      key: recordKey(index),
-      payload: recordValue(run, index),
-      headers: undefined,
+      timestamp: 0,
+      timestampType: "CreateTime",
+      leaderEpoch: 0,
+      key: Buffer.from(recordKey(index)),
+      value: Buffer.from(recordValue(run, index)),
+      headers: [],
     };
   });
 }

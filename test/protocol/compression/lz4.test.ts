@@ -11,9 +11,9 @@ import {
 } from "../../../src/protocol/compression/lz4.js";
 import { xxh32 } from "../../../src/protocol/compression/xxhash32.js";
 import { ProtocolError } from "../../../src/protocol/protocol-error.js";
+import { peerTool } from "../../helpers/peer-tools.js";
 import {
   expectProtocolError,
-  hasCommand,
   hex,
   jsonLogLines,
   onlyProtocolError,
@@ -24,7 +24,8 @@ import {
 import { JAVA_LZ4_FRAME, JAVA_LZ4_FRAME_BLOCK_CHECKSUM, javaInput } from "./java-fixtures.js";
 
 const ascii = (s: string) => Buffer.from(s, "latin1");
-const LZ4_CLI = hasCommand("lz4");
+/** The lz4 reference CLI, a cross-check beyond npm ci (skips with a note when missing). */
+const lz4Cli = peerTool("lz4");
 const BLOCK_SIZES: Lz4BlockSize[] = [65536, 262144, 1048576, 4194304];
 
 /** "abcd" x 5 then "XYZWV": one match of 16 at offset 4, then the 5 last literals. */
@@ -265,28 +266,27 @@ describe("LZ4 against other implementations", () => {
     expect(lz4DecompressFrame(theirs).equals(json)).toBe(true);
   });
 
-  it.skipIf(!LZ4_CLI && !process.env.CI)(
-    "decodes what the lz4 CLI writes with every option",
-    () => {
-      const data = Buffer.concat([json, randomBytes(70_000, 5), Buffer.alloc(100_000, 1)]);
-      const variants = [
-        ["-1", "-B4"],
-        ["-1", "-B5", "-BD"], // linked blocks
-        ["-9", "-B6", "-BX"], // block checksums
-        ["-1", "-B7", "--content-size"],
-        ["-1", "-B4", "--no-frame-crc"],
-        ["-12", "-B4", "-BD", "-BX", "--content-size"],
-      ];
-      for (const args of variants) {
-        const frame = run("lz4", ["-c", "-q", ...args], data);
-        expect(lz4DecompressFrame(frame).equals(data), args.join(" ")).toBe(true);
-      }
-      const tiny = run("lz4", ["-c", "-q"], ABCD);
-      expect(lz4DecompressFrame(tiny)).toEqual(ABCD);
-    },
-  );
+  it("decodes what the lz4 CLI writes with every option", (ctx) => {
+    lz4Cli.need(ctx);
+    const data = Buffer.concat([json, randomBytes(70_000, 5), Buffer.alloc(100_000, 1)]);
+    const variants = [
+      ["-1", "-B4"],
+      ["-1", "-B5", "-BD"], // linked blocks
+      ["-9", "-B6", "-BX"], // block checksums
+      ["-1", "-B7", "--content-size"],
+      ["-1", "-B4", "--no-frame-crc"],
+      ["-12", "-B4", "-BD", "-BX", "--content-size"],
+    ];
+    for (const args of variants) {
+      const frame = run("lz4", ["-c", "-q", ...args], data);
+      expect(lz4DecompressFrame(frame).equals(data), args.join(" ")).toBe(true);
+    }
+    const tiny = run("lz4", ["-c", "-q"], ABCD);
+    expect(lz4DecompressFrame(tiny)).toEqual(ABCD);
+  });
 
-  it.skipIf(!LZ4_CLI && !process.env.CI)("the lz4 CLI decodes every frame we write", () => {
+  it("the lz4 CLI decodes every frame we write", (ctx) => {
+    lz4Cli.need(ctx);
     const data = Buffer.concat([json, randomBytes(70_000, 6)]);
     for (const blockSize of BLOCK_SIZES) {
       for (const options of [
@@ -300,15 +300,13 @@ describe("LZ4 against other implementations", () => {
     expect(run("lz4", ["-d", "-c", "-q"], lz4CompressFrame(Buffer.alloc(0))).length).toBe(0);
   });
 
-  it.skipIf(!LZ4_CLI && !process.env.CI)(
-    "compresses JSON log lines within 2% of lz4 -1 (64 KB blocks)",
-    () => {
-      const payload = jsonLogLines(1 << 20);
-      const reference = run("lz4", ["-c", "-q", "-1", "-B4", "--no-frame-crc"], payload).length;
-      const ours = lz4CompressFrame(payload).length;
-      expect(ours).toBeLessThanOrEqual(reference * 1.02);
-    },
-  );
+  it("compresses JSON log lines within 2% of lz4 -1 (64 KB blocks)", (ctx) => {
+    lz4Cli.need(ctx);
+    const payload = jsonLogLines(1 << 20);
+    const reference = run("lz4", ["-c", "-q", "-1", "-B4", "--no-frame-crc"], payload).length;
+    const ours = lz4CompressFrame(payload).length;
+    expect(ours).toBeLessThanOrEqual(reference * 1.02);
+  });
 });
 
 describe("LZ4 corrupt input", () => {
@@ -600,44 +598,40 @@ describe("LZ4 fast paths", () => {
     expect(out.buffer.byteLength).toBe(1 << 20);
   });
 
-  it.skipIf(!LZ4_CLI && !process.env.CI)(
-    "the lz4 CLI agrees with us on patterned inputs of many sizes, both ways",
-    () => {
-      const next = rng(31);
-      const inputs: Buffer[] = [];
-      for (const n of [0, 1, 12, 13, 14, 255, 256, 257, 4095, 4097, 65535, 65536, 65537]) {
-        inputs.push(shifted(patterned(n, n), n % 8));
-      }
-      for (let i = 0; i < 40; i++) inputs.push(shifted(patterned(next() % 200_000, i), i % 8));
-      // Our frames, concatenated: the CLI decodes them back to back.
-      const ours = Buffer.concat(
-        inputs.map((d, i) => lz4CompressFrame(d, { level: i % 3, contentChecksum: i % 2 === 0 })),
-      );
-      expect(run("lz4", ["-d", "-c", "-q"], ours).equals(Buffer.concat(inputs))).toBe(true);
-      // The CLI's frames (with its xxh32 content checksum) of the whole lot and of short ones.
-      const all = Buffer.concat(inputs);
-      for (const args of [
-        ["-1", "-B4"],
-        ["-1", "-B4", "-BD"],
-        ["-9", "-B5"],
-      ]) {
-        const frame = run("lz4", ["-c", "-q", ...args], all);
-        expect(lz4DecompressFrame(shifted(frame, 3)).equals(all), args.join(" ")).toBe(true);
-      }
-      for (const d of inputs.slice(0, 13)) {
-        expect(lz4DecompressFrame(run("lz4", ["-c", "-q", "-1"], d)).equals(d)).toBe(true);
-      }
-    },
-  );
+  it("the lz4 CLI agrees with us on patterned inputs of many sizes, both ways", (ctx) => {
+    lz4Cli.need(ctx);
+    const next = rng(31);
+    const inputs: Buffer[] = [];
+    for (const n of [0, 1, 12, 13, 14, 255, 256, 257, 4095, 4097, 65535, 65536, 65537]) {
+      inputs.push(shifted(patterned(n, n), n % 8));
+    }
+    for (let i = 0; i < 40; i++) inputs.push(shifted(patterned(next() % 200_000, i), i % 8));
+    // Our frames, concatenated: the CLI decodes them back to back.
+    const ours = Buffer.concat(
+      inputs.map((d, i) => lz4CompressFrame(d, { level: i % 3, contentChecksum: i % 2 === 0 })),
+    );
+    expect(run("lz4", ["-d", "-c", "-q"], ours).equals(Buffer.concat(inputs))).toBe(true);
+    // The CLI's frames (with its xxh32 content checksum) of the whole lot and of short ones.
+    const all = Buffer.concat(inputs);
+    for (const args of [
+      ["-1", "-B4"],
+      ["-1", "-B4", "-BD"],
+      ["-9", "-B5"],
+    ]) {
+      const frame = run("lz4", ["-c", "-q", ...args], all);
+      expect(lz4DecompressFrame(shifted(frame, 3)).equals(all), args.join(" ")).toBe(true);
+    }
+    for (const d of inputs.slice(0, 13)) {
+      expect(lz4DecompressFrame(run("lz4", ["-c", "-q", "-1"], d)).equals(d)).toBe(true);
+    }
+  });
 
-  it.skipIf(!LZ4_CLI && !process.env.CI)(
-    "compresses JSON log lines at least as small as lz4 -1 (64 KB blocks)",
-    () => {
-      for (const seed of [1234567, 42]) {
-        const payload = jsonLogLines(1 << 20, seed);
-        const reference = run("lz4", ["-c", "-q", "-1", "-B4", "--no-frame-crc"], payload).length;
-        expect(lz4CompressFrame(payload).length).toBeLessThanOrEqual(reference);
-      }
-    },
-  );
+  it("compresses JSON log lines at least as small as lz4 -1 (64 KB blocks)", (ctx) => {
+    lz4Cli.need(ctx);
+    for (const seed of [1234567, 42]) {
+      const payload = jsonLogLines(1 << 20, seed);
+      const reference = run("lz4", ["-c", "-q", "-1", "-B4", "--no-frame-crc"], payload).length;
+      expect(lz4CompressFrame(payload).length).toBeLessThanOrEqual(reference);
+    }
+  });
 });
