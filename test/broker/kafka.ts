@@ -1052,6 +1052,25 @@ function javaBaseArgs(jarsDir: string, heap: string): string[] {
   ];
 }
 
+/**
+ * Starts a JVM in `dir` with its output appended to `logFile`, writes its pid file and tracks
+ * it. A spawn error is left to the caller's liveness check (the process is then not alive).
+ */
+function spawnJvm(dir: string, logFile: string, args: string[]): ChildProcess {
+  const fd = openSync(logFile, "a");
+  try {
+    const child = spawn("java", args, { cwd: dir, stdio: ["ignore", fd, fd] });
+    child.on("error", () => {
+      // reported by the caller's liveness check
+    });
+    if (child.pid !== undefined) writeFileSync(join(dir, PID_FILE), `${child.pid}\n`);
+    trackChild(child);
+    return child;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readTail(file: string, lines: number): string {
   let fd: number | undefined;
   try {
@@ -1110,22 +1129,11 @@ class LocalNode implements KafkaNode {
   /** Spawns the JVM without waiting for readiness. */
   spawnProcess(): void {
     if (this.isRunning()) throw new Error(`node ${this.nodeId} is already running`);
-    const fd = openSync(this.logFile, "a");
-    try {
-      const child = spawn(
-        "java",
-        [...javaBaseArgs(this.ctx.jarsDir, this.ctx.heap), "kafka.Kafka", this.propsFile],
-        { cwd: this.dir, stdio: ["ignore", fd, fd] },
-      );
-      child.on("error", () => {
-        // reported through the readiness check (the process is not alive)
-      });
-      this.child = child;
-      if (child.pid !== undefined) writeFileSync(join(this.dir, PID_FILE), `${child.pid}\n`);
-      trackChild(child);
-    } finally {
-      closeSync(fd);
-    }
+    this.child = spawnJvm(this.dir, this.logFile, [
+      ...javaBaseArgs(this.ctx.jarsDir, this.ctx.heap),
+      "kafka.Kafka",
+      this.propsFile,
+    ]);
   }
 
   /** Waits until this node answers ApiVersions and its Metadata lists `expected` node ids. */
@@ -1355,26 +1363,11 @@ class ZooKeeperProcess {
         "",
       ].join("\n"),
     );
-    const fd = openSync(this.logFile, "a");
-    try {
-      const child = spawn(
-        "java",
-        [
-          ...javaBaseArgs(this.jarsDir, "256m"),
-          "org.apache.zookeeper.server.ZooKeeperServerMain",
-          this.configFile,
-        ],
-        { cwd: this.dir, stdio: ["ignore", fd, fd] },
-      );
-      child.on("error", () => {
-        // reported below (the process is not alive)
-      });
-      this.child = child;
-      if (child.pid !== undefined) writeFileSync(join(this.dir, PID_FILE), `${child.pid}\n`);
-      trackChild(child);
-    } finally {
-      closeSync(fd);
-    }
+    this.child = spawnJvm(this.dir, this.logFile, [
+      ...javaBaseArgs(this.jarsDir, "256m"),
+      "org.apache.zookeeper.server.ZooKeeperServerMain",
+      this.configFile,
+    ]);
     let lastError = "not tried";
     for (;;) {
       if (!this.isRunning()) {

@@ -54,16 +54,17 @@ export function metadata(
 
 /**
  * Asks for `topic` (auto-creating it) until every partition has a leader.
- * Returns the topic's metadata as Metadata v12 reports it.
+ * Returns the topic's metadata as Metadata `version` (default v12) reports it.
  */
 export async function waitForTopic(
   client: RawClient,
   topic: string,
   timeoutMs = 30000,
+  version = 12,
 ): Promise<{ response: MetadataResponse; topic: MetadataResponseTopic }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const response = await metadata(client, 12, [topic]);
+    const response = await metadata(client, version, [topic]);
     const t = response.topics.find((x) => x.name === topic);
     if (
       t &&

@@ -38,7 +38,7 @@ import {
   startCluster,
 } from "../broker/kafka.js";
 import { RawClient } from "../helpers/raw-client.js";
-import { brokerVersions, metadata, uniqueTopic } from "../helpers/topics.js";
+import { brokerVersions, uniqueTopic, waitForTopic as waitForTopicAt } from "../helpers/topics.js";
 
 const version = process.env.MATRIX_KAFKA_VERSION || pinnedKafkaVersion();
 const mode = (process.env.MATRIX_KAFKA_MODE || defaultMode(version)) as KafkaMode;
@@ -128,25 +128,8 @@ function bytes(d: RecordData | null | undefined): Buffer | null {
 }
 
 /** Asks for `topic` at our Metadata version (auto-creating it) until every partition leads. */
-async function waitForTopic(topic: string) {
-  const v = pickVersion(ApiKey.Metadata, versions);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const response = await metadata(client, v, [topic]);
-    const t = response.topics.find((x) => x.name === topic);
-    if (
-      t &&
-      t.errorCode === 0 &&
-      t.partitions.length > 0 &&
-      t.partitions.every((p) => p.errorCode === 0 && p.leaderId >= 0)
-    ) {
-      return { response, topic: t };
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`topic ${topic} has no leaders after 30 s: ${JSON.stringify(t)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function waitForTopic(topic: string) {
+  return waitForTopicAt(client, topic, 30_000, pickVersion(ApiKey.Metadata, versions));
 }
 
 /**
