@@ -517,6 +517,13 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
+/** SIGKILL; resolves once the process is gone (at once when there is none). */
+async function killNow(child: ChildProcess | undefined): Promise<void> {
+  if (!child || !isAlive(child)) return;
+  child.kill("SIGKILL");
+  await waitExit(child, 10_000);
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
 export async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
   if (!isAlive(child)) return;
@@ -1184,11 +1191,8 @@ class LocalNode implements KafkaNode {
     if (this.child) await terminate(this.child, timeoutMs);
   }
 
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || !isAlive(child)) return;
-    child.kill("SIGKILL");
-    await waitExit(child, 10_000);
+  kill(): Promise<void> {
+    return killNow(this.child);
   }
 }
 
@@ -1398,11 +1402,8 @@ class ZooKeeperProcess {
     if (this.child) await terminate(this.child, timeoutMs);
   }
 
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || !isAlive(child)) return;
-    child.kill("SIGKILL");
-    await waitExit(child, 10_000);
+  kill(): Promise<void> {
+    return killNow(this.child);
   }
 }
 

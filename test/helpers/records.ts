@@ -1,6 +1,19 @@
 /** Records shared by the real-broker tests. */
 import type { RecordInput } from "../../src/protocol/record-batch.js";
 
+/**
+ * Java's Utils.murmur2 of these UTF-8 keys (apache/kafka UtilsTest.testMurmur2): the Java
+ * producer places a key at toPositive(murmur2(key)) % partitions.
+ */
+export const JAVA_MURMUR2_VECTORS: readonly (readonly [string, number])[] = [
+  ["21", -973932308],
+  ["foobar", -790332482],
+  ["a-little-bit-long-string", -985981536],
+  ["a-little-bit-longer-string", -1486304829],
+  ["lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971],
+  ["abc", 479470107],
+];
+
 /** A fixed CreateTime base, so read-back timestamps can be compared exactly. */
 export const T0 = 1_700_000_000_000;
 

@@ -14,6 +14,7 @@ import {
   type PartitionerName,
   type PartitionKey,
 } from "../../src/producer/partitioners.js";
+import { JAVA_MURMUR2_VECTORS } from "../helpers/records.js";
 
 const require = createRequire(import.meta.url);
 // KafkaJS 2.2.4's Java-compatible murmur2 (a dev dependency), run as an independent peer.
@@ -42,14 +43,7 @@ function fnv1aReference(data: Uint8Array): number {
 
 describe("murmur2", () => {
   // apache/kafka clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java, testMurmur2.
-  const javaVectors: [string, number][] = [
-    ["21", -973932308],
-    ["foobar", -790332482],
-    ["a-little-bit-long-string", -985981536],
-    ["a-little-bit-longer-string", -1486304829],
-    ["lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971],
-    ["abc", 479470107],
-  ];
+  const javaVectors = JAVA_MURMUR2_VECTORS;
   it.each(javaVectors)("matches Java's Utils.murmur2 for %j", (key, expected) => {
     expect(murmur2(utf8(key))).toBe(expected);
   });

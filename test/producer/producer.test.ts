@@ -17,6 +17,7 @@ import type { RecordData } from "../../src/protocol/record-batch.js";
 import { javaConsume, text } from "../broker/java-reader.js";
 import { freePorts } from "../broker/kafka.js";
 import { peerTool } from "../helpers/peer-tools.js";
+import { JAVA_MURMUR2_VECTORS } from "../helpers/records.js";
 import { uniqueTopic } from "../helpers/topics.js";
 import {
   connectAdmin,
@@ -200,16 +201,7 @@ describe("acks", () => {
 });
 
 describe("keyed placement", () => {
-  // Java's Utils.murmur2 of these keys (UtilsTest.testMurmur2 in apache/kafka); the Java
-  // producer places a key at toPositive(murmur2(key)) % partitions.
-  const javaHashes: [string, number][] = [
-    ["21", -973932308],
-    ["foobar", -790332482],
-    ["a-little-bit-long-string", -985981536],
-    ["a-little-bit-longer-string", -1486304829],
-    ["lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971],
-    ["abc", 479470107],
-  ];
+  const javaHashes = JAVA_MURMUR2_VECTORS;
   const partitions = 6;
   const keys = [...javaHashes.map(([k]) => k)];
   for (let i = 0; i < 300; i++) keys.push(`key-${i}-${randomBytes(4).toString("hex")}`);
