@@ -9,10 +9,12 @@ export {
   PROPERTIES,
   type ProducerConfig,
   type ProducerProperties,
+  type PropertyText,
   propertiesMarkdown,
   REDACTED,
   redactProperties,
   resolveConfig,
+  textProperties,
 } from "./producer/config.js";
 export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./producer/logger.js";
 export { PARTITIONER_NAMES, type PartitionerName } from "./producer/partitioners.js";

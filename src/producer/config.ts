@@ -46,28 +46,57 @@ export interface EnumProperty<V extends string = string> extends PropertyBase<V>
 
 export type PropertyDef = IntegerProperty | BooleanProperty | StringProperty | EnumProperty;
 
-const int = (
+/**
+ * The table's builders keep aliases and words as literal types, so that
+ * ProducerProperties can offer `acks: "all"` as well as `request.required.acks`.
+ */
+type Named<P, A extends readonly string[]> = Omit<P, "aliases"> & { readonly aliases?: A };
+
+const int = <
+  const A extends readonly string[] = readonly [],
+  const W extends Readonly<Record<string, number>> = Readonly<Record<never, number>>,
+>(
   scope: PropertyScope | "both",
   min: number,
   max: number,
   def: number,
   doc: string,
-  extra: { aliases?: readonly string[]; words?: Record<string, number> } = {},
-): IntegerProperty => ({ type: "integer", scope, min, max, default: def, doc, ...extra });
+  extra: { aliases?: A; words?: W } = {},
+): Named<Omit<IntegerProperty, "words">, A> & { readonly words?: W } => ({
+  type: "integer",
+  scope,
+  min,
+  max,
+  default: def,
+  doc,
+  ...extra,
+});
 
-const bool = (
+const bool = <const A extends readonly string[] = readonly []>(
   scope: PropertyScope,
   def: boolean,
   doc: string,
-  aliases?: readonly string[],
-): BooleanProperty => ({ type: "boolean", scope, default: def, doc, ...(aliases && { aliases }) });
+  aliases?: A,
+): Named<BooleanProperty, A> => ({
+  type: "boolean",
+  scope,
+  default: def,
+  doc,
+  ...(aliases && { aliases }),
+});
 
-const str = (
+const str = <const A extends readonly string[] = readonly []>(
   scope: PropertyScope,
   def: string,
   doc: string,
-  aliases?: readonly string[],
-): StringProperty => ({ type: "string", scope, default: def, doc, ...(aliases && { aliases }) });
+  aliases?: A,
+): Named<StringProperty, A> => ({
+  type: "string",
+  scope,
+  default: def,
+  doc,
+  ...(aliases && { aliases }),
+});
 
 /** A string property whose value is a password, key or token. */
 const secret = (doc: string): StringProperty => ({
@@ -78,13 +107,24 @@ const secret = (doc: string): StringProperty => ({
   secret: true,
 });
 
-const oneOf = <V extends string>(
+const oneOf = <
+  V extends string,
+  const A extends readonly string[] = readonly [],
+  const I extends boolean = false,
+>(
   scope: PropertyScope | "both",
   values: readonly V[],
   def: V,
   doc: string,
-  extra: { aliases?: readonly string[]; ignoreCase?: boolean } = {},
-): EnumProperty<V> => ({ type: "enum", scope, values, default: def, doc, ...extra });
+  extra: { aliases?: A; ignoreCase?: I } = {},
+): Named<Omit<EnumProperty<V>, "ignoreCase">, A> & { readonly ignoreCase?: I } => ({
+  type: "enum",
+  scope,
+  values,
+  default: def,
+  doc,
+  ...extra,
+});
 
 export const COMPRESSION_CODECS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 export type CompressionCodecName = (typeof COMPRESSION_CODECS)[number];
@@ -364,8 +404,51 @@ type ValueOf<D> =
 /** A fully resolved configuration: every property with its value. */
 export type ProducerConfig = { -readonly [K in PropertyName]: ValueOf<(typeof PROPERTIES)[K]> };
 
-/** What a user may pass: any property by canonical name or alias, as text or typed value. */
-export type ProducerProperties = Record<string, string | number | boolean | undefined>;
+type Def<K extends PropertyName> = (typeof PROPERTIES)[K];
+
+/** What a property accepts as input: its typed value, or the text form a socket or CLI carries. */
+type InputOf<D> = D extends {
+  readonly type: "enum";
+  readonly values: readonly (infer V extends string)[];
+}
+  ? V | (D extends { readonly ignoreCase?: true } ? Lowercase<V> | Uppercase<V> : never)
+  : D extends { readonly type: "integer" }
+    ?
+        | number
+        | `${number}`
+        | (D extends { readonly words?: infer W } ? keyof NonNullable<W> & string : never)
+    : D extends { readonly type: "boolean" }
+      ? boolean | "true" | "false" | "1" | "0"
+      : string;
+
+/** librdkafka's other names of property K (e.g. acks for request.required.acks). */
+type AliasOf<K extends PropertyName> =
+  Def<K> extends { readonly aliases?: infer A }
+    ? NonNullable<A> extends readonly (infer N)[]
+      ? N & string
+      : never
+    : never;
+
+/**
+ * What a user may pass, generated from PROPERTIES: every property by its
+ * canonical name or an alias, with its type (enums as their values), so an
+ * editor completes and checks it. Names are checked again at runtime
+ * (resolveConfig), for input that did not come through the type checker.
+ */
+export type ProducerProperties = { [K in PropertyName]?: InputOf<Def<K>> } & {
+  [K in PropertyName as AliasOf<K>]?: InputOf<Def<K>>;
+};
+
+/** Properties as text from a socket string, a CLI flag or a file, before resolveConfig checks them. */
+export type PropertyText = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/**
+ * Hands text properties to the producer: their names and values are checked
+ * at runtime by resolveConfig (unknown names refused, with a suggestion).
+ */
+export function textProperties(text: PropertyText): ProducerProperties {
+  return text as ProducerProperties;
+}
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -495,7 +578,7 @@ export function defaultConfig(): ProducerConfig {
  * throw a ConfigError naming the property; the first of duplicate names
  * (a property and its alias) wins.
  */
-export function resolveConfig(props: ProducerProperties = {}): ProducerConfig {
+export function resolveConfig(props: ProducerProperties | PropertyText = {}): ProducerConfig {
   const out = defaultConfig() as Record<string, unknown>;
   const seen = new Set<PropertyName>();
   for (const [name, raw] of Object.entries(props)) {

@@ -14,6 +14,7 @@ import {
   parseValue,
   REDACTED,
   resolveConfig,
+  textProperties,
 } from "../producer/config.js";
 import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
 
@@ -257,7 +258,7 @@ export function socketsEqual(a: KafkaSocket, b: KafkaSocket): boolean {
  * with the same configuration key share one producer.
  */
 export function producerPropertiesOf(s: KafkaSocket): ProducerProperties {
-  return { ...s.producerProperties, "bootstrap.servers": s.brokers.join(",") };
+  return textProperties({ ...s.producerProperties, "bootstrap.servers": s.brokers.join(",") });
 }
 
 export function producerKey(s: KafkaSocket): string {

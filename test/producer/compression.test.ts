@@ -54,7 +54,7 @@ describe("producer compression", () => {
   }
 
   it("zstd: delivered where Node has it, refused at configuration otherwise", async () => {
-    const props = { "bootstrap.servers": bootstrap, "compression.codec": "zstd" };
+    const props = { "bootstrap.servers": bootstrap, "compression.codec": "zstd" } as const;
     if (!zstdAvailable) {
       expect(() => new Producer(props)).toThrow(
         /Invalid value "zstd" for configuration property "compression.codec": zstd compression needs Node\.js 22\.15\.0 or newer/,

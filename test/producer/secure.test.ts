@@ -9,6 +9,7 @@
  */
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { KafkaClientError } from "../../src/producer/client-error.js";
+import type { ProducerProperties } from "../../src/producer/config.js";
 import { Producer } from "../../src/producer/producer.js";
 import { unsecuredJwt } from "../../src/producer/sasl/index.js";
 import type { OAuthBearerToken } from "../../src/producer/security.js";
@@ -94,7 +95,7 @@ const FAST_FAIL = {
   "message.timeout.ms": "4000",
   "reconnect.backoff.ms": "100",
   "reconnect.backoff.max.ms": "1000",
-};
+} as const;
 
 /** Every string of a run that a user could see, to scan for secrets. */
 const printed: string[] = [];
@@ -180,7 +181,7 @@ describe.each(COMBOS)("$name", ({ listener, props }) => {
  * first onError within the window, the records' reports, the connection attempts
  * counted by a proxy, and the log.
  */
-async function failingRun(target: SecureListener | string, props: Record<string, string>) {
+async function failingRun(target: SecureListener | string, props: ProducerProperties) {
   const [host, port] = (typeof target === "string" ? target : target.bootstrap).split(":");
   const proxy = await startProxy({ host: host!, port: Number(port) });
   const logger = recordingLogger();

@@ -182,7 +182,7 @@ describe("secrets are never printed", () => {
     "ssl.key.password": certs.client.passphrase,
     "ssl.certificate.pem": certs.client.certPem,
     "ssl.ca.location": certs.ca.certFile,
-  };
+  } as const;
 
   it("redactProperties masks exactly the secret properties", () => {
     expect(redactProperties(props)).toEqual({
