@@ -5,7 +5,7 @@
  *   event-kafka publish SOCKET [MESSAGE...] [-k KEY | -K DELIM] [-H name=value]...
  *   event-kafka raise SOCKET EVENT [name=value ...] [--callid ID]
  */
-import { createReadStream, fstatSync } from "node:fs";
+import { createReadStream, fstatSync, readFileSync } from "node:fs";
 import { KafkaClientError } from "./producer/client-error.js";
 import { ConfigError } from "./producer/config.js";
 import { consoleLogger } from "./producer/logger.js";
@@ -29,9 +29,11 @@ const USAGE = `Usage:
       -t SECONDS      how long to wait for delivery at the end (default: the
                       socket's message.timeout.ms)
   event-kafka raise SOCKET EVENT [name=value ...] [--callid ID]
-      Raises one event: a JSON-RPC notification with the parameters given
-      (a value of digits only is a number). With key=callid in the socket,
-      --callid sets the record key.
+      Raises one event: a JSON-RPC notification with the parameters given.
+      name=value is always a string, kept byte for byte; name:=JSON is typed:
+      n:=42 (an integer), n:=null, n:='"text"'. With key=callid in the
+      socket, --callid sets the record key.
+  event-kafka --version
   event-kafka --help
 
 SOCKET is kafka:BROKERS/TOPIC[?PROPERTIES], e.g.
@@ -345,10 +347,8 @@ async function raise(args: string[]): Promise<number> {
   const socket = parseSocket(socketText);
   const params: Record<string, EventValue> = {};
   for (const p of pairs) {
-    const eq = p.indexOf("=");
-    if (eq <= 0) throw new UsageError(`event parameters are name=value, got "${p}"`);
-    const value = p.slice(eq + 1);
-    params[p.slice(0, eq)] = /^\d+$/.test(value) && value.length < 16 ? Number(value) : value;
+    const [name, value] = eventParam(p);
+    params[name] = value;
   }
   let delivered = 0;
   let failed = 0;
@@ -374,8 +374,50 @@ async function raise(args: string[]): Promise<number> {
   return failed > 0 || aborted() ? 1 : 0;
 }
 
+/**
+ * One event parameter from the command line. `name=value` is always the
+ * string value, byte for byte (0049301234 stays a string); `name:=JSON` is a
+ * typed value: an integer, a "string" or null, the types an OpenSIPS event
+ * parameter can have.
+ */
+export function eventParam(arg: string): [string, EventValue] {
+  const eq = arg.indexOf("=");
+  if (eq <= 0 || (eq === 1 && arg[0] === ":")) {
+    throw new UsageError(`event parameters are name=value or name:=JSON, got "${arg}"`);
+  }
+  if (arg[eq - 1] !== ":") return [arg.slice(0, eq), arg.slice(eq + 1)];
+  const name = arg.slice(0, eq - 1);
+  const text = arg.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(
+      `${name}:= needs a JSON value (an integer, a "string" or null), got ${text}`,
+    );
+  }
+  if (value === null || typeof value === "string" || Number.isSafeInteger(value)) {
+    return [name, value as EventValue];
+  }
+  throw new UsageError(
+    `${name}:=${text}: an event parameter is an integer, a string or null (write ${name}=${text} to send it as the string)`,
+  );
+}
+
+/** The package's version, from the package.json beside dist/. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === "--version" || command === "-V") {
+    process.stdout.write(`event-kafka ${version()} (Node.js ${process.version})\n`);
+    return 0;
+  }
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;

@@ -99,7 +99,7 @@ const str = <const A extends readonly string[] = readonly []>(
 });
 
 /** A string property whose value is a password, key or token. */
-const secret = (doc: string): StringProperty => ({
+const secret = (doc: string): Named<StringProperty, readonly []> => ({
   type: "string",
   scope: "global",
   default: "",
@@ -229,8 +229,8 @@ export const PROPERTIES = {
     "global",
     0,
     3600000,
-    10000,
-    "Longest wait before reconnecting to a broker.",
+    1000,
+    "Longest wait before reconnecting to a broker, so that records flow again within about a second of a broker coming back (librdkafka's default is 10000; ours, the Java client's, is 1000).",
   ),
   "retry.backoff.ms": int(
     "global",
@@ -424,8 +424,10 @@ type InputOf<D> = D extends {
 /** librdkafka's other names of property K (e.g. acks for request.required.acks). */
 type AliasOf<K extends PropertyName> =
   Def<K> extends { readonly aliases?: infer A }
-    ? NonNullable<A> extends readonly (infer N)[]
-      ? N & string
+    ? NonNullable<A> extends readonly (infer N extends string)[]
+      ? string extends N
+        ? never // a builder called without aliases
+        : N
       : never
     : never;
 
@@ -510,9 +512,40 @@ export function lookupProperty(
     (scope === "topic" && def.scope === "global")
   ) {
     const where = scope === "topic" ? "topic " : "";
-    throw new ConfigError(`No such ${where}configuration property: "${name}"`, name);
+    const near = canonical === undefined ? nearestName(name) : undefined;
+    const hint = near === undefined ? "" : ` (did you mean "${near}"?)`;
+    throw new ConfigError(`No such ${where}configuration property: "${name}"${hint}`, name);
   }
   return [canonical, def];
+}
+
+/** Edit distance (insertions, deletions, substitutions) between two names. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The known name (canonical or alias) closest to a misspelt one, when it is close enough. */
+function nearestName(name: string): string | undefined {
+  const limit = Math.max(2, Math.floor(name.length / 5));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const known of ALIASES.keys()) {
+    const d = editDistance(name.toLowerCase(), known);
+    if (d < bestDistance) {
+      best = known;
+      bestDistance = d;
+    }
+  }
+  return best;
 }
 
 function invalid(name: string, def: PropertyDef, raw: unknown, expected: string): ConfigError {
@@ -574,18 +607,24 @@ export function defaultConfig(): ProducerConfig {
 }
 
 /**
- * Resolves user properties over the defaults: unknown names and bad values
- * throw a ConfigError naming the property; the first of duplicate names
- * (a property and its alias) wins.
+ * Resolves user properties over the defaults: unknown names, bad values and
+ * a property given twice (by its name and an alias, e.g. acks and
+ * request.required.acks) throw a ConfigError naming the property.
  */
 export function resolveConfig(props: ProducerProperties | PropertyText = {}): ProducerConfig {
   const out = defaultConfig() as Record<string, unknown>;
-  const seen = new Set<PropertyName>();
+  const seen = new Map<PropertyName, string>();
   for (const [name, raw] of Object.entries(props)) {
     if (raw === undefined) continue;
     const [canonical, def] = lookupProperty(name);
-    if (seen.has(canonical)) continue;
-    seen.add(canonical);
+    const first = seen.get(canonical);
+    if (first !== undefined) {
+      throw new ConfigError(
+        `Configuration property "${canonical}" is given twice, as "${first}" and as "${name}": keep one`,
+        name,
+      );
+    }
+    seen.set(canonical, name);
     out[canonical] = parseValue(name, def, raw);
   }
   const config = out as ProducerConfig;
@@ -596,7 +635,7 @@ export function resolveConfig(props: ProducerProperties | PropertyText = {}): Pr
 /** MAX_IN_FLIGHT_IDEMPOTENT: the broker keeps the last five batches per producer for dedup. */
 const MAX_IN_FLIGHT_IDEMPOTENT = 5;
 
-function checkConsistency(c: ProducerConfig, given: ReadonlySet<PropertyName>): void {
+function checkConsistency(c: ProducerConfig, given: ReadonlyMap<PropertyName, string>): void {
   if (c["enable.idempotence"]) {
     const explicit = given.has("enable.idempotence");
     const maxInFlight = c["max.in.flight.requests.per.connection"];

@@ -2,7 +2,7 @@
  * The event-kafka CLI as a user runs it: the built bin in a child process,
  * against the real broker, read back with the Java reader (Apache Kafka's own consumer).
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
@@ -142,6 +142,15 @@ describe("event-kafka publish", () => {
     expect(cmd.stderr).toMatch(/unknown command "frobnicate"/);
   });
 
+  it("prints its version", async () => {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    for (const flag of ["--version", "-V"]) {
+      const r = await run([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`event-kafka ${pkg.version} (Node.js ${process.version})\n`);
+    }
+  });
+
   it("prints help", async () => {
     for (const args of [["--help"], ["publish", "--help"], ["raise", "-h"]]) {
       const r = await run(args);
@@ -159,8 +168,12 @@ describe("event-kafka raise", () => {
       `kafka:${bootstrap}/${topic}?key=callid`,
       "E_PIKE_BLOCKED",
       "ip=192.168.2.11",
-      "count=42",
+      "count:=42",
       "id=007x",
+      "phone=0049301234",
+      "ext=007",
+      'note:="quoted"',
+      "gone:=null",
       "--callid",
       "a84b4c76e66710@pc33",
     ]);
@@ -170,8 +183,22 @@ describe("event-kafka raise", () => {
     expect(back).toHaveLength(1);
     expect(text(back[0]!.key)).toBe("a84b4c76e66710@pc33");
     expect(text(back[0]!.value)).toBe(
-      '{"jsonrpc":"2.0","method":"E_PIKE_BLOCKED","params":{"ip":"192.168.2.11","count":42,"id":"007x"}}',
+      '{"jsonrpc":"2.0","method":"E_PIKE_BLOCKED","params":{"ip":"192.168.2.11","count":42,"id":"007x","phone":"0049301234","ext":"007","note":"quoted","gone":null}}',
     );
+  });
+
+  it("refuses a typed value an event parameter cannot carry, naming it", async () => {
+    for (const [arg, why] of [
+      ["flag:=true", /flag:=true: an event parameter is an integer, a string or null/],
+      ["n:=1.5", /n:=1\.5: an event parameter is an integer, a string or null/],
+      ["x:=[1,2]", /x:=\[1,2\]: an event parameter/],
+      ["bad:={", /bad:= needs a JSON value/],
+      [":=1", /event parameters are name=value or name:=JSON, got ":=1"/],
+    ] as const) {
+      const r = await run(["raise", `kafka:${bootstrap}/t`, "E_X", arg]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(why);
+    }
   });
 
   it("omits params for an event without parameters", async () => {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { reconnectDelay } from "../../src/producer/broker-node.js";
 import {
   ConfigError,
   defaultConfig,
   lookupProperty,
   PROPERTIES,
+  type ProducerProperties,
   propertiesMarkdown,
   resolveConfig,
 } from "../../src/producer/config.js";
@@ -26,16 +28,52 @@ describe("producer configuration", () => {
     expect(c["max.in.flight.requests.per.connection"]).toBe(5);
   });
 
-  it("accepts aliases and text values, first occurrence wins", () => {
+  it("accepts aliases and text values", () => {
     const c = resolveConfig({ acks: "all", "queue.buffering.max.ms": "20", linger: undefined });
     expect(c["request.required.acks"]).toBe(-1);
     expect(c["linger.ms"]).toBe(20);
-    const d = resolveConfig({ "linger.ms": 1, "queue.buffering.max.ms": 50 });
-    expect(d["linger.ms"]).toBe(1);
     expect(resolveConfig({ "socket.keepalive.enable": "true" })["socket.keepalive.enable"]).toBe(
       true,
     );
     expect(resolveConfig({ "compression.type": "lz4" })["compression.codec"]).toBe("lz4");
+  });
+
+  it("refuses a property given twice, by its name and an alias", () => {
+    expect(() => resolveConfig({ "linger.ms": 1, "queue.buffering.max.ms": 50 })).toThrow(
+      'Configuration property "linger.ms" is given twice, as "linger.ms" and as "queue.buffering.max.ms": keep one',
+    );
+    expect(() => resolveConfig({ acks: "all", "request.required.acks": 1 })).toThrow(
+      /"request.required.acks" is given twice, as "acks" and as "request.required.acks"/,
+    );
+  });
+
+  it("suggests the nearest known name for a misspelt one", () => {
+    expect(() => resolveConfig({ "lingr.ms": 5 } as ProducerProperties)).toThrow(
+      'No such configuration property: "lingr.ms" (did you mean "linger.ms"?)',
+    );
+    expect(() => resolveConfig({ "compresion.codec": "lz4" } as ProducerProperties)).toThrow(
+      /\(did you mean "compression.codec"\?\)$/,
+    );
+    expect(() => resolveConfig({ Acks: 1 } as ProducerProperties)).toThrow(
+      /\(did you mean "acks"\?\)$/,
+    );
+    // Far from every name: no guess.
+    expect(() => resolveConfig({ "no.such.thing": 1 } as ProducerProperties)).toThrow(
+      /^No such configuration property: "no.such.thing"$/,
+    );
+  });
+
+  it("checks names and value types at compile time", () => {
+    // Each line below must fail to typecheck (npm test runs tsc over the tests).
+    // @ts-expect-error a misspelt name
+    const misspelt: ProducerProperties = { "lingr.ms": 5 };
+    // @ts-expect-error a codec that does not exist
+    const codec: ProducerProperties = { "compression.codec": "brotli" };
+    // @ts-expect-error a number where a boolean is wanted
+    const flag: ProducerProperties = { "enable.idempotence": 2 };
+    const fine: ProducerProperties = { acks: "all", "linger.ms": 5, "compression.type": "lz4" };
+    expect([misspelt, codec, flag, fine]).toHaveLength(4);
+    expect(resolveConfig(fine)["request.required.acks"]).toBe(-1);
   });
 
   it("refuses unknown names with librdkafka's wording", () => {
@@ -68,6 +106,19 @@ describe("producer configuration", () => {
     expect(() =>
       resolveConfig({ "reconnect.backoff.ms": 500, "reconnect.backoff.max.ms": 100 }),
     ).toThrow(/reconnect\.backoff\.max\.ms/);
+  });
+
+  it("caps the reconnect backoff at a second by default, however long the outage", () => {
+    const c = defaultConfig();
+    expect(c["reconnect.backoff.max.ms"]).toBe(1000);
+    const settings = {
+      reconnectBackoffMs: c["reconnect.backoff.ms"],
+      reconnectBackoffMaxMs: c["reconnect.backoff.max.ms"],
+    };
+    // The most jitter can add (+50%) after 1, 5 and 50 failed attempts in a row.
+    expect(reconnectDelay(1, settings, () => 1)).toBe(150);
+    expect(reconnectDelay(5, settings, () => 1)).toBe(1000);
+    expect(reconnectDelay(50, settings, () => 1)).toBe(1000);
   });
 
   it("makes the producer idempotent by default, off when acks or max.in.flight say otherwise", () => {
