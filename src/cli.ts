@@ -80,11 +80,19 @@ function makeProducer(
 ): { producer: Producer; aborted: () => Error | undefined; stopped: AbortSignal } {
   let abortedWith: Error | undefined;
   const stop = new AbortController();
+  /** Connection failures already printed: each cause is said once, at once, not per retry. */
+  const warned = new Set<string>();
   const producer = new Producer(producerPropertiesOf(socket), {
     ...(process.env.EVENT_KAFKA_DEBUG && { logger: consoleLogger("debug") }),
     onDelivery: (err) => onDelivery(err !== null, err),
     onError: (err) => {
-      if (abortedWith !== undefined || !isSecurityFailure(err)) return;
+      if (abortedWith !== undefined) return;
+      if (!isSecurityFailure(err)) {
+        if (warned.has(err.message)) return;
+        warned.add(err.message);
+        process.stderr.write(`event-kafka: warning: ${err.message} (retrying)\n`);
+        return;
+      }
       abortedWith = err;
       stop.abort();
       void producer.close(0);

@@ -2,6 +2,7 @@
  * The event-kafka CLI as a user runs it: the built bin in a child process,
  * against the real broker, read back with the Java reader (Apache Kafka's own consumer).
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -118,7 +119,40 @@ describe("event-kafka publish", () => {
     ]);
     expect(r.code).toBe(1);
     expect(summary(r.stdout)).toMatchObject({ delivered: 0, failed: 3 });
-    expect(r.stderr).toMatch(/^event-kafka: 3 record\(s\) failed: .*message\.timeout\.ms/);
+    expect(r.stderr).toMatch(
+      /^event-kafka: warning: connection to 127\.0\.0\.1:1 failed: connect ECONNREFUSED 127\.0\.0\.1:1 \(retrying\)\n/,
+    );
+    // Said once, however many times the producer retried.
+    expect(r.stderr.match(/warning/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /\nevent-kafka: 3 record\(s\) failed: .*message\.timeout\.ms.*ECONNREFUSED/,
+    );
+  });
+
+  it("names a connection failure on stderr at once, long before the deadline", async () => {
+    const child = spawn(process.execPath, [CLI, "publish", "kafka:127.0.0.1:1/t", "x", "-t", "20"]);
+    const started = performance.now();
+    const firstLine = await new Promise<string>((resolve) => {
+      let err = "";
+      child.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+        if (err.includes("\n")) resolve(err.slice(0, err.indexOf("\n")));
+      });
+    });
+    const ms = performance.now() - started;
+    child.kill("SIGKILL");
+    expect(firstLine).toMatch(
+      /^event-kafka: warning: connection to 127\.0\.0\.1:1 failed: .*ECONNREFUSED/,
+    );
+    expect(ms).toBeLessThan(10_000); // the record's deadline is 20 s
+  });
+
+  it("names a host that does not resolve", async () => {
+    const r = await run(["publish", "kafka:no-such-host.invalid:9092/t", "x", "-t", "2"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^event-kafka: warning: .*no-such-host\.invalid.*(ENOTFOUND|EAI_AGAIN).* \(retrying\)\n/,
+    );
   });
 
   it("exits 2 with one clear line for a bad socket or bad arguments", async () => {
