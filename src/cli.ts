@@ -388,7 +388,7 @@ async function raise(args: string[]): Promise<number> {
  * typed value: an integer, a "string" or null, the types an OpenSIPS event
  * parameter can have.
  */
-export function eventParam(arg: string): [string, EventValue] {
+function eventParam(arg: string): [string, EventValue] {
   const eq = arg.indexOf("=");
   if (eq <= 0 || (eq === 1 && arg[0] === ":")) {
     throw new UsageError(`event parameters are name=value or name:=JSON, got "${arg}"`);

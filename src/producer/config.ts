@@ -538,8 +538,9 @@ function nearestName(name: string): string | undefined {
   const limit = Math.max(2, Math.floor(name.length / 5));
   let best: string | undefined;
   let bestDistance = limit + 1;
+  const lower = name.toLowerCase();
   for (const known of ALIASES.keys()) {
-    const d = editDistance(name.toLowerCase(), known);
+    const d = editDistance(lower, known);
     if (d < bestDistance) {
       best = known;
       bestDistance = d;
