@@ -48,6 +48,13 @@ export class PartitionQueue {
    * its queue again from 0.
    */
   bumpPending = false;
+  /**
+   * Idempotence: a batch of the current epoch was acknowledged, so the broker
+   * holds the producer's state for this partition. Until then one batch goes at
+   * a time: a broker without that state appends whatever sequence reaches it
+   * first, so a later batch could overtake a first one that came back.
+   */
+  sequenceConfirmed = false;
 
   constructor(
     readonly topic: string,

@@ -182,6 +182,11 @@ export class Sender {
     return next;
   }
 
+  /** Batches of `pq` that may be in flight at once (see PartitionQueue.sequenceConfirmed). */
+  private window(pq: PartitionQueue): number {
+    return this.identity === undefined || pq.sequenceConfirmed ? this.perPartitionInFlight : 1;
+  }
+
   /** Whether the batch at the head of what is unsent may go now. */
   private isReady(pq: PartitionQueue, batch: Batch, now: number): boolean {
     return (
@@ -224,6 +229,7 @@ export class Sender {
   private startNewEpoch(pq: PartitionQueue): void {
     const identity = this.identity!;
     pq.bumpPending = false;
+    pq.sequenceConfirmed = false;
     pq.producerEpoch = identity.bump();
     pq.nextSequence = 0;
     for (const b of pq.batches) {
@@ -309,7 +315,7 @@ export class Sender {
     let records = 0;
     let deadline = Number.POSITIVE_INFINITY;
     for (const pq of queues) {
-      if (pq.inFlight >= this.perPartitionInFlight || pq.blocked || pq.bumpPending) continue;
+      if (pq.inFlight >= this.window(pq) || pq.blocked || pq.bumpPending) continue;
       const batch = pq.batches[pq.inFlight];
       if (batch === undefined || !batch.sealed || batch.done || batch.retryAt > now) continue;
       if (!this.isReady(pq, batch, now)) continue;
@@ -425,6 +431,8 @@ export class Sender {
     if (code === 0 || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
       // A duplicate is a batch the broker already holds: delivered (older
       // brokers give no offset for it).
+      const pq = this.acc.partitionQueue(batch);
+      if (batch.stamp?.producerEpoch === pq.producerEpoch) pq.sequenceConfirmed = true;
       this.settle(batch, () =>
         this.acc.complete(
           batch,
