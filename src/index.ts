@@ -4,6 +4,12 @@
  */
 
 export { type ClientErrorCode, KafkaClientError } from "./producer/client-error.js";
+export type {
+  BrokerDescription,
+  ClusterDescription,
+  PartitionDescription,
+  TopicDescription,
+} from "./producer/cluster-metadata.js";
 export {
   ConfigError,
   PROPERTIES,

@@ -245,25 +245,42 @@ export class Cluster {
   }
 
   private async fetch(): Promise<void> {
-    const topics = [...this.wanted].map((name) => ({ name }));
+    const response = await this.ask([...this.wanted], true);
+    if (response !== undefined) this.apply(response);
+  }
+
+  /**
+   * The metadata of `topics` (null: every topic), for a caller to read: the
+   * producer's own map is left as it is. Tries each broker once, best first.
+   */
+  async describe(topics: readonly string[] | null): Promise<MetadataResponse> {
+    const response = await this.ask(topics, false);
+    if (response === undefined) throw new KafkaClientError("DESTROYED", "the producer is closed");
+    return response;
+  }
+
+  /** One Metadata request, to the first broker that answers; undefined once closed. */
+  private async ask(
+    names: readonly string[] | null,
+    autoCreate: boolean,
+  ): Promise<MetadataResponse | undefined> {
+    const topics = names === null ? null : names.map((name) => ({ name }));
     let lastError: Error | undefined;
     for (const node of this.candidates()) {
-      if (this.closed) return;
+      if (this.closed) return undefined;
       try {
         const conn = await node.connect();
         const version = conn.versionFor(ApiKey.Metadata);
-        const response = await conn.request({
+        return await conn.request({
           apiKey: ApiKey.Metadata,
           apiVersion: version,
           encode: (w) =>
             encodeMetadataRequest(w, version, {
               topics,
-              ...(version >= 4 && { allowAutoTopicCreation: true }),
+              ...(version >= 4 && { allowAutoTopicCreation: autoCreate }),
             }),
           decode: (r) => decodeMetadataResponse(r, version),
         });
-        this.apply(response);
-        return;
       } catch (err) {
         lastError = err as Error;
         this.options.logger.debug("metadata request failed", {
@@ -272,7 +289,7 @@ export class Cluster {
         });
       }
     }
-    this.requestRefresh("no broker answered the metadata request");
+    if (autoCreate) this.requestRefresh("no broker answered the metadata request");
     throw lastError ?? new KafkaClientError("TRANSPORT", "no broker to ask for metadata");
   }
 

@@ -9,6 +9,7 @@ import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
 import { Accumulator } from "./accumulator.js";
 import { KafkaClientError } from "./client-error.js";
 import { Cluster, parseBootstrap } from "./cluster.js";
+import { type ClusterDescription, describeCluster } from "./cluster-metadata.js";
 import {
   type ProducerConfig,
   type ProducerProperties,
@@ -272,6 +273,48 @@ export class Producer {
     if (this.#counters.queued > 0 || this.#idleWaiters.length === 0) return;
     const waiters = this.#idleWaiters.splice(0);
     for (const w of waiters) w();
+  }
+
+  /**
+   * The cluster's brokers, controller and topics (`topics`, or every topic)
+   * with partitions, leaders, replicas and in-sync replicas, as one broker
+   * answers a Metadata request (librdkafka's rd_kafka_metadata). Asks again
+   * until one answers; rejects at `timeoutMs` with the last connection error.
+   * A topic that does not exist is listed with the error
+   * UNKNOWN_TOPIC_OR_PARTITION, not created.
+   */
+  async metadata(
+    options: { topics?: readonly string[]; timeoutMs?: number } = {},
+  ): Promise<ClusterDescription> {
+    const timeoutMs = options.timeoutMs ?? 10000;
+    const topics = options.topics ?? null;
+    for (const t of topics ?? []) checkTopicName(t);
+    const deadline = Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<"expired">((resolve) => {
+      timer = setTimeout(() => resolve("expired"), timeoutMs);
+    });
+    let lastError: Error | undefined;
+    try {
+      while (!this.#closed) {
+        const outcome = await Promise.race([
+          this.#cluster.describe(topics).catch((err: Error) => err),
+          expired,
+        ]);
+        if (outcome === "expired") break;
+        if (!(outcome instanceof Error)) return describeCluster(outcome);
+        lastError = outcome;
+        if (Date.now() >= deadline) break;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#closed) throw new KafkaClientError("DESTROYED", "the producer is closed");
+    throw new KafkaClientError(
+      "TIMED_OUT",
+      `no broker answered a metadata request within ${timeoutMs} ms${lastErrorText(lastError ?? this.#cluster.lastConnectionError)}`,
+      { cause: lastError },
+    );
   }
 
   /**

@@ -84,6 +84,13 @@ export function redactSocketText(input: string): string {
 export interface ParseOptions {
   /** Accept the string without the `kafka:` prefix (broker_id values). */
   prefixOptional?: boolean;
+  /** Accept `kafka:BROKERS[?PROPERTIES]` without a topic (topic ""): the CLI's metadata command. */
+  topicOptional?: boolean;
+  /**
+   * Refuse a property given twice (under one name or a name and an alias)
+   * instead of keeping the first, as the original module does: the CLI's choice.
+   */
+  refuseDuplicates?: boolean;
 }
 
 /** Parses `host:port` entries (port 9092 when absent); returns them normalised. */
@@ -125,12 +132,13 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
   const q = input.indexOf("?", start);
   const slash = input.indexOf("/", start);
   const end = q < 0 ? input.length : q;
-  if (slash < 0 || slash >= end) {
+  const noTopic = slash < 0 || slash >= end;
+  if (noTopic && !options.topicOptional) {
     throw new SocketError(input, (slash < 0 || q < 0 ? input.length : q) + 1, "missing topic");
   }
-  const brokers = parseBrokers(input, input.slice(start, slash), start + 1);
-  const topic = input.slice(slash + 1, end);
-  if (topic === "") {
+  const brokers = parseBrokers(input, input.slice(start, noTopic ? end : slash), start + 1);
+  const topic = noTopic ? "" : input.slice(slash + 1, end);
+  if (!noTopic && topic === "") {
     throw new SocketError(
       input,
       slash + 2,
@@ -139,13 +147,14 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
   }
   const second = topic.indexOf("/");
   if (second >= 0) throw new SocketError(input, slash + 2 + second, "unexpected '/'");
-  if (!isValidTopicName(topic)) {
+  if (!noTopic && !isValidTopicName(topic)) {
     throw new SocketError(input, slash + 2, `invalid topic: "${topic}" is not ${TOPIC_NAME_RULE}`);
   }
 
   const properties: SocketProperty[] = [];
   const producerProperties: Record<string, string> = {};
-  const seen = new Set<string>();
+  /** Each property's first name as written (g.linger.ms, t.queue.buffering.max.ms ...). */
+  const firstName = new Map<string, string>();
   let keyCallId = false;
   if (q >= 0) {
     if (q === input.length - 1) {
@@ -174,8 +183,10 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
             `unsupported value for key: "${value}" (only key=callid is supported)`,
           );
         }
-        if (!seen.has("key")) {
-          seen.add("key");
+        if (keyCallId && options.refuseDuplicates) {
+          throw new SocketError(input, col, `property "key" is given twice (keep one)`);
+        }
+        if (!keyCallId) {
           keyCallId = true;
           properties.push({ name, value });
         }
@@ -206,10 +217,18 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
           );
         }
         // The first occurrence of a property wins, whatever name or alias it used.
-        if (!seen.has(canonical)) {
-          seen.add(canonical);
+        const first = firstName.get(canonical);
+        if (first === undefined) {
+          firstName.set(canonical, name);
           properties.push({ name, value });
           producerProperties[canonical] = value;
+        } else if (options.refuseDuplicates) {
+          const as = first === name ? "" : `, as "${first}" and as "${name}"`;
+          throw new SocketError(
+            input,
+            col,
+            `property "${canonical}" is given twice${as} (keep one)`,
+          );
         }
       }
       col += pair.length + 1;

@@ -55,12 +55,13 @@ export function run(
 export function summary(out: string): {
   delivered: number;
   failed: number;
+  undelivered: number;
   seconds: number;
   msgs_per_s: number;
 } {
   const lines = out.trim().split("\n");
   expect(lines).toHaveLength(1);
   const s = JSON.parse(lines[0]!);
-  expect(Object.keys(s)).toEqual(["delivered", "failed", "seconds", "msgs_per_s"]);
+  expect(Object.keys(s)).toEqual(["delivered", "failed", "undelivered", "seconds", "msgs_per_s"]);
   return s;
 }

@@ -114,6 +114,28 @@ describe("socket parser: valid sockets", () => {
     expect(scopes.producerProperties["request.required.acks"]).toBe("1");
   });
 
+  it("refuses a duplicate property when asked to (the CLI), naming both names", () => {
+    const opts = { refuseDuplicates: true };
+    expect(() => parseSocket("kafka:h:1/t?g.linger.ms=1&g.queue.buffering.max.ms=3", opts)).toThrow(
+      'property "linger.ms" is given twice, as "g.linger.ms" and as "g.queue.buffering.max.ms" (keep one) at column 27',
+    );
+    expect(() => parseSocket("kafka:h:1/t?key=callid&key=callid", opts)).toThrow(
+      /property "key" is given twice \(keep one\) at column 24/,
+    );
+    expect(parseSocket("kafka:h:1/t?g.linger.ms=1&t.acks=1", opts).properties).toHaveLength(2);
+  });
+
+  it("takes a socket without a topic only when told (the CLI's metadata command)", () => {
+    const s = parseSocket("kafka:h1:1,h2?g.client.id=x", { topicOptional: true });
+    expect(s.brokers).toEqual(["h1:1", "h2:9092"]);
+    expect(s.topic).toBe("");
+    expect(s.producerProperties["client.id"]).toBe("x");
+    expect(parseSocket("kafka:h:1", { topicOptional: true }).topic).toBe("");
+    expect(parseSocket("kafka:h:1/t", { topicOptional: true }).topic).toBe("t");
+    expect(() => parseSocket("kafka:h:1")).toThrow(/missing topic/);
+    expect(() => parseSocket("kafka:h:1/", { topicOptional: true })).toThrow(/missing topic/);
+  });
+
   it("accepts librdkafka's global names that start with topic.", () => {
     const s = parseSocket("kafka:h:1/t?g.topic.metadata.refresh.interval.ms=1000");
     expect(s.producerProperties["topic.metadata.refresh.interval.ms"]).toBe("1000");

@@ -1,0 +1,57 @@
+/** The CLI's commands and how their errors become exit statuses. */
+import { readFileSync } from "node:fs";
+import { KafkaClientError } from "../producer/client-error.js";
+import { ConfigError } from "../producer/config.js";
+import { SocketError } from "../socket/socket.js";
+import { metadata } from "./metadata.js";
+import { publish } from "./publish.js";
+import { raise } from "./raise.js";
+import { USAGE, UsageError } from "./usage.js";
+
+const COMMANDS: Record<string, (args: readonly string[]) => Promise<number | "help">> = {
+  publish,
+  raise,
+  metadata,
+};
+
+/** The package's version, from the package.json beside dist/. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === "--version" || command === "-V") {
+    process.stdout.write(`event-kafka ${version()} (Node.js ${process.version})\n`);
+    return 0;
+  }
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  try {
+    const run = COMMANDS[command];
+    if (run === undefined) {
+      throw new UsageError(`unknown command "${command}" (${Object.keys(COMMANDS).join(", ")})`);
+    }
+    const code = await run(rest);
+    if (code === "help") {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    return code;
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof SocketError || err instanceof ConfigError) {
+      process.stderr.write(`event-kafka: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof KafkaClientError && err.code === "INVALID_ARG") {
+      process.stderr.write(`event-kafka: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}

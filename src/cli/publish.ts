@@ -1,0 +1,275 @@
+/**
+ * `event-kafka publish`: records from arguments, standard input or a file,
+ * with kcat's producer flags, a summary line, and signals that flush first.
+ */
+import { closeSync, openSync } from "node:fs";
+import { KafkaClientError } from "../producer/client-error.js";
+import type { RecordHeader } from "../protocol/record-batch.js";
+import { type KafkaSocket, parseSocket } from "../socket/socket.js";
+import { forEachRecord, openInput } from "./input.js";
+import {
+  integerOf,
+  parseCommandArgs,
+  parseDelimiter,
+  propertiesWith,
+  stringOf,
+  stringsOf,
+} from "./options.js";
+import { reportFailures, startSession, Tally } from "./session.js";
+import { UsageError } from "./usage.js";
+
+const OPTIONS = {
+  key: { type: "string", short: "k" },
+  "key-delimiter": { type: "string", short: "K" },
+  delimiter: { type: "string", short: "D" },
+  header: { type: "string", short: "H", multiple: true },
+  partition: { type: "string", short: "p" },
+  file: { type: "string", short: "l" },
+  count: { type: "string", short: "c" },
+  compression: { type: "string", short: "z" },
+  property: { type: "string", short: "X", multiple: true },
+  tee: { type: "boolean", short: "T" },
+  "null-empty": { type: "boolean", short: "Z" },
+  timeout: { type: "string", short: "t" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** How long a signalled run flushes when -t is not given. */
+const SIGNAL_FLUSH_MS = 10_000;
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+interface PublishArgs {
+  socket: KafkaSocket;
+  settings: string[];
+  messages: string[];
+  key: Buffer | null;
+  keyDelimiter: Buffer | null;
+  delimiter: Buffer;
+  headers: RecordHeader[] | undefined;
+  partition: number | undefined;
+  file: string | undefined;
+  count: number;
+  tee: boolean;
+  nullEmpty: boolean;
+  waitMs: number | undefined;
+  quiet: boolean;
+}
+
+function parsePublishArgs(args: readonly string[]): PublishArgs | "help" {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
+  if (values.help) return "help";
+  const [socketText, ...messages] = positionals;
+  if (socketText === undefined) throw new UsageError("publish needs a SOCKET");
+  const headers: RecordHeader[] = stringsOf(values, "header").map((h) => {
+    const eq = h.indexOf("=");
+    if (eq <= 0) throw new UsageError(`-H expects name=value, got "${h}"`);
+    return { key: h.slice(0, eq), value: h.slice(eq + 1) };
+  });
+  const key = stringOf(values, "key");
+  const keyDelimiter = stringOf(values, "key-delimiter");
+  const delimiter = stringOf(values, "delimiter");
+  const partition = stringOf(values, "partition");
+  const count = stringOf(values, "count");
+  const timeout = stringOf(values, "timeout");
+  const file = stringOf(values, "file");
+  if (file !== undefined && messages.length > 0) {
+    throw new UsageError("give MESSAGE arguments or -l FILE, not both");
+  }
+  let waitMs: number | undefined;
+  if (timeout !== undefined) {
+    const t = Number(timeout);
+    if (timeout.trim() === "" || !(t >= 0)) {
+      throw new UsageError(`-t expects seconds, got "${timeout}"`);
+    }
+    waitMs = t * 1000;
+  }
+  const settings = stringsOf(values, "property");
+  const compression = stringOf(values, "compression");
+  if (compression !== undefined) settings.push(`compression.codec=${compression}`);
+  const p = partition === undefined ? -1 : integerOf("-p", partition, -1, 2 ** 31 - 1);
+  return {
+    socket: parseSocket(socketText, { refuseDuplicates: true }),
+    settings,
+    messages,
+    key: key === undefined ? null : Buffer.from(key),
+    keyDelimiter: keyDelimiter === undefined ? null : parseDelimiter("-K", keyDelimiter),
+    delimiter: delimiter === undefined ? Buffer.from("\n") : parseDelimiter("-D", delimiter),
+    headers: headers.length > 0 ? headers : undefined,
+    partition: p < 0 ? undefined : p,
+    file,
+    count: count === undefined ? Number.POSITIVE_INFINITY : integerOf("-c", count, 1, 2 ** 53),
+    tee: values.tee === true,
+    nullEmpty: values["null-empty"] === true,
+    waitMs,
+    quiet: values.quiet === true,
+  };
+}
+
+/** Thrown out of the record loop to stop reading: -c reached, a signal, a security failure. */
+class StopReading extends Error {}
+
+export async function publish(args: readonly string[]): Promise<number | "help"> {
+  const opts = parsePublishArgs(args);
+  if (opts === "help") return "help";
+  const { socket, headers, partition } = opts;
+  const properties = propertiesWith(socket, opts.settings);
+  if (opts.file !== undefined) {
+    // A missing or unreadable file is a bad argument, said before connecting.
+    try {
+      closeSync(openSync(opts.file, "r"));
+    } catch (err) {
+      throw new UsageError(`-l ${opts.file}: ${(err as Error).message}`);
+    }
+  }
+  const tally = new Tally();
+  let resume: (() => void) | undefined;
+  /** Wakes a loop waiting for room (deliveries made some, or reading must stop). */
+  const wake = (): void => {
+    const r = resume;
+    resume = undefined;
+    r?.();
+  };
+  const session = startSession(properties, tally, {
+    quiet: opts.quiet,
+    afterReport: () => {
+      if (resume && producer.queueLength <= lowWater) wake();
+    },
+  });
+  const { producer, aborted } = session;
+  const maxQueued = producer.config["queue.buffering.max.messages"];
+  const lowWater = Math.floor(maxQueued / 2);
+  const topic = socket.topic;
+  const out = opts.tee ? process.stderr : process.stdout;
+  const progress = startProgress(tally);
+
+  // Signals: the first stops reading and flushes within a bound; a second exits now.
+  let signalled: string | undefined;
+  const stopReading = new AbortController();
+  session.stopped.addEventListener("abort", () => stopReading.abort(), { once: true });
+  const flushMs = opts.waitMs ?? SIGNAL_FLUSH_MS;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled !== undefined) {
+      progress.stop();
+      out.write(`${tally.summary(produced - tally.reported)}\n`);
+      process.stderr.write(`event-kafka: ${signal} again: exiting without waiting\n`);
+      process.exit(SIGNAL_EXIT[signalled]);
+    }
+    signalled = signal;
+    process.stderr.write(
+      `event-kafka: ${signal}: stopped reading; flushing for up to ${flushMs / 1000} s (again to exit now)\n`,
+    );
+    stopReading.abort();
+    wake();
+    // A close already under way (input was done) gets the nearer deadline.
+    if (closing) void producer.close(flushMs);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  let produced = 0;
+  let closing = false;
+  const { keyDelimiter, nullEmpty, count } = opts;
+  const teeDelimiter = opts.delimiter;
+  /**
+   * Queues one record: synchronous, no allocation beyond the record itself.
+   * Returns false, with nothing queued, when the queue is full.
+   */
+  const produceRecord = (line: Buffer): boolean => {
+    if (stopReading.signal.aborted) throw new StopReading();
+    let key = opts.key;
+    let value: Buffer | null = line;
+    if (keyDelimiter) {
+      const at = line.indexOf(keyDelimiter);
+      if (at >= 0) {
+        key = line.subarray(0, at);
+        value = line.subarray(at + keyDelimiter.length);
+        if (nullEmpty) {
+          if (key.length === 0) key = null;
+          if (value.length === 0) value = null;
+        }
+      }
+    }
+    try {
+      producer.produce({ topic, key, value, headers, partition });
+    } catch (err) {
+      if (!(err instanceof KafkaClientError)) throw err;
+      if (err.code === "DESTROYED" && aborted()) throw new StopReading();
+      if (err.code === "QUEUE_FULL") return false;
+      if (err.code !== "MSG_SIZE_TOO_LARGE") throw err;
+      // One line too large for a record fails alone; the stream goes on.
+      tally.refused(err);
+    }
+    if (opts.tee) process.stdout.write(Buffer.concat([line, teeDelimiter]));
+    if (++produced >= count) throw new StopReading();
+    return true;
+  };
+  /** Resolves once deliveries have made room in the queue (or reading must stop). */
+  const room = (): Promise<void> =>
+    stopReading.signal.aborted
+      ? Promise.resolve()
+      : new Promise((r) => {
+          resume = r;
+        });
+
+  try {
+    if (opts.messages.length > 0) {
+      for (const m of opts.messages) {
+        const line = Buffer.from(m);
+        while (!produceRecord(line)) await room();
+      }
+    } else {
+      const input = openInput(opts.file);
+      stopReading.signal.addEventListener("abort", () => input.destroy(), { once: true });
+      const newline = opts.delimiter.length === 1 && opts.delimiter[0] === 10;
+      await forEachRecord(
+        input,
+        { delimiter: opts.delimiter, stripCr: newline },
+        produceRecord,
+        room,
+      );
+    }
+  } catch (err) {
+    // Reading stopped on purpose, or the input was destroyed because of it.
+    if (!(err instanceof StopReading) && !stopReading.signal.aborted) {
+      progress.stop();
+      throw err;
+    }
+  }
+  closing = true;
+  try {
+    const waitMs =
+      signalled !== undefined
+        ? flushMs
+        : (opts.waitMs ?? (producer.config["message.timeout.ms"] || 2 ** 31 - 1));
+    await producer.close(waitMs);
+  } finally {
+    progress.stop();
+  }
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  out.write(`${tally.summary()}\n`);
+  reportFailures(tally, aborted());
+  if (signalled !== undefined) return SIGNAL_EXIT[signalled]!;
+  return tally.failed > 0 || tally.undelivered > 0 || aborted() ? 1 : 0;
+}
+
+/** A progress line on a terminal's stderr, once a second. */
+function startProgress(tally: Tally): { stop(): void } {
+  if (!process.stderr.isTTY) return { stop: () => {} };
+  const t0 = performance.now();
+  const timer = setInterval(() => {
+    const s = (performance.now() - t0) / 1000;
+    process.stderr.write(
+      `\r${tally.delivered} delivered, ${tally.failed} failed, ${Math.round(tally.delivered / Math.max(s, 0.001))} msg/s   `,
+    );
+  }, 1000);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      process.stderr.write("\r\x1b[K");
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The cluster as a Metadata response describes it, in the shape a user reads:
+ * brokers, the controller, topics with their partitions, leaders, replicas and
+ * in-sync replicas (what `kcat -L` lists). Error codes become error names.
+ */
+import { errorByCode } from "../protocol/errors.js";
+import type { MetadataResponse } from "../protocol/metadata.js";
+
+export interface BrokerDescription {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  /** -1 when the partition has no leader. */
+  leader: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas: number[];
+  /** The broker's error name for this partition (LEADER_NOT_AVAILABLE ...), null for none. */
+  error: string | null;
+}
+
+export interface TopicDescription {
+  name: string;
+  /** Hex of the topic id; "" when the broker sends none. */
+  topicId: string;
+  internal: boolean;
+  /** The broker's error name for this topic (UNKNOWN_TOPIC_OR_PARTITION ...), null for none. */
+  error: string | null;
+  partitions: PartitionDescription[];
+}
+
+export interface ClusterDescription {
+  clusterId: string | null;
+  /** -1 when the broker did not say. */
+  controllerId: number;
+  brokers: BrokerDescription[];
+  topics: TopicDescription[];
+}
+
+function errorNameOf(code: number): string | null {
+  return code === 0 ? null : errorByCode(code).name;
+}
+
+export function describeCluster(m: MetadataResponse): ClusterDescription {
+  return {
+    clusterId: m.clusterId,
+    controllerId: m.controllerId,
+    brokers: m.brokers
+      .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }))
+      .sort((a, b) => a.nodeId - b.nodeId),
+    topics: m.topics
+      .filter((t) => t.name !== null)
+      .map((t) => {
+        const hex = Buffer.from(t.topicId).toString("hex");
+        return {
+          name: t.name!,
+          topicId: /^0*$/.test(hex) ? "" : hex,
+          internal: t.isInternal,
+          error: errorNameOf(t.errorCode),
+          partitions: t.partitions
+            .map((p) => ({
+              partition: p.partitionIndex,
+              leader: p.leaderId,
+              leaderEpoch: p.leaderEpoch,
+              replicas: [...p.replicaNodes],
+              isr: [...p.isrNodes],
+              offlineReplicas: [...p.offlineReplicas],
+              error: errorNameOf(p.errorCode),
+            }))
+            .sort((a, b) => a.partition - b.partition),
+        };
+      })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
+}
