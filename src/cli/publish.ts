@@ -35,6 +35,9 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** How far past message.timeout.ms close waits, for expiry timers that fire late. */
+const CLOSE_MARGIN_MS = 5_000;
+
 /** How long a signalled run flushes when -t is not given. */
 const SIGNAL_FLUSH_MS = 10_000;
 
@@ -242,7 +245,7 @@ export async function publish(args: readonly string[]): Promise<number | "help">
     const waitMs =
       signalled !== undefined
         ? flushMs
-        : (opts.waitMs ?? (producer.config["message.timeout.ms"] || 2 ** 31 - 1));
+        : (opts.waitMs ?? closeWaitMs(producer.config["message.timeout.ms"]));
     await producer.close(waitMs);
   } finally {
     progress.stop();
@@ -253,6 +256,14 @@ export async function publish(args: readonly string[]): Promise<number | "help">
   reportFailures(tally, aborted());
   if (signalled !== undefined) return SIGNAL_EXIT[signalled]!;
   return tally.failed > 0 || tally.undelivered > 0 || aborted() ? 1 : 0;
+}
+
+/**
+ * Without -t, close waits for every report: each comes within message.timeout.ms of
+ * its record, and the margin keeps close's own deadline from racing the last expiries.
+ */
+function closeWaitMs(messageTimeoutMs: number): number {
+  return messageTimeoutMs > 0 ? messageTimeoutMs + CLOSE_MARGIN_MS : 2 ** 31 - 1;
 }
 
 /** A progress line on a terminal's stderr, once a second. */
