@@ -35,8 +35,15 @@ export class BrokerNode {
     private readonly settings: ConnectionSettings,
     private readonly backoff: BackoffSettings,
     private readonly events: {
+      /** A connection came up (or was handed over), or one freed an in-flight slot. */
       onUp(node: BrokerNode): void;
-      onDown(node: BrokerNode, err: Error): void;
+      /** A connection came up or was handed over to this node (not called on drains). */
+      onConnected(node: BrokerNode): void;
+      /**
+       * A connection attempt failed (`established` false) or a connection that
+       * was up closed (`established` true).
+       */
+      onDown(node: BrokerNode, err: Error, established: boolean): void;
     },
   ) {}
 
@@ -89,7 +96,7 @@ export class BrokerNode {
       return conn;
     } catch (err) {
       this.noteFailure();
-      if (!this.closed) this.events.onDown(this, err as Error);
+      if (!this.closed) this.events.onDown(this, err as Error, false);
       throw err;
     }
   }
@@ -100,9 +107,10 @@ export class BrokerNode {
     conn.onClose = (err) => {
       if (this.conn === conn) this.conn = undefined;
       this.noteFailure();
-      if (!this.closed) this.events.onDown(this, err);
+      if (!this.closed) this.events.onDown(this, err, true);
     };
     conn.onDrain = () => this.events.onUp(this);
+    this.events.onConnected(this);
     this.events.onUp(this);
   }
 

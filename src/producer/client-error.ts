@@ -13,6 +13,14 @@ export type ClientErrorCode =
   | "DESTROYED"
   /** A connection failed or was closed. */
   | "TRANSPORT"
+  /**
+   * Every known broker (bootstrap and metadata ones) failed its latest
+   * connection attempt and none is connected (librdkafka's
+   * ERR__ALL_BROKERS_DOWN). Reported to `onError` once per outage, with the
+   * last connection error as its cause; the producer keeps retrying, and
+   * records fail only at their message.timeout.ms.
+   */
+  | "ALL_BROKERS_DOWN"
   /** The TLS handshake failed: certificate verification, host name, or a listener without TLS. */
   | "SSL"
   /** SASL failed: wrong credentials, a mechanism the broker does not enable, a token provider error. */
@@ -32,7 +40,11 @@ export type ClientErrorCode =
   /** The idempotent producer cannot go on (see the cause); produce() throws it from then on. */
   | "FATAL";
 
-const RETRIABLE: ReadonlySet<ClientErrorCode> = new Set(["TRANSPORT", "TIMED_OUT"]);
+const RETRIABLE: ReadonlySet<ClientErrorCode> = new Set([
+  "TRANSPORT",
+  "TIMED_OUT",
+  "ALL_BROKERS_DOWN",
+]);
 
 export class KafkaClientError extends Error {
   override readonly name = "KafkaClientError";

@@ -630,9 +630,24 @@ function socketError(
       "the broker closed the connection during the TLS handshake (a listener without TLS? check security.protocol and the port)",
     );
   }
-  return new KafkaClientError("TRANSPORT", `connection to ${address} failed: ${err.message}`, {
-    cause: err,
-  });
+  return new KafkaClientError(
+    "TRANSPORT",
+    `connection to ${address} failed: ${socketErrorText(err)}`,
+    {
+      cause: err,
+    },
+  );
+}
+
+/**
+ * A socket error's message; an AggregateError (every address of a host name
+ * failed, Node's autoSelectFamily) has none of its own: its errors' are joined.
+ */
+function socketErrorText(err: Error): string {
+  if (err.message !== "" || !(err instanceof AggregateError)) return err.message;
+  const inner = (err.errors as unknown[]).map(errText).filter((m) => m !== "");
+  const code = (err as NodeJS.ErrnoException).code;
+  return inner.length > 0 ? [...new Set(inner)].join("; ") : (code ?? "connection failed");
 }
 
 function errText(err: unknown): string {

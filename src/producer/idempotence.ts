@@ -26,6 +26,8 @@ import type { Logger } from "./logger.js";
 import type { DeliveryError } from "./record.js";
 
 const MAX_EPOCH = 32767;
+/** InitProducerId failures in a row before one is logged at warn (about 1.5 s at the default backoff). */
+const WARN_AFTER_FAILURES = 5;
 
 export interface IdentityEvents {
   /** A producer id arrived: batches can be stamped. */
@@ -128,7 +130,10 @@ export class ProducerIdentity {
       this.retryBackoffMs * 2 ** (this.failures - 1),
     );
     this.retryAt = Date.now() + backoff;
-    this.logger.warn("InitProducerId failed, retrying", { broker, error: reason, backoff });
+    // A fresh broker answers COORDINATOR_LOAD_IN_PROGRESS for a moment: worth a line
+    // only once the retries have gone on a while, and that line only once.
+    const log = this.failures === WARN_AFTER_FAILURES ? this.logger.warn : this.logger.debug;
+    log.call(this.logger, "InitProducerId failed, retrying", { broker, error: reason, backoff });
     this.events.onReady(); // the sender runs again and polls at retryAt
   }
 

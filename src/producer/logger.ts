@@ -1,5 +1,6 @@
 /**
- * A pluggable logger. The producer is silent unless one is given; `consoleLogger`
+ * A pluggable logger. Without one the producer uses `consoleLogger("warn")`
+ * (warnings and errors on stderr); `silentLogger` silences it, `consoleLogger`
  * prints to stderr at a chosen level.
  */
 export type LogLevel = "debug" | "info" | "warn" | "error";

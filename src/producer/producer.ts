@@ -17,7 +17,7 @@ import {
   resolveConfig,
 } from "./config.js";
 import { ProducerIdentity } from "./idempotence.js";
-import { type Logger, silentLogger } from "./logger.js";
+import { consoleLogger, type Logger } from "./logger.js";
 import { Partitioner } from "./partitioners.js";
 import {
   type DeliveryCallback,
@@ -31,13 +31,21 @@ import { Sender } from "./sender.js";
 import { emptyStats, type ProducerStats } from "./stats.js";
 
 export interface ProducerOptions {
+  /**
+   * Where the producer logs. By default `consoleLogger("warn")`: warnings and
+   * errors on stderr (a broker that cannot be reached, once per broker and
+   * cause; all brokers down). `silentLogger` silences it.
+   */
   logger?: Logger;
   /** Called for every record produced without a callback of its own (librdkafka's dr_msg_cb). */
   onDelivery?: DeliveryCallback;
   /**
    * Called when a connection to a broker fails or drops (librdkafka's error_cb):
    * code SSL or AUTHENTICATION for TLS and SASL failures, TRANSPORT or TIMED_OUT
-   * otherwise. The producer keeps retrying with the reconnect backoff.
+   * otherwise. The producer keeps retrying with the reconnect backoff. Once
+   * every known broker has failed and none is connected it is called with
+   * ALL_BROKERS_DOWN (the last connection error as its cause), once until a
+   * broker connects again.
    */
   onError?: (err: Error) => void;
   /** OAUTHBEARER tokens; called again when 80% of a token's lifetime has passed. */
@@ -68,7 +76,7 @@ export class Producer {
 
   constructor(properties: ProducerProperties, options: ProducerOptions = {}) {
     const config = resolveConfig(properties);
-    const logger = options.logger ?? silentLogger;
+    const logger = options.logger ?? consoleLogger("warn");
     const bootstrap = parseBootstrap(config["bootstrap.servers"]);
     if (bootstrap.length === 0) {
       throw new KafkaClientError(
