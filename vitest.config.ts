@@ -16,6 +16,7 @@ const UNIT = [
   "test/producer/expiry.test.ts",
   "test/producer/partitioners.test.ts",
   "test/producer/readme-table.test.ts",
+  "test/package/cjs.test.ts",
 ];
 
 export default defineConfig({

@@ -4,9 +4,10 @@
 // stops it at the end.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+// Inside this repository the name resolves to the package itself (its "exports"), once built.
+import { EventKafka } from "event-kafka";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const { EventKafka } = await import(new URL("../dist/index.js", import.meta.url).href);
 
 /** Starts the test harness broker and resolves with its bootstrap address. */
 function startLocalBroker() {
