@@ -261,3 +261,30 @@ describe("ALL_BROKERS_DOWN", () => {
     expect(warnsFor(logger.lines, b2Address)).toHaveLength(1);
   });
 });
+
+describe("recovery after an outage", () => {
+  it("with the default reconnect backoff, a broker back after 4 s is reconnected within its cap", async () => {
+    const cluster = await fakeCluster({ nodes: 1, topics: [{ name: "t", partitions: 1 }] });
+    const b = cluster.broker(1);
+    // Defaults, not FAST: the cap under test is reconnect.backoff.max.ms = 1000.
+    const p = new Producer(
+      { "bootstrap.servers": cluster.bootstrap, "linger.ms": 0 },
+      { logger: recordingLogger() },
+    );
+    open.push({ close: () => p.close(0) });
+    await p.send({ topic: "t", value: "warm" });
+    await b.stop();
+    const during = p.send({ topic: "t", value: "during" });
+    // Long enough for an uncapped doubling from 100 ms to pass 3 s between attempts.
+    await sleep(4000);
+    const accepted = b.connectionsAccepted;
+    await b.start();
+    const back = performance.now();
+    const report = await during;
+    const waited = performance.now() - back;
+    expect(report.offset).toBe(1);
+    expect(b.connectionsAccepted).toBeGreaterThan(accepted);
+    // At most one capped wait (1000 ms) plus the reconnect and the Produce round trip.
+    expect(waited).toBeLessThan(1000 + 400);
+  });
+});
