@@ -99,6 +99,8 @@ export function startSession(
     onError: (err) => {
       if (abortedWith !== undefined) return;
       if (!isSecurityFailure(err)) {
+        // Each broker's failure is printed already; "all down" would say it twice.
+        if (err instanceof KafkaClientError && err.code === "ALL_BROKERS_DOWN") return;
         if (options.quiet || warned.has(err.message)) return;
         warned.add(err.message);
         process.stderr.write(`event-kafka: warning: ${err.message} (retrying)\n`);
