@@ -8,27 +8,11 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { KafkaClientError } from "../../src/producer/client-error.js";
-import type { Logger } from "../../src/producer/logger.js";
 import { Producer } from "../../src/producer/producer.js";
 import type { DeliveryError } from "../../src/producer/record.js";
 import { type FakeCluster, startFakeCluster } from "../helpers/fake-broker.js";
 import { waitFor } from "../helpers/wait.js";
-
-interface Line {
-  level: string;
-  message: string;
-  fields: Record<string, unknown> | undefined;
-}
-
-function recordingLogger(): Logger & { lines: Line[] } {
-  const lines: Line[] = [];
-  const at =
-    (level: string) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      lines.push({ level, message, fields });
-    };
-  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-}
+import { type LogLine as Line, recordingLogger } from "../producer/helpers.js";
 
 /** A port nothing listens on: bound, taken, closed. */
 async function closedPort(): Promise<number> {
