@@ -26,9 +26,12 @@ export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./produ
 export { PARTITIONER_NAMES, type PartitionerName } from "./producer/partitioners.js";
 export { Producer, type ProducerOptions } from "./producer/producer.js";
 export type {
+  DelimitedRecords,
+  DelimitedResult,
   DeliveryCallback,
   DeliveryError,
   DeliveryReport,
+  DeliveryTally,
   ProducerRecord,
 } from "./producer/record.js";
 export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./producer/security.js";

@@ -1,19 +1,18 @@
 /**
- * Splits an input stream into records at a delimiter, handing each one to a
- * callback as a view of the read chunk (no copy, except for a record cut at a
- * read boundary).
+ * Reads the input in large blocks and hands on whole records: each block's
+ * run of complete records, delimiters included, as one region of the block
+ * (no copy, no view per record); only a record cut at a block boundary is
+ * joined (copied).
  */
 import { createReadStream, fstatSync } from "node:fs";
 import type { Readable } from "node:stream";
 
-/** Offers one record; false means "no room now": the same record is offered again after room(). */
-export type OnRecord = (record: Buffer) => boolean;
-
-export interface SplitOptions {
-  delimiter: Buffer;
-  /** With the newline delimiter, a CR before it is dropped too (CRLF input). */
-  stripCr: boolean;
-}
+/**
+ * Takes records from `buf[start, end)`, which holds whole records, each
+ * followed by the delimiter. Returns how far it got: short of `end` means "no
+ * room now", and it is offered the rest again after room().
+ */
+export type OnRecords = (buf: Buffer, start: number, end: number) => number;
 
 /**
  * The input to read: FILE (-l), else standard input. A regular file is read in
@@ -28,32 +27,27 @@ export function openInput(file: string | undefined): Readable {
 }
 
 /**
- * Feeds every record of `input` (delimiter removed; empty records skipped, as
- * kcat does) to `onRecord`; when it refuses one, waits for `room()` and offers
- * the same record again.
+ * Offers every record of `input` to `onRecords` in regions of whole records;
+ * the last record gets a delimiter when the input ends without one. Waits for
+ * `room()` whenever a region is not all taken.
  */
-export async function forEachRecord(
+export async function forEachRegion(
   input: Readable,
-  { delimiter, stripCr }: SplitOptions,
-  onRecord: OnRecord,
+  delimiter: Buffer,
+  onRecords: OnRecords,
   room: () => Promise<void>,
 ): Promise<void> {
-  const single = delimiter.length === 1 ? delimiter[0]! : -1;
-  const find = (b: Buffer, from: number): number =>
-    single >= 0 ? b.indexOf(single, from) : b.indexOf(delimiter, from);
   const width = delimiter.length;
+  const single = width === 1 ? delimiter[0]! : -1;
+  const offer = async (buf: Buffer, start: number, end: number): Promise<void> => {
+    for (;;) {
+      start = onRecords(buf, start, end);
+      if (start >= end) return;
+      await room();
+    }
+  };
   /** The pieces of a record cut at read boundaries (several when it spans blocks). */
   let rest: Buffer[] = [];
-  const offer = async (record: Buffer): Promise<void> => {
-    while (!onRecord(record)) await room();
-  };
-  /** Offers b[start, end) at once; returns it when it was refused (to offer after room()). */
-  const emit = (b: Buffer, start: number, end: number): Buffer | undefined => {
-    if (stripCr && end > start && b[end - 1] === 13) end--; // CRLF
-    if (end === start) return undefined;
-    const record = b.subarray(start, end);
-    return onRecord(record) ? undefined : record;
-  };
   for await (const data of input) {
     let chunk = data as Buffer;
     let start = 0;
@@ -64,32 +58,27 @@ export async function forEachRecord(
         chunk = Buffer.concat(rest);
         rest = [];
       } else {
-        // Only the record cut at the chunk boundary is joined (copied), not the chunk.
-        const at = find(chunk, 0);
+        // Only the record cut at the block boundary is joined (copied), not the block.
+        const at = chunk.indexOf(single);
         if (at < 0) {
           rest.push(chunk);
           continue;
         }
-        rest.push(chunk.subarray(0, at));
+        rest.push(chunk.subarray(0, at + 1));
         const joined = Buffer.concat(rest);
         rest = [];
-        const refused = emit(joined, 0, joined.length);
-        if (refused) await offer(refused);
+        await offer(joined, 0, joined.length);
         start = at + 1;
       }
     }
-    for (;;) {
-      const at = find(chunk, start);
-      if (at < 0) break;
-      const refused = emit(chunk, start, at);
-      if (refused) await offer(refused);
-      start = at + width;
-    }
-    if (start < chunk.length) rest = [chunk.subarray(start)];
+    const last = single >= 0 ? chunk.lastIndexOf(single) : chunk.lastIndexOf(delimiter);
+    const cut = last >= start ? last + width : start;
+    if (cut > start) await offer(chunk, start, cut);
+    if (cut < chunk.length) rest = [chunk.subarray(cut)];
   }
   if (rest.length > 0) {
+    rest.push(delimiter);
     const last = Buffer.concat(rest);
-    const refused = emit(last, 0, last.length);
-    if (refused) await offer(refused);
+    await offer(last, 0, last.length);
   }
 }

@@ -4,9 +4,10 @@
  */
 import { closeSync, openSync } from "node:fs";
 import { KafkaClientError } from "../producer/client-error.js";
+import type { DelimitedRecords } from "../producer/record.js";
 import type { RecordHeader } from "../protocol/record-batch.js";
 import { type KafkaSocket, parseSocket } from "../socket/socket.js";
-import { forEachRecord, openInput } from "./input.js";
+import { forEachRegion, openInput } from "./input.js";
 import {
   integerOf,
   parseCommandArgs,
@@ -140,7 +141,7 @@ export async function publish(args: readonly string[]): Promise<number | "help">
       if (resume && producer.queueLength <= lowWater) wake();
     },
   });
-  const { producer, aborted } = session;
+  const { producer, aborted, onTally } = session;
   const maxQueued = producer.config["queue.buffering.max.messages"];
   const lowWater = Math.floor(maxQueued / 2);
   const topic = socket.topic;
@@ -175,6 +176,7 @@ export async function publish(args: readonly string[]): Promise<number | "help">
   let closing = false;
   const { keyDelimiter, nullEmpty, count } = opts;
   const teeDelimiter = opts.delimiter;
+
   /**
    * Queues one record: synchronous, no allocation beyond the record itself.
    * Returns false, with nothing queued, when the queue is full.
@@ -208,6 +210,52 @@ export async function publish(args: readonly string[]): Promise<number | "help">
     if (++produced >= count) throw new StopReading();
     return true;
   };
+  const { delimiter } = opts;
+  const width = delimiter.length;
+  const stripCr = width === 1 && delimiter[0] === 10;
+  /**
+   * Without -K and -T every record of a region is the same but for its value:
+   * they are queued straight from the read block. A record the producer leaves
+   * (queue full, too large, no metadata yet) goes through produceRecord.
+   */
+  const whole = keyDelimiter === null && !opts.tee;
+  const region: DelimitedRecords = {
+    topic,
+    data: Buffer.alloc(0),
+    start: 0,
+    end: 0,
+    delimiter,
+    stripCr,
+    key: opts.key,
+    headers,
+    partition,
+    maxRecords: 0,
+  };
+  /** Queues the records of buf[start, end); returns where it stopped (the queue is full). */
+  const produceRegion = (buf: Buffer, start: number, end: number): number => {
+    let pos = start;
+    while (pos < end) {
+      if (stopReading.signal.aborted) throw new StopReading();
+      if (whole) {
+        region.data = buf;
+        region.start = pos;
+        region.end = end;
+        region.maxRecords = count - produced;
+        const queued = producer.produceDelimited(region, onTally);
+        produced += queued.records;
+        pos = queued.offset;
+        if (produced >= count) throw new StopReading();
+        if (pos >= end) break;
+      }
+      const at = width === 1 ? buf.indexOf(delimiter[0]!, pos) : buf.indexOf(delimiter, pos);
+      let recordEnd = at;
+      if (stripCr && recordEnd > pos && buf[recordEnd - 1] === 13) recordEnd--; // CRLF
+      // Empty records are skipped, as kcat does.
+      if (recordEnd > pos && !produceRecord(buf.subarray(pos, recordEnd))) return pos;
+      pos = at + width;
+    }
+    return end;
+  };
   /** Resolves once deliveries have made room in the queue (or reading must stop). */
   const room = (): Promise<void> =>
     stopReading.signal.aborted
@@ -225,13 +273,7 @@ export async function publish(args: readonly string[]): Promise<number | "help">
     } else {
       const input = openInput(opts.file);
       stopReading.signal.addEventListener("abort", () => input.destroy(), { once: true });
-      const newline = opts.delimiter.length === 1 && opts.delimiter[0] === 10;
-      await forEachRecord(
-        input,
-        { delimiter: opts.delimiter, stripCr: newline },
-        produceRecord,
-        room,
-      );
+      await forEachRegion(input, delimiter, produceRegion, room);
     }
   } catch (err) {
     // Reading stopped on purpose, or the input was destroyed because of it.

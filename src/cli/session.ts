@@ -6,6 +6,7 @@ import { KafkaClientError } from "../producer/client-error.js";
 import type { ProducerProperties } from "../producer/config.js";
 import { consoleLogger, silentLogger } from "../producer/logger.js";
 import { Producer } from "../producer/producer.js";
+import type { DeliveryTally } from "../producer/record.js";
 
 /** Delivery outcomes of a run, counted as the reports arrive. */
 export class Tally {
@@ -18,13 +19,14 @@ export class Tally {
   firstUndelivered: Error | undefined;
   readonly startedAt = performance.now();
 
-  report(err: Error | null): void {
-    if (err === null) this.delivered++;
+  /** `records` records (one report, or a batch's tally) had the outcome `err`. */
+  report(err: Error | null, records = 1): void {
+    if (err === null) this.delivered += records;
     else if (err instanceof KafkaClientError && err.code === "DESTROYED") {
-      this.undelivered++;
+      this.undelivered += records;
       this.firstUndelivered ??= err;
     } else {
-      this.failed++;
+      this.failed += records;
       this.firstError ??= err;
     }
   }
@@ -66,6 +68,8 @@ function isSecurityFailure(err: Error): boolean {
 
 export interface Session {
   producer: Producer;
+  /** Counts the records queued with produceDelimited() (a tally per batch). */
+  onTally: DeliveryTally;
   /** The security failure that stopped the run, if one did. */
   aborted(): Error | undefined;
   /** Aborted on a security failure: input reading stops. */
@@ -89,6 +93,10 @@ export function startSession(
   /** Connection failures already printed: each cause is said once, at once, not per retry. */
   const warned = new Set<string>();
   const afterReport = options.afterReport;
+  const onTally: DeliveryTally = (err, records) => {
+    tally.report(err, records);
+    afterReport?.();
+  };
   const producer = new Producer(properties, {
     // The CLI says what is wrong itself, once per cause (below); the debug log is opt-in.
     logger: process.env.EVENT_KAFKA_DEBUG ? consoleLogger("debug") : silentLogger,
@@ -111,7 +119,7 @@ export function startSession(
       void producer.close(0);
     },
   });
-  return { producer, aborted: () => abortedWith, stopped: stop.signal };
+  return { producer, onTally, aborted: () => abortedWith, stopped: stop.signal };
 }
 
 /** The closing line on stderr: the security failure that stopped the run, or the first failure. */

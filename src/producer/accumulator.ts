@@ -10,17 +10,24 @@ import { ErrorCode, errorByCode } from "../protocol/errors.js";
 import {
   BATCH_HEADER_SIZE,
   type CompressionCodec,
+  type DelimitedRun,
   type RecordData,
   type RecordHeader,
 } from "../protocol/record-batch.js";
 import { decodeRecordBatch } from "../protocol/record-batch-decoder.js";
-import { Batch, type BatchLimits, WriterPool } from "./batch.js";
+import { Batch, type BatchLimits, TALLIED, WriterPool } from "./batch.js";
 import { KafkaClientError } from "./client-error.js";
 import type { Cluster } from "./cluster.js";
 import type { ProducerConfig } from "./config.js";
 import type { Logger } from "./logger.js";
 import { createTopicState, type Partitioner, type TopicPartitionerState } from "./partitioners.js";
-import type { DeliveryCallback, DeliveryError, DeliveryReport, ProducerRecord } from "./record.js";
+import type {
+  DeliveryCallback,
+  DeliveryError,
+  DeliveryReport,
+  DeliveryTally,
+  ProducerRecord,
+} from "./record.js";
 import type { ProducerStats } from "./stats.js";
 
 /** The batches of one partition, oldest first; those in flight are a prefix. */
@@ -190,6 +197,88 @@ export class Accumulator {
       return;
     }
     this.appendToPartition(tq, record, callback, timestamp, size, now, deadline);
+  }
+
+  /**
+   * Queues the delimited records of `run` from `from` into one partition's
+   * batches (see Batch.appendDelimited), within the queue's room: at most
+   * `roomRecords` records and `roomBytes` encoded bytes, and no new batch
+   * buffer while the held ones pass `maxBufferBytes`. Takes nothing while the
+   * topic's partitions are unknown or records of it wait for them. Returns the
+   * offset where it stopped: `to`'s side of the last complete record, or a
+   * record the caller must hand to the record-by-record path.
+   */
+  appendDelimited(
+    topic: string,
+    partition: number | undefined,
+    run: DelimitedRun,
+    from: number,
+    to: number,
+    maxValueBytes: number,
+    roomRecords: number,
+    roomBytes: number,
+    maxBufferBytes: number,
+    tally: DeliveryTally,
+    now: number,
+    deadline: number,
+  ): number {
+    const tq = this.topicQueue(topic);
+    if (tq === undefined || tq.partitions.length === 0 || tq.waiting.length > 0) return from;
+    this.lastTopic = tq;
+    // One key and one clock reading for the whole run: one partition.
+    const p =
+      partition === undefined || partition === -1
+        ? this.partitioner.partition(run.key, tq.partitions.length, now, tq.partitionerState)
+        : partition;
+    const pq = tq.partitions[p];
+    if (pq === undefined) return from;
+    const limits = this.limits;
+    const counters = this.counters;
+    let pos = from;
+    for (;;) {
+      let batch = pq.openBatch();
+      if (batch === undefined) {
+        if (this.bufferBytes > maxBufferBytes) return pos;
+        batch = this.newBatch(pq, now, deadline, Math.min(to - pos, limits.maxBytes));
+      }
+      const count = batch.count;
+      const bytes = batch.bytes;
+      pos = batch.appendDelimited(
+        run,
+        pos,
+        to,
+        maxValueBytes,
+        roomRecords,
+        roomBytes,
+        deadline,
+        tally,
+        limits,
+      );
+      const n = batch.count - count;
+      const added = batch.bytes - bytes;
+      counters.produced += n;
+      counters.queued += n;
+      counters.queuedBytes += added;
+      roomRecords -= n;
+      roomBytes -= added;
+      if (batch.count === 0) {
+        this.dropEmpty(pq, batch);
+        return pos;
+      }
+      this.trackCapacity(batch);
+      if (batch.isFull(limits)) this.closeBatch(batch);
+      if (batch.lastStop !== "batch") return pos;
+      this.closeBatch(batch);
+    }
+  }
+
+  /** Removes a batch just opened that took no record after all. */
+  private dropEmpty(pq: PartitionQueue, batch: Batch): void {
+    pq.batches.pop();
+    if (pq.batches.length === 0) this.active.delete(pq);
+    this.bufferBytes -= batch.heldBytes;
+    batch.heldBytes = 0;
+    this.pool.give(batch.writer);
   }
 
   private addTopic(topic: string, now: number): TopicQueue {
@@ -423,19 +512,30 @@ export class Accumulator {
     batch.done = true;
     this.counters.queued -= batch.count;
     this.counters.queuedBytes -= batch.bytes;
-    const { timestamps } = batch;
     // A failure while a request carried the batch, or after one got no answer:
     // the broker may hold the records.
     const possiblyPersisted = err !== null && (batch.inFlight || batch.unresolved);
-    for (let i = 0; i < batch.count; i++) {
-      this.invoke(batch.callbackAt(i), err, {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: err || baseOffset < 0 ? -1 : baseOffset + i,
-        timestamp: logAppendTime >= 0 ? logAppendTime : timestamps[i]!,
-        opaque: batch.opaqueAt(i),
-        possiblyPersisted,
-      });
+    if (batch.hasOwnReports) {
+      for (let i = 0; i < batch.count; i++) {
+        const cb = batch.callbackAt(i);
+        if (cb === TALLIED) continue;
+        this.invoke(cb, err, {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: err || baseOffset < 0 ? -1 : baseOffset + i,
+          timestamp: logAppendTime >= 0 ? logAppendTime : batch.timestampAt(i),
+          opaque: batch.opaqueAt(i),
+          possiblyPersisted,
+        });
+      }
+    }
+    const tally = batch.tally;
+    if (tally !== undefined && batch.tallied > 0) {
+      try {
+        tally(err, batch.tallied);
+      } catch (e) {
+        this.logger.error("delivery tally threw", { error: (e as Error).message });
+      }
     }
   }
 
@@ -490,7 +590,7 @@ export class Accumulator {
         part.tryAppend(
           r.key,
           r.value,
-          batch.timestamps[i]!,
+          r.timestamp,
           r.headers,
           0,
           batch.deadline,
@@ -499,6 +599,7 @@ export class Accumulator {
           limits,
         );
       }
+      part.tally = batch.tally;
       part.closed = true;
       this.bufferBytes += part.capacity;
       part.heldBytes = part.capacity;

@@ -15,6 +15,7 @@ import {
   BASE_SEQUENCE_OFFSET,
   type CompressionCodec,
   CRC_OFFSET,
+  type DelimitedRun,
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
   RecordBatchBuilder,
@@ -22,7 +23,16 @@ import {
   type RecordHeader,
 } from "../protocol/record-batch.js";
 import { Writer, writeInt64At } from "../protocol/writer.js";
-import type { DeliveryCallback, DeliveryError } from "./record.js";
+import type { DeliveryCallback, DeliveryError, DeliveryTally } from "./record.js";
+
+/**
+ * The callback slot of a record reported through its batch's tally (a count
+ * per batch) rather than a report of its own.
+ */
+export const TALLIED: DeliveryCallback = () => {};
+
+/** Why the last `Batch.appendDelimited()` returned. */
+export type BatchStop = "end" | "too-large" | "batch" | "queue";
 
 /** Where a batch stands in the idempotent sequence of its partition. */
 export interface ProducerStamp {
@@ -78,7 +88,14 @@ export class Batch {
   private sharedCallback: DeliveryCallback | undefined;
   private callbacks: (DeliveryCallback | undefined)[] | null = null;
   private opaques: unknown[] | null = null;
-  readonly timestamps: number[] = [];
+  /** Per-record timestamps for the reports; null while every record is tallied. */
+  private timestamps: number[] | null = null;
+  /** Told the outcome of the tallied records (callback slot TALLIED) by count. */
+  tally: DeliveryTally | undefined;
+  /** Records reported through `tally`. */
+  tallied = 0;
+  /** Why the last appendDelimited() returned. */
+  lastStop: BatchStop = "end";
   count = 0;
   /** Queue bytes accounted for this batch's records. */
   bytes = 0;
@@ -166,10 +183,92 @@ export class Batch {
     if (deadline > this.deadline) this.deadline = deadline;
     if (deadline < this.earliestDeadline) this.earliestDeadline = deadline;
     this.addReport(callback, opaque);
+    if (this.timestamps === null) {
+      this.timestamps = new Array<number>(this.count).fill(timestamp);
+    }
     this.timestamps.push(timestamp);
+    if (callback === TALLIED) this.tallied++;
     this.count++;
     this.bytes += encoded;
     return encoded;
+  }
+
+  /**
+   * Appends the delimited records of `run` from `from` (see
+   * RecordBatchBuilder.appendDelimited) while they fit the batch's limits and
+   * the queue's room, every one reported through `tally`. Returns the offset
+   * where it stopped; `lastStop` says why: "batch" when this batch can take no
+   * more of them (full, another tally, a deadline too far apart), "queue" when
+   * the room ran out. An empty batch takes its first record whatever its size.
+   */
+  appendDelimited(
+    run: DelimitedRun,
+    from: number,
+    to: number,
+    maxValueBytes: number,
+    roomRecords: number,
+    roomBytes: number,
+    deadline: number,
+    tally: DeliveryTally,
+    limits: BatchLimits,
+  ): number {
+    const first = this.count;
+    if (
+      first > 0 &&
+      ((this.tally !== undefined && this.tally !== tally) ||
+        !this.fitsDeadline(deadline, limits.deadlineSlackMs))
+    ) {
+      this.lastStop = "batch";
+      return from;
+    }
+    const builder = this.builder;
+    const before = builder.byteLength;
+    let next = from;
+    let batchBytes = limits.maxBytes - before;
+    let queueBytes = roomBytes;
+    if (first === 0) {
+      // An empty batch takes its first record whatever its size; the rest must fit.
+      next = builder.appendDelimited(
+        run,
+        next,
+        to,
+        Math.min(1, roomRecords),
+        roomBytes,
+        maxValueBytes,
+      );
+      batchBytes = Number.POSITIVE_INFINITY;
+    }
+    if (first > 0 || (builder.recordCount === 1 && builder.delimitedStop === "records")) {
+      const taken = builder.recordCount - first;
+      batchBytes = limits.maxBytes - builder.byteLength;
+      queueBytes = roomBytes - (builder.byteLength - before);
+      next = builder.appendDelimited(
+        run,
+        next,
+        to,
+        Math.min(limits.maxRecords - builder.recordCount, roomRecords - taken),
+        Math.min(batchBytes, queueBytes),
+        maxValueBytes,
+      );
+    }
+    const stop = builder.delimitedStop;
+    this.lastStop =
+      stop === "end" || stop === "too-large"
+        ? stop
+        : (stop === "records" ? builder.recordCount >= limits.maxRecords : batchBytes <= queueBytes)
+          ? "batch"
+          : "queue";
+    const n = builder.recordCount - first;
+    if (n === 0) return next;
+    this.tally = tally;
+    this.tallied += n;
+    this.addTallied(n);
+    if (this.timestamps !== null) for (let i = 0; i < n; i++) this.timestamps.push(run.timestamp);
+    if (deadline > this.deadline) this.deadline = deadline;
+    if (deadline < this.earliestDeadline) this.earliestDeadline = deadline;
+    this.count += n;
+    this.bytes += builder.byteLength - before;
+    return next;
   }
 
   /** Whether a batch at its record limit (no need to wait for linger.ms). */
@@ -200,6 +299,28 @@ export class Batch {
       this.opaques = new Array<unknown>(i).fill(undefined);
       this.opaques.push(opaque);
     }
+  }
+
+  /** Notes `n` tallied records being appended (their indexes start at `count`). */
+  private addTallied(n: number): void {
+    const i = this.count;
+    if (this.callbacks === null) {
+      if (i === 0) this.sharedCallback = TALLIED;
+      else if (this.sharedCallback !== TALLIED) {
+        this.callbacks = new Array<DeliveryCallback | undefined>(i).fill(this.sharedCallback);
+      }
+    }
+    if (this.callbacks !== null) for (let k = 0; k < n; k++) this.callbacks.push(TALLIED);
+    if (this.opaques !== null) for (let k = 0; k < n; k++) this.opaques.push(undefined);
+  }
+
+  /** Whether any record has a report of its own (not only the tally). */
+  get hasOwnReports(): boolean {
+    return this.callbacks !== null || (this.count > 0 && this.sharedCallback !== TALLIED);
+  }
+
+  timestampAt(i: number): number {
+    return this.timestamps === null ? 0 : this.timestamps[i]!;
   }
 
   callbackAt(i: number): DeliveryCallback | undefined {

@@ -20,8 +20,11 @@ import { ProducerIdentity } from "./idempotence.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import { Partitioner } from "./partitioners.js";
 import {
+  type DelimitedRecords,
+  type DelimitedResult,
   type DeliveryCallback,
   type DeliveryReport,
+  type DeliveryTally,
   type ProducerRecord,
   recordSize,
   recordSizeUpperBound,
@@ -178,15 +181,7 @@ export class Producer {
    * called exactly once with the outcome.
    */
   produce(record: ProducerRecord, callback?: DeliveryCallback): void {
-    if (this.#closing) {
-      throw new KafkaClientError("DESTROYED", "the producer is closed");
-    }
-    const fatal = this.#identity?.fatal;
-    if (fatal !== undefined) {
-      throw new KafkaClientError("FATAL", `the producer cannot go on: ${fatal.message}`, {
-        cause: fatal,
-      });
-    }
+    this.#checkOpen();
     if (record === null || typeof record !== "object") {
       throw new KafkaClientError(
         "INVALID_ARG",
@@ -236,18 +231,7 @@ export class Producer {
     }
     const partition = record.partition;
     if (partition !== undefined && partition !== -1) {
-      if (!Number.isInteger(partition) || partition < 0) {
-        throw new KafkaClientError(
-          "INVALID_ARG",
-          `invalid partition ${String(partition)} for topic "${topic}"`,
-        );
-      }
-      if (partitionCount !== undefined && partitionCount > 0 && partition >= partitionCount) {
-        throw new KafkaClientError(
-          "UNKNOWN_PARTITION",
-          `partition ${partition} does not exist in topic "${topic}", which has ${partitionCount} partition(s)`,
-        );
-      }
+      checkPartition(topic, partition, partitionCount);
     }
     const now = Date.now();
     const timestamp = record.timestamp ?? now;
@@ -270,11 +254,107 @@ export class Producer {
     );
   }
 
+  /**
+   * Queues the records delimited in `input.data[start, end)`, as produce()
+   * would one by one with the same key, headers and partition and the time of
+   * the call, but encoded straight from `data` (no object or view per record;
+   * empty records are skipped) and with their outcome told to `tally` by count,
+   * once per batch, instead of a report per record. The bytes are copied before
+   * it returns.
+   *
+   * Stops before a record it cannot queue at once: the queue is full, its
+   * value would pass message.max.bytes, the topic's partitions are not known
+   * yet (or records before it still wait for them), the partition does not
+   * exist. Give that record to produce(), which queues it or throws why not,
+   * and call again after it. Throws like produce() for bad arguments or a
+   * closed producer.
+   */
+  produceDelimited(input: DelimitedRecords, tally: DeliveryTally): DelimitedResult {
+    this.#checkOpen();
+    if (input === null || typeof input !== "object") {
+      throw new KafkaClientError("INVALID_ARG", "produceDelimited() needs { topic, data, ... }");
+    }
+    const { topic, key = null, headers, partition } = input;
+    const data = asBuffer(input.data, "data");
+    const start = input.start ?? 0;
+    const end = input.end ?? data.length;
+    if (
+      !Number.isInteger(start) ||
+      !Number.isInteger(end) ||
+      start < 0 ||
+      start > end ||
+      end > data.length
+    ) {
+      throw new KafkaClientError(
+        "INVALID_ARG",
+        `invalid range [${start}, ${end}) of data of ${data.length} bytes`,
+      );
+    }
+    const delimiter =
+      typeof input.delimiter === "string"
+        ? Buffer.from(input.delimiter)
+        : asBuffer(input.delimiter ?? NEWLINE, "delimiter");
+    if (delimiter.length === 0) throw new KafkaClientError("INVALID_ARG", "the delimiter is empty");
+    checkData(key, "key");
+    if (headers !== undefined) checkHeaders(headers);
+    if (typeof tally !== "function") {
+      throw new KafkaClientError("INVALID_ARG", "produceDelimited() needs a tally callback");
+    }
+    const maxRecords = input.maxRecords ?? Number.POSITIVE_INFINITY;
+    if (!(maxRecords >= 0) || (Number.isFinite(maxRecords) && !Number.isInteger(maxRecords))) {
+      throw new KafkaClientError("INVALID_ARG", `invalid maxRecords ${String(maxRecords)}`);
+    }
+    const acc = this.#accumulator;
+    const partitionCount = acc.knownPartitions(topic);
+    if (partitionCount === undefined) checkTopicName(topic);
+    if (partition !== undefined && partition !== -1) {
+      checkPartition(topic, partition, partitionCount);
+    }
+    const counters = this.#counters;
+    // What produce() would count per record besides the value.
+    const overhead = recordSize({ topic, key, value: null, headers });
+    const roomRecords = Math.min(this.#maxQueueRecords - counters.queued, maxRecords);
+    const roomBytes = this.#maxQueueBytes - counters.queuedBytes - overhead;
+    if (!partitionCount || roomRecords <= 0 || roomBytes <= 0 || start === end) {
+      return { offset: start, records: 0 };
+    }
+    const now = Date.now();
+    const produced = counters.produced;
+    const offset = acc.appendDelimited(
+      topic,
+      partition,
+      { source: data, delimiter, stripCr: input.stripCr === true, key, headers, timestamp: now },
+      start,
+      end,
+      this.#maxRecordBytes - overhead,
+      roomRecords,
+      roomBytes,
+      this.#maxQueueBytes,
+      tally,
+      now,
+      now + this.#messageTimeoutMs,
+    );
+    return { offset, records: counters.produced - produced };
+  }
+
   /** Like produce(), as a Promise of the delivery report (rejected with the delivery error). */
   send(record: ProducerRecord): Promise<DeliveryReport> {
     return new Promise((resolve, reject) => {
       this.produce(record, (err, report) => (err ? reject(err) : resolve(report)));
     });
+  }
+
+  /** Refuses new records once closing, or after a fatal error. */
+  #checkOpen(): void {
+    if (this.#closing) {
+      throw new KafkaClientError("DESTROYED", "the producer is closed");
+    }
+    const fatal = this.#identity?.fatal;
+    if (fatal !== undefined) {
+      throw new KafkaClientError("FATAL", `the producer cannot go on: ${fatal.message}`, {
+        cause: fatal,
+      });
+    }
   }
 
   #checkIdle(): void {
@@ -468,6 +548,34 @@ function checkTopicName(topic: unknown): void {
       `invalid topic name ${JSON.stringify(topic)}: expected ${TOPIC_NAME_RULE}`,
     );
   }
+}
+
+const NEWLINE = Buffer.from("\n");
+
+function checkPartition(
+  topic: string,
+  partition: number,
+  partitionCount: number | undefined,
+): void {
+  if (!Number.isInteger(partition) || partition < 0) {
+    throw new KafkaClientError(
+      "INVALID_ARG",
+      `invalid partition ${String(partition)} for topic "${topic}"`,
+    );
+  }
+  if (partitionCount !== undefined && partitionCount > 0 && partition >= partitionCount) {
+    throw new KafkaClientError(
+      "UNKNOWN_PARTITION",
+      `partition ${partition} does not exist in topic "${topic}", which has ${partitionCount} partition(s)`,
+    );
+  }
+}
+
+/** A Buffer over the same bytes (no copy). */
+function asBuffer(data: unknown, what: string): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  throw new KafkaClientError("INVALID_ARG", `${what} must be a Buffer or Uint8Array`);
 }
 
 function checkData(data: unknown, what: string): void {

@@ -29,6 +29,12 @@ export interface DeliveryReport {
 /** Called exactly once per record: `err` is null on success. */
 export type DeliveryCallback = (err: DeliveryError | null, report: DeliveryReport) => void;
 
+/**
+ * Told the outcome of records queued together (produceDelimited) by count:
+ * called once per batch with how many of its records succeeded or failed.
+ */
+export type DeliveryTally = (err: DeliveryError | null, records: number) => void;
+
 export interface ProducerRecord {
   topic: string;
   value: RecordData | null;
@@ -40,6 +46,34 @@ export interface ProducerRecord {
   timestamp?: number;
   /** Handed back in the delivery report. */
   opaque?: unknown;
+}
+
+/** Records cut from one buffer at a delimiter, for `Producer.produceDelimited()`. */
+export interface DelimitedRecords {
+  topic: string;
+  /** The records, each followed by the delimiter; bytes after the last one are left. */
+  data: Uint8Array;
+  /** Where in `data` to start (default 0) and stop (default its length). */
+  start?: number;
+  end?: number;
+  /** One byte or more (default "\n"). */
+  delimiter?: Uint8Array | string;
+  /** Drop a CR before each delimiter too (CRLF lines; default false). */
+  stripCr?: boolean;
+  /** Every record's key, headers and partition (as for produce()). */
+  key?: RecordData | null;
+  headers?: readonly RecordHeader[];
+  partition?: number;
+  /** Queue at most this many records (default: no limit). */
+  maxRecords?: number;
+}
+
+/** How far `produceDelimited()` got. */
+export interface DelimitedResult {
+  /** Where it stopped in `data`: the end of the last record taken, or a record it left. */
+  offset: number;
+  /** Records queued by the call. */
+  records: number;
 }
 
 /** Bytes a record adds to a batch at most: the fixed part of the record plus its data. */

@@ -144,6 +144,29 @@ export interface RecordHeader {
   value: RecordData | null;
 }
 
+/** Records cut from one buffer at a delimiter, sharing key, headers and timestamp. */
+export interface DelimitedRun {
+  /** The bytes holding the records, each followed by `delimiter`. */
+  source: Buffer;
+  /** One byte or more. */
+  delimiter: Buffer;
+  /** A CR before the delimiter is dropped too (CRLF lines). */
+  stripCr: boolean;
+  key: RecordData | null;
+  headers: readonly RecordHeader[] | undefined;
+  timestamp: number;
+}
+
+/**
+ * Why `appendDelimited()` stopped: no complete record left, the record or
+ * byte limit, or a value over the size limit.
+ */
+export type DelimitedStop = "end" | "records" | "bytes" | "too-large";
+
+/** Records per round of `appendDelimited()`, and the scratch of their source spans. */
+const MAX_SPANS = 4096;
+const SPANS = new Int32Array(2 * MAX_SPANS);
+
 export interface RecordBatchOptions {
   /** Timestamp deltas are relative to it; defaults to the first record's timestamp. */
   baseTimestamp?: number;
@@ -381,6 +404,176 @@ export class RecordBatchBuilder {
     w.pos = pos;
     this.count++;
     return this;
+  }
+
+  /** Why the last `appendDelimited()` returned. */
+  delimitedStop: DelimitedStop = "end";
+
+  /**
+   * Appends the records delimited in `run.source[from, to)`, written straight
+   * from the source (no view or object per record): each record's value is the
+   * bytes before the next delimiter, all with the run's key, headers and
+   * timestamp; empty ones are skipped. Stops at the first record that would
+   * pass `maxRecords` records or `maxBytes` encoded bytes added by this call,
+   * or whose value is longer than `maxValueBytes`, and at the last complete
+   * record (bytes after the last delimiter are left). Returns the offset where
+   * it stopped; `delimitedStop` says why.
+   */
+  appendDelimited(
+    run: DelimitedRun,
+    from: number,
+    to: number,
+    maxRecords: number,
+    maxBytes: number,
+    maxValueBytes: number,
+  ): number {
+    const w = this.w;
+    if (w === null) throw new Error("append() outside a record batch; call begin() first");
+    if (this.sealing) throw new Error("append() while the batch is being compressed");
+    const { source, delimiter, stripCr, timestamp } = run;
+    if (!Number.isSafeInteger(timestamp)) {
+      throw new RangeError(`record timestamp must be a safe integer: ${timestamp}`);
+    }
+    const base = this.hasBaseTimestamp ? this.baseTimestamp : timestamp;
+    // What every record of the run shares, encoded once: attributes and
+    // timestamp delta before the offset delta, the key after it, the headers
+    // after the value.
+    const shared = this.sharedParts(run, timestamp - base);
+    const headEnd = this.headEnd;
+    const keyEnd = this.keyEnd;
+    const tailEnd = this.tailEnd;
+    const fixedLen = tailEnd; // head + key + tail
+    const width = delimiter.length;
+    const single = width === 1 ? delimiter[0]! : -1;
+    const spans = SPANS;
+    let pos = from;
+    let taken = 0;
+    let added = 0;
+    let stop: DelimitedStop = "end";
+    // In rounds: find a run of records and their encoded sizes, copy their
+    // source bytes into the buffer once (staged far enough ahead that the
+    // records written never reach the staged bytes still to be read), then
+    // write each record, moving its value within the buffer (copyWithin: no
+    // call into C++ per record).
+    while (stop === "end") {
+      const room = w.buf.length - w.pos;
+      let k = 0;
+      let first = -1;
+      let written = 0;
+      let ahead = 0;
+      let round = false;
+      while (k < MAX_SPANS) {
+        const at = single >= 0 ? source.indexOf(single, pos) : source.indexOf(delimiter, pos);
+        if (at < 0 || at + width > to) break;
+        let end = at;
+        if (stripCr && end > pos && source[end - 1] === 13) end--;
+        const len = end - pos;
+        if (len === 0) {
+          pos = at + width;
+          continue;
+        }
+        if (taken + k >= maxRecords) {
+          stop = "records";
+          break;
+        }
+        if (len > maxValueBytes) {
+          stop = "too-large";
+          break;
+        }
+        const body = fixedLen + varintSize(this.count + k) + varintSize(len) + len;
+        const total = varintSize(body) + body;
+        if (added + total > maxBytes) {
+          stop = "bytes";
+          break;
+        }
+        if (first < 0) first = pos;
+        // How far the writing gets ahead of the source's bytes once this record is written.
+        const lead = written + total - (pos - first);
+        // A round that would need the buffer to grow ends here (a later round grows it if needed).
+        if (k > 0 && Math.max(ahead, lead) + (end - first) > room) {
+          round = true;
+          break;
+        }
+        if (lead > ahead) ahead = lead;
+        spans[2 * k] = pos;
+        spans[2 * k + 1] = end;
+        k++;
+        written += total;
+        added += total;
+        pos = at + width;
+      }
+      if (k === 0) break;
+      const last = spans[2 * k - 1]!;
+      w.ensure(ahead + (last - first));
+      const buf = w.buf;
+      let p = w.pos;
+      const staged = p + ahead - first;
+      source.copy(buf, p + ahead, first, last);
+      for (let i = 0; i < k; i++) {
+        const start = spans[2 * i]!;
+        const end = spans[2 * i + 1]!;
+        const len = end - start;
+        const body = fixedLen + varintSize(this.count) + varintSize(len) + len;
+        p = putVarint(buf, p, body);
+        for (let j = 0; j < headEnd; j++) buf[p++] = shared[j]!;
+        p = putVarint(buf, p, this.count);
+        for (let j = headEnd; j < keyEnd; j++) buf[p++] = shared[j]!;
+        p = putVarint(buf, p, len);
+        buf.copyWithin(p, staged + start, staged + end);
+        p += len;
+        for (let j = keyEnd; j < tailEnd; j++) buf[p++] = shared[j]!;
+        this.count++;
+      }
+      w.pos = p;
+      taken += k;
+      if (!round && k < MAX_SPANS && stop === "end") break;
+    }
+    if (taken > 0) {
+      if (!this.hasBaseTimestamp) {
+        this.baseTimestamp = timestamp;
+        this.hasBaseTimestamp = true;
+        this.maxTimestamp = timestamp;
+      } else if (timestamp > this.maxTimestamp || this.count === taken) {
+        this.maxTimestamp = timestamp;
+      }
+    }
+    this.delimitedStop = stop;
+    return pos;
+  }
+
+  /** Scratch holding a run's shared record parts; `headEnd`, `keyEnd`, `tailEnd` cut it. */
+  private shared = Buffer.alloc(64);
+  private headEnd = 0;
+  private keyEnd = 0;
+  private tailEnd = 0;
+
+  private sharedParts(run: DelimitedRun, timestampDelta: number): Buffer {
+    const { key, headers } = run;
+    const keyLen = dataLength(key);
+    const headerCount = headers === undefined ? 0 : headers.length;
+    let tailLen = varintSize(headerCount);
+    for (let i = 0; i < headerCount; i++) {
+      const h = headers![i]!;
+      if (typeof h.key !== "string") throw new TypeError("a record header key must be a string");
+      tailLen += dataSize(stringLength(h.key)) + dataSize(dataLength(h.value));
+    }
+    const headLen = 1 + varlongSize(timestampDelta);
+    const need = headLen + dataSize(keyLen) + tailLen;
+    if (this.shared.length < need) this.shared = Buffer.alloc(need * 2);
+    const buf = this.shared;
+    buf[0] = 0; // record attributes (unused)
+    let p = putVarlong(buf, 1, timestampDelta);
+    this.headEnd = p;
+    p = putData(buf, p, key, keyLen);
+    this.keyEnd = p;
+    p = putVarint(buf, p, headerCount);
+    for (let i = 0; i < headerCount; i++) {
+      const h = headers![i]!;
+      p = putData(buf, p, h.key, stringLength(h.key));
+      p = putData(buf, p, h.value, dataLength(h.value));
+    }
+    this.tailEnd = p;
+    return buf;
   }
 
   /**

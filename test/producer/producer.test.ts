@@ -178,6 +178,66 @@ describe("delivery", () => {
   });
 });
 
+describe("produceDelimited", () => {
+  it("queues the records of a buffer with one key and headers, tallied per batch, read back in order", async () => {
+    const topic = uniqueTopic("delimited");
+    await createTopic(admin, topic, { partitions: 2 });
+    const producer = newProducer({ "batch.num.messages": 700 });
+    // Warm the topic's metadata up: until it is known, produceDelimited takes nothing.
+    await producer.send({ topic, value: "first", partition: 1 });
+    const lines = Array.from({ length: 5000 }, (_, i) => `line-${i}-${"z".repeat(i % 300)}`);
+    const data = Buffer.from(`${lines.join("\n")}\npartial`);
+    const tallies: [string | null, number][] = [];
+    const result = producer.produceDelimited(
+      { topic, data, key: "the-key", headers: [{ key: "h", value: "v" }], partition: 1 },
+      (err, n) => tallies.push([err === null ? null : err.message, n]),
+    );
+    // Everything up to the bytes after the last delimiter.
+    expect(result).toEqual({ offset: data.length - "partial".length, records: lines.length });
+    await producer.flush(10_000);
+    // One tally per batch: 5000 records at 700 a batch are 8 batches.
+    expect(tallies.length).toBe(8);
+    expect(tallies.every(([err]) => err === null)).toBe(true);
+    expect(tallies.reduce((sum, [, n]) => sum + n, 0)).toBe(lines.length);
+    const back = (await javaConsume(bootstrap, topic)).filter((r) => r.partition === 1);
+    expect(back.map((r) => text(r.value))).toEqual(["first", ...lines]);
+    for (const r of back.slice(1)) {
+      expect(text(r.key)).toBe("the-key");
+      expect(r.headers.map((h) => [h.key, text(h.value)])).toEqual([["h", "v"]]);
+    }
+  });
+
+  it("stops at a record it cannot queue at once and says where, for produce() to take it", async () => {
+    const topic = uniqueTopic("delimited-stop");
+    await createTopic(admin, topic, { partitions: 1 });
+    const producer = newProducer({ "queue.buffering.max.messages": 3, "message.max.bytes": 2000 });
+    const tally = (): void => {};
+    const data = Buffer.from("a\nb\n");
+    // The topic's partitions are not known yet: nothing is taken.
+    expect(producer.produceDelimited({ topic, data }, tally)).toEqual({ offset: 0, records: 0 });
+    await producer.send({ topic, value: "warm" });
+    const big = Buffer.from(`x\n${"y".repeat(2500)}\nz\nw\nv\n`);
+    // Too large for message.max.bytes: it stops before it (produce() would throw MSG_SIZE_TOO_LARGE).
+    expect(producer.produceDelimited({ topic, data: big }, tally)).toEqual({
+      offset: 2,
+      records: 1,
+    });
+    const after = 2 + 2501;
+    // The queue holds 3: two more fit, then it stops at "v".
+    expect(producer.produceDelimited({ topic, data: big, start: after }, tally)).toEqual({
+      offset: after + 4,
+      records: 2,
+    });
+    expect(() => producer.produceDelimited({ topic, data: big, start: 5, end: 2 }, tally)).toThrow(
+      /invalid range \[5, 2\)/,
+    );
+    expect(() => producer.produceDelimited({ topic, data: big, delimiter: "" }, tally)).toThrow(
+      /delimiter is empty/,
+    );
+    await producer.flush(10_000);
+  });
+});
+
 describe("acks", () => {
   it("acks=0: one report per record, offset -1, and the records are in the log", async () => {
     const topic = uniqueTopic("p-acks0");
