@@ -29,6 +29,7 @@ import type {
   ProducerRecord,
 } from "./record.js";
 import type { ProducerStats } from "./stats.js";
+import { copyWaitingRun, type WaitingRun } from "./waiting-run.js";
 
 /** The batches of one partition, oldest first; those in flight are a prefix. */
 export class PartitionQueue {
@@ -84,10 +85,12 @@ interface WaitingRecord {
   deadline: number;
 }
 
+type Waiting = WaitingRecord | WaitingRun;
+
 class TopicQueue {
   partitions: PartitionQueue[] = [];
   /** Records produced before the topic's partitions were known, in produce order. */
-  readonly waiting: WaitingRecord[] = [];
+  readonly waiting: Waiting[] = [];
 
   constructor(
     readonly name: string,
@@ -203,8 +206,9 @@ export class Accumulator {
    * Queues the delimited records of `run` from `from` into one partition's
    * batches (see Batch.appendDelimited), within the queue's room: at most
    * `roomRecords` records and `roomBytes` encoded bytes, and no new batch
-   * buffer while the held ones pass `maxBufferBytes`. Takes nothing while the
-   * topic's partitions are unknown or records of it wait for them. Returns the
+   * buffer while the held ones pass `maxBufferBytes`. While the topic's
+   * partitions are unknown (or records of it wait for them) the records wait
+   * as one copy, each counted as its value plus `overhead` bytes. Returns the
    * offset where it stopped: `to`'s side of the last complete record, or a
    * record the caller must hand to the record-by-record path.
    */
@@ -221,10 +225,30 @@ export class Accumulator {
     tally: DeliveryTally,
     now: number,
     deadline: number,
+    overhead: number,
   ): number {
-    const tq = this.topicQueue(topic);
-    if (tq === undefined || tq.partitions.length === 0 || tq.waiting.length > 0) return from;
+    const tq = this.topicQueue(topic) ?? this.addTopic(topic, now);
     this.lastTopic = tq;
+    if (tq.partitions.length === 0 || tq.waiting.length > 0) {
+      const waiting = copyWaitingRun(
+        run,
+        from,
+        to,
+        roomRecords,
+        roomBytes,
+        maxValueBytes,
+        overhead,
+      );
+      if (waiting.copy === undefined) return from;
+      const { records, size } = waiting;
+      this.counters.produced += records;
+      this.counters.queued += records;
+      this.counters.queuedBytes += size;
+      tq.waiting.push({ run: waiting.copy, partition, records, size, tally, deadline });
+      this.waitingTopics.add(tq);
+      this.events.wake(deadline);
+      return waiting.offset;
+    }
     // One key and one clock reading for the whole run: one partition.
     const p =
       partition === undefined || partition === -1
@@ -386,8 +410,8 @@ export class Accumulator {
     }
   }
 
-  private routeWaiting(tq: TopicQueue, w: WaitingRecord, now: number): void {
-    const p = w.record.partition;
+  private routeWaiting(tq: TopicQueue, w: Waiting, now: number): void {
+    const p = "run" in w ? w.partition : w.record.partition;
     if (p !== undefined && p !== -1 && p >= tq.partitions.length) {
       this.reportWaiting(
         tq,
@@ -396,6 +420,30 @@ export class Accumulator {
           "UNKNOWN_PARTITION",
           `partition ${p} does not exist in topic "${tq.name}", which has ${tq.partitions.length} partition(s)`,
         ),
+      );
+      return;
+    }
+    if ("run" in w) {
+      // Counted again as they are encoded.
+      this.counters.produced -= w.records;
+      this.counters.queued -= w.records;
+      this.counters.queuedBytes -= w.size;
+      const inf = Number.POSITIVE_INFINITY;
+      const { run } = w;
+      this.appendDelimited(
+        tq.name,
+        p,
+        run,
+        0,
+        run.source.length,
+        inf,
+        inf,
+        inf,
+        inf,
+        w.tally,
+        now,
+        w.deadline,
+        0,
       );
       return;
     }
@@ -466,7 +514,18 @@ export class Accumulator {
     return undefined;
   }
 
-  private reportWaiting(tq: TopicQueue, w: WaitingRecord, err: DeliveryError): void {
+  private reportWaiting(tq: TopicQueue, w: Waiting, err: DeliveryError): void {
+    if ("run" in w) {
+      this.counters.queued -= w.records;
+      this.counters.queuedBytes -= w.size;
+      this.counters.failed += w.records;
+      try {
+        w.tally(err, w.records);
+      } catch (e) {
+        this.logger.error("delivery tally threw", { error: (e as Error).message });
+      }
+      return;
+    }
     this.counters.queued--;
     this.counters.queuedBytes -= w.size;
     this.counters.failed++;

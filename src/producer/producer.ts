@@ -262,12 +262,12 @@ export class Producer {
    * once per batch, instead of a report per record. The bytes are copied before
    * it returns.
    *
-   * Stops before a record it cannot queue at once: the queue is full, its
-   * value would pass message.max.bytes, the topic's partitions are not known
-   * yet (or records before it still wait for them), the partition does not
-   * exist. Give that record to produce(), which queues it or throws why not,
-   * and call again after it. Throws like produce() for bad arguments or a
-   * closed producer.
+   * While the topic's partitions are not known yet the records wait as one
+   * copy of their bytes. Stops before a record it cannot queue at once: the
+   * queue is full, or its value would pass message.max.bytes. Give that
+   * record to produce(), which queues it or throws why not, and call again
+   * after it. Throws like produce() for bad arguments, a partition the topic
+   * lacks, or a closed producer.
    */
   produceDelimited(input: DelimitedRecords, tally: DeliveryTally): DelimitedResult {
     this.#checkOpen();
@@ -315,7 +315,7 @@ export class Producer {
     const overhead = recordSize({ topic, key, value: null, headers });
     const roomRecords = Math.min(this.#maxQueueRecords - counters.queued, maxRecords);
     const roomBytes = this.#maxQueueBytes - counters.queuedBytes - overhead;
-    if (!partitionCount || roomRecords <= 0 || roomBytes <= 0 || start === end) {
+    if (roomRecords <= 0 || roomBytes <= 0 || start === end) {
       return { offset: start, records: 0 };
     }
     const now = Date.now();
@@ -333,6 +333,7 @@ export class Producer {
       tally,
       now,
       now + this.#messageTimeoutMs,
+      overhead,
     );
     return { offset, records: counters.produced - produced };
   }

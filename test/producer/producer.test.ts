@@ -183,7 +183,6 @@ describe("produceDelimited", () => {
     const topic = uniqueTopic("delimited");
     await createTopic(admin, topic, { partitions: 2 });
     const producer = newProducer({ "batch.num.messages": 700 });
-    // Warm the topic's metadata up: until it is known, produceDelimited takes nothing.
     await producer.send({ topic, value: "first", partition: 1 });
     const lines = Array.from({ length: 5000 }, (_, i) => `line-${i}-${"z".repeat(i % 300)}`);
     const data = Buffer.from(`${lines.join("\n")}\npartial`);
@@ -213,8 +212,9 @@ describe("produceDelimited", () => {
     const producer = newProducer({ "queue.buffering.max.messages": 3, "message.max.bytes": 2000 });
     const tally = (): void => {};
     const data = Buffer.from("a\nb\n");
-    // The topic's partitions are not known yet: nothing is taken.
-    expect(producer.produceDelimited({ topic, data }, tally)).toEqual({ offset: 0, records: 0 });
+    // The topic's partitions are not known yet: the records wait as a copy (the buffer is reused).
+    expect(producer.produceDelimited({ topic, data }, tally)).toEqual({ offset: 4, records: 2 });
+    data.fill(0x21);
     await producer.send({ topic, value: "warm" });
     const big = Buffer.from(`x\n${"y".repeat(2500)}\nz\nw\nv\n`);
     // Too large for message.max.bytes: it stops before it (produce() would throw MSG_SIZE_TOO_LARGE).
@@ -235,6 +235,8 @@ describe("produceDelimited", () => {
       /delimiter is empty/,
     );
     await producer.flush(10_000);
+    const back = await javaConsume(bootstrap, topic);
+    expect(back.map((r) => text(r.value))).toEqual(["a", "b", "warm", "x", "z", "w"]);
   });
 });
 
