@@ -12,7 +12,7 @@
  * producer then fails every record with that cause.
  */
 import { ApiKey } from "../protocol/api-keys.js";
-import { KafkaProtocolError } from "../protocol/errors.js";
+import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
 import {
   decodeInitProducerIdResponse,
   encodeInitProducerIdRequest,
@@ -26,8 +26,15 @@ import type { Logger } from "./logger.js";
 import type { DeliveryError } from "./record.js";
 
 const MAX_EPOCH = 32767;
-/** InitProducerId failures in a row before one is logged at warn (about 1.5 s at the default backoff). */
-const WARN_AFTER_FAILURES = 5;
+/**
+ * The first retry after COORDINATOR_LOAD_IN_PROGRESS, doubling after: a broker
+ * answers it while it fetches a block of producer ids, a matter of milliseconds,
+ * and a producer waiting retry.backoff.ms (100) for it starts that much later.
+ */
+const LOAD_RETRY_MS = 5;
+
+/** How long InitProducerId may keep failing before it is logged at warn (once). */
+const WARN_AFTER_MS = 1500;
 
 export interface IdentityEvents {
   /** A producer id arrived: batches can be stamped. */
@@ -44,6 +51,9 @@ export class ProducerIdentity {
   fatal: DeliveryError | undefined;
   private requesting = false;
   private failures = 0;
+  /** When the current run of failures began; whether it has been warned of. */
+  private failingSince = 0;
+  private warned = false;
   private retryAt = 0;
 
   constructor(
@@ -103,7 +113,9 @@ export class ProducerIdentity {
             `InitProducerId from ${conn.address}`,
           );
           if (e.retriable) {
-            this.retryLater(e.message, conn.address);
+            // The broker is fetching a block of producer ids: ready within a few ms.
+            const soon = res.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+            this.retryLater(e.message, conn.address, soon ? LOAD_RETRY_MS : this.retryBackoffMs);
           } else {
             this.fail(e);
           }
@@ -123,16 +135,19 @@ export class ProducerIdentity {
     return Number.POSITIVE_INFINITY;
   }
 
-  private retryLater(reason: string, broker: string): void {
-    this.failures++;
-    const backoff = Math.min(
-      this.retryBackoffMaxMs,
-      this.retryBackoffMs * 2 ** (this.failures - 1),
-    );
-    this.retryAt = Date.now() + backoff;
+  private retryLater(reason: string, broker: string, baseMs = this.retryBackoffMs): void {
+    const now = Date.now();
+    if (this.failures++ === 0) {
+      this.failingSince = now;
+      this.warned = false;
+    }
+    const backoff = Math.min(this.retryBackoffMaxMs, baseMs * 2 ** (this.failures - 1));
+    this.retryAt = now + backoff;
     // A fresh broker answers COORDINATOR_LOAD_IN_PROGRESS for a moment: worth a line
     // only once the retries have gone on a while, and that line only once.
-    const log = this.failures === WARN_AFTER_FAILURES ? this.logger.warn : this.logger.debug;
+    const warn = !this.warned && now - this.failingSince >= WARN_AFTER_MS;
+    if (warn) this.warned = true;
+    const log = warn ? this.logger.warn : this.logger.debug;
     log.call(this.logger, "InitProducerId failed, retrying", { broker, error: reason, backoff });
     this.events.onReady(); // the sender runs again and polls at retryAt
   }
