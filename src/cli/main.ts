@@ -14,12 +14,23 @@ const COMMANDS: Record<string, (args: readonly string[]) => Promise<number | "he
   metadata,
 };
 
-/** The package's version, from the package.json beside dist/. */
+/**
+ * The package's version, from its package.json: the first one up from this
+ * module (dist/cli/main.js, or the one-file dist/cli.js the build bundles).
+ */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
+  for (const up of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as {
+        name?: string;
+        version: string;
+      };
+      if (pkg.name === "event-kafka") return pkg.version;
+    } catch {
+      // not this one
+    }
+  }
+  return "unknown";
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
