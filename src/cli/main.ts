@@ -4,6 +4,7 @@ import { KafkaClientError } from "../producer/client-error.js";
 import { ConfigError } from "../producer/config.js";
 import { SocketError } from "../socket/socket.js";
 import { metadata } from "./metadata.js";
+import { perf } from "./perf.js";
 import { publish } from "./publish.js";
 import { raise } from "./raise.js";
 import { USAGE, UsageError } from "./usage.js";
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, (args: readonly string[]) => Promise<number | "he
   publish,
   raise,
   metadata,
+  perf,
 };
 
 /**

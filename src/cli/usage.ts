@@ -28,6 +28,14 @@ export const USAGE = `Usage:
   event-kafka metadata kafka:BROKERS[/TOPIC] [--json] [-X name=value]
       Lists the cluster's brokers and its topics (or one topic) with their
       partitions, leaders, replicas and in-sync replicas.
+  event-kafka perf SOCKET --records N (--record-size BYTES | --payload-file FILE)
+                  [--throughput R] [--interval MS] [--json] [-X name=value]
+      Kafka's kafka-producer-perf-test through this producer: N records of
+      BYTES random letters (or lines of FILE, picked at random), at most R
+      per second (-1: no cap, the default). A line every 5 s, then records/s,
+      MB/s (2^20 bytes) and the latency from produce() to each record's
+      report: average, max, 50th, 95th, 99th and 99.9th percentiles.
+      --json makes the last line JSON; --payload-delimiter DELIM splits FILE.
   event-kafka --version
   event-kafka --help
 

@@ -1,0 +1,269 @@
+/**
+ * `event-kafka perf`: what Kafka's kafka-producer-perf-test measures, through
+ * this producer's API: N records of a size (or lines of a payload file), at a
+ * capped rate or as fast as the queue takes them; a line per interval and a
+ * final line with records/s, MB/s and the delivery latency of every record
+ * (produce() to its report) from a histogram: average, max, p50..p99.9.
+ */
+import { randomInt } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { KafkaClientError } from "../producer/client-error.js";
+import { silentLogger } from "../producer/logger.js";
+import { Producer } from "../producer/producer.js";
+import type { DeliveryError, DeliveryReport } from "../producer/record.js";
+import { parseSocket } from "../socket/socket.js";
+import { LatencyHistogram } from "./latency-histogram.js";
+import {
+  integerOf,
+  parseCommandArgs,
+  parseDelimiter,
+  propertiesWith,
+  stringOf,
+  stringsOf,
+} from "./options.js";
+import { UsageError } from "./usage.js";
+
+const OPTIONS = {
+  records: { type: "string", short: "n" },
+  "record-size": { type: "string", short: "s" },
+  "payload-file": { type: "string" },
+  "payload-delimiter": { type: "string" },
+  throughput: { type: "string" },
+  property: { type: "string", short: "X", multiple: true },
+  interval: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Java's tool counts MB as 2^20 bytes; so does this one, for figures side by side. */
+const MB = 1024 * 1024;
+/** produce() calls between turns of the event loop, so sockets are written meanwhile. */
+const CHUNK = 1000;
+
+interface PerfArgs {
+  records: number;
+  payloads: Buffer[];
+  /** Records per second at most; 0 for no cap. */
+  throughput: number;
+  intervalMs: number;
+  json: boolean;
+}
+
+function parsePerfArgs(values: ReturnType<typeof parseCommandArgs>["values"]): PerfArgs {
+  const recordsText = stringOf(values, "records");
+  if (recordsText === undefined) throw new UsageError("perf needs --records N");
+  const records = integerOf("--records", recordsText, 1, 2 ** 40);
+  const size = stringOf(values, "record-size");
+  const file = stringOf(values, "payload-file");
+  if ((size === undefined) === (file === undefined)) {
+    throw new UsageError("perf needs one of --record-size BYTES and --payload-file FILE");
+  }
+  let payloads: Buffer[];
+  if (size !== undefined) {
+    // Random upper-case letters, as Java's tool sends: incompressible enough, printable.
+    const bytes = integerOf("--record-size", size, 0, 100 * MB);
+    const payload = Buffer.alloc(bytes);
+    for (let i = 0; i < bytes; i++) payload[i] = 65 + randomInt(26);
+    payloads = [payload];
+  } else {
+    const delimiterText = stringOf(values, "payload-delimiter");
+    const delimiter =
+      delimiterText === undefined
+        ? Buffer.from("\n")
+        : parseDelimiter("--payload-delimiter", delimiterText);
+    let text: Buffer;
+    try {
+      text = readFileSync(file!);
+    } catch (err) {
+      throw new UsageError(`--payload-file ${file}: ${(err as Error).message}`);
+    }
+    payloads = [];
+    for (let pos = 0; pos < text.length; ) {
+      const at = text.indexOf(delimiter, pos);
+      const end = at < 0 ? text.length : at;
+      if (end > pos) payloads.push(text.subarray(pos, end));
+      pos = end + delimiter.length;
+    }
+    if (payloads.length === 0) throw new UsageError(`--payload-file ${file} holds no payload`);
+  }
+  const throughputText = stringOf(values, "throughput") ?? "-1";
+  const throughput = Number(throughputText);
+  if (!(throughput === -1 || throughput > 0)) {
+    throw new UsageError(`--throughput expects records/s (-1: no cap), got "${throughputText}"`);
+  }
+  const intervalText = stringOf(values, "interval");
+  return {
+    records,
+    payloads,
+    throughput: throughput === -1 ? 0 : throughput,
+    intervalMs:
+      intervalText === undefined ? 5000 : integerOf("--interval", intervalText, 100, 3_600_000),
+    json: values.json === true,
+  };
+}
+
+/** Records delivered in one stretch of the run (an interval), with their latencies. */
+class Window {
+  readonly latency = new LatencyHistogram();
+  constructor(
+    readonly startedAt: number,
+    /** Bytes per record (their mean with a payload file). */
+    private readonly recordBytes: number,
+  ) {}
+
+  line(now: number): string {
+    const s = Math.max((now - this.startedAt) / 1000, 1e-9);
+    const n = this.latency.count;
+    return `${n} records sent, ${(n / s).toFixed(1)} records/sec (${((n * this.recordBytes) / s / MB).toFixed(2)} MB/sec), ${ms(this.latency.mean)} ms avg latency, ${ms(this.latency.max)} ms max latency`;
+  }
+}
+
+/** µs as ms with two decimals. */
+function ms(us: number): string {
+  return (us / 1000).toFixed(2);
+}
+
+export async function perf(args: readonly string[]): Promise<number | "help"> {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
+  if (values.help) return "help";
+  if (positionals.length !== 1) throw new UsageError("perf needs one SOCKET (kafka:BROKERS/TOPIC)");
+  const socket = parseSocket(positionals[0]!, { refuseDuplicates: true });
+  const opts = parsePerfArgs(values);
+  const { records, payloads, throughput } = opts;
+  const topic = socket.topic;
+
+  const recordBytes = payloads.reduce((sum, p) => sum + p.length, 0) / payloads.length;
+  const t0 = performance.now();
+  const total = new Window(t0, recordBytes);
+  let interval = new Window(t0, recordBytes);
+  let completed = 0;
+  let failed = 0;
+  let firstError: DeliveryError | undefined;
+  let lastReportAt = t0;
+  let resume: (() => void) | undefined;
+  let finished: () => void = () => {};
+  const allReported = new Promise<void>((r) => {
+    finished = r;
+  });
+  const producer = new Producer(propertiesWith(socket, stringsOf(values, "property")), {
+    logger: silentLogger,
+    onDelivery: (err: DeliveryError | null, report: DeliveryReport) => {
+      const now = performance.now();
+      lastReportAt = now;
+      completed++;
+      if (err !== null) {
+        failed++;
+        firstError ??= err;
+      } else {
+        // The record's produce() time rides in its opaque.
+        const us = (now - (report.opaque as number)) * 1000;
+        total.latency.record(us);
+        interval.latency.record(us);
+      }
+      if (resume !== undefined && producer.queueLength <= lowWater) {
+        const r = resume;
+        resume = undefined;
+        r();
+      }
+      if (completed === records) finished();
+    },
+    onError: (err) => {
+      if (err instanceof KafkaClientError && err.code === "ALL_BROKERS_DOWN") {
+        process.stderr.write(`event-kafka: warning: ${err.message} (retrying)\n`);
+      }
+    },
+  });
+  const lowWater = Math.floor(producer.config["queue.buffering.max.messages"] / 2);
+
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    process.stdout.write(`${interval.line(now)}.\n`);
+    interval = new Window(now, recordBytes);
+  }, opts.intervalMs);
+
+  let stopped = false;
+  const onSignal = (): void => {
+    stopped = true;
+    resume?.();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  let sent = 0;
+  try {
+    while (sent < records && !stopped) {
+      let n = Math.min(CHUNK, records - sent);
+      if (throughput > 0) {
+        // Never ahead of the rate: the records due by now, or a sleep until the next one is.
+        const due = Math.floor(((performance.now() - t0) / 1000) * throughput) + 1;
+        if (sent >= due) {
+          const wait = ((sent + 1) / throughput) * 1000 - (performance.now() - t0);
+          await new Promise((r) => setTimeout(r, Math.max(1, Math.floor(wait))));
+          continue;
+        }
+        n = Math.min(n, due - sent);
+      }
+      for (let i = 0; i < n; i++) {
+        const value = payloads.length === 1 ? payloads[0]! : payloads[randomInt(payloads.length)]!;
+        try {
+          producer.produce({ topic, value, opaque: performance.now() });
+        } catch (err) {
+          if (!(err instanceof KafkaClientError) || err.code !== "QUEUE_FULL") throw err;
+          // Wait for the reports to drain the queue to half.
+          await new Promise<void>((r) => {
+            resume = r;
+          });
+          i--;
+          continue;
+        }
+        sent++;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    if (sent === records) await Promise.race([allReported, producer.flush(2 ** 31 - 1)]);
+    else await producer.flush(10_000);
+  } finally {
+    clearInterval(ticker);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await producer.close(0);
+  }
+
+  const seconds = Math.max((lastReportAt - t0) / 1000, 1e-9);
+  const h = total.latency;
+  const delivered = completed - failed;
+  const rate = delivered / seconds;
+  const mbps = (rate * recordBytes) / MB;
+  if (opts.json) {
+    const round = (v: number): number => Math.round(v * 1000) / 1000;
+    process.stdout.write(
+      `${JSON.stringify({
+        records: sent,
+        delivered,
+        failed,
+        seconds: round(seconds),
+        records_per_s: Math.round(rate),
+        mb_per_s: round(mbps),
+        latency_ms: {
+          avg: round(h.mean / 1000),
+          max: round(h.max / 1000),
+          p50: round(h.percentile(50) / 1000),
+          p95: round(h.percentile(95) / 1000),
+          p99: round(h.percentile(99) / 1000),
+          p99_9: round(h.percentile(99.9) / 1000),
+        },
+      })}\n`,
+    );
+  } else {
+    process.stdout.write(
+      `${sent} records sent, ${rate.toFixed(1)} records/sec (${mbps.toFixed(2)} MB/sec), ${ms(h.mean)} ms avg latency, ${ms(h.max)} ms max latency, ${ms(h.percentile(50))} ms 50th, ${ms(h.percentile(95))} ms 95th, ${ms(h.percentile(99))} ms 99th, ${ms(h.percentile(99.9))} ms 99.9th.\n`,
+    );
+  }
+  if (failed > 0) {
+    process.stderr.write(`event-kafka: ${failed} record(s) failed: ${firstError?.message}\n`);
+  }
+  if (completed < sent) {
+    process.stderr.write(`event-kafka: ${sent - completed} record(s) without a report\n`);
+  }
+  return failed > 0 || completed < sent ? 1 : 0;
+}
