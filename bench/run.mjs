@@ -18,6 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EVENT_MIN_SIZE, makeEventLines, writeDataFile, writeEventFile } from "./lib/data.mjs";
 import { killChildren, measureMethod, processCpuSeconds, runMeasured } from "./lib/measure.mjs";
+import { javaVersion, PERF_CASE, perfCase } from "./lib/perf-case.mjs";
 import {
   bestCodecRuns,
   bestRuns,
@@ -41,7 +42,7 @@ const CODEC_CLIENTS = ["ours", "kcat"];
 
 const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [options] after npm run build)
 
-  --case all|e2e|codecs|hotpath   what to run (default all)
+  --case all|e2e|codecs|perf|hotpath   what to run (default all)
   --client LIST               clients, comma-separated (default ${CLIENTS.map((c) => c.id).join(",")};
                               the codec case runs ours and kcat only)
   --value LIST                value sizes in bytes (default 100,1024; codecs: 100)
@@ -109,7 +110,8 @@ function parseArgs(argv) {
         break;
       case "--case":
         o.case = next();
-        if (!["all", "e2e", "codecs", "hotpath"].includes(o.case)) fail(`unknown case ${o.case}`);
+        if (!["all", "e2e", "codecs", "perf", "hotpath"].includes(o.case))
+          fail(`unknown case ${o.case}`);
         selective ||= o.case !== "all";
         break;
       case "--client":
@@ -314,6 +316,26 @@ function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, d
         stdinFile: dataFile,
       };
     }
+    case "cli-pipe": {
+      // The same, but the records come through a pipe (cat), as from another program.
+      const props = [
+        `t.acks=${acks}`,
+        `g.linger.ms=${SETTINGS.lingerMs}`,
+        `g.batch.size=${SETTINGS.batchBytes}`,
+        "g.compression.codec=none",
+      ].join("&");
+      return {
+        cmd: "sh",
+        args: [
+          "-c",
+          'cat "$0" | "$1" "$2" publish "$3"',
+          dataFile,
+          node,
+          join(root, "dist/cli.js"),
+          `kafka:${bootstrap}/${topic}?${props}`,
+        ],
+      };
+    }
     case "kcat":
     case "kcat-idem":
     case "kcat-tls":
@@ -395,7 +417,7 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
   const dataFile =
     codec !== undefined
       ? await ctx.eventFile(valueSize, records)
-      : client === "cli" || client.startsWith("kcat")
+      : client.startsWith("cli") || client.startsWith("kcat")
         ? await ctx.dataFile(valueSize, records)
         : undefined;
   const { cmd, args, env, stdinFile } = commandFor(client, {
@@ -471,7 +493,7 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
     load1,
     ...(out.batchRecords && { batchRecords: out.batchRecords, concurrency: out.concurrency }),
     ...(out.self && { self: out.self }),
-    ...(client === "cli" && out.msgs_per_s && { cliReported: out }),
+    ...(client.startsWith("cli") && out.msgs_per_s && { cliReported: out }),
     ...(!ok && {
       error: out.firstError ?? (res.stderr.trim().slice(-800) || `exit ${res.code ?? res.signal}`),
     }),
@@ -597,6 +619,7 @@ async function main() {
   );
   const runE2e = opts.case === "all" || opts.case === "e2e";
   const runCodecs = opts.case === "all" || opts.case === "codecs";
+  const runPerf = opts.case === "all" || opts.case === "perf";
   const codecClients = CODEC_CLIENTS.filter((c) => opts.clients.includes(c));
   const codecValues = opts.valuesGiven ? opts.values : [100];
   if (runCodecs) {
@@ -612,7 +635,14 @@ async function main() {
       ours: await probeCodecs(opts.codecs),
     };
   }
-  const results = { meta, e2e: [], codecs: [], rssScaling: undefined, hotpath: undefined };
+  const results = {
+    meta,
+    e2e: [],
+    codecs: [],
+    perf: [],
+    rssScaling: undefined,
+    hotpath: undefined,
+  };
   const dataFiles = [];
   let broker;
   let admin;
@@ -632,7 +662,7 @@ async function main() {
   }
 
   try {
-    if (runE2e || (runCodecs && codecClients.length > 0)) {
+    if (runE2e || runPerf || (runCodecs && codecClients.length > 0)) {
       if (opts.clients.includes("kcat") && spawnSync("kcat", ["-V"]).status !== 0) {
         log("kcat is not installed (apt-get install kcat): running without the librdkafka figures");
         opts.clients = opts.clients.filter((c) => !c.startsWith("kcat"));
@@ -716,6 +746,14 @@ async function main() {
           maxRssKb: [small.maxRssKb, big?.maxRssKb],
           queueLimit: "queue.buffering.max.messages=100000, queue.buffering.max.kbytes=1048576",
         };
+      }
+      if (runPerf) {
+        log("perf: event-kafka perf and Java's ProducerPerformance, at peak and at a fixed rate");
+        const perf = await perfCase(ctx, log, results.perf);
+        meta.settings.perf = { ...PERF_CASE, tools: perf.tools };
+        if (perf.tools.includes("java")) meta.versions.java = javaVersion();
+        if (perf.javaError)
+          meta.skipped = [...(meta.skipped ?? []), `Java's tool: ${perf.javaError}`];
       }
       if (runCodecs) {
         // After the kcat check above, which may have dropped kcat from opts.clients.

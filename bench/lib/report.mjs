@@ -5,6 +5,7 @@ export const CLIENTS = [
   { id: "ours", label: "this project, API", color: "#d9480f" },
   { id: "ours-plain", label: "this project, API, idempotence off", color: "#e8590c" },
   { id: "cli", label: "this project, CLI from a file", color: "#f08c00" },
+  { id: "cli-pipe", label: "this project, CLI from a pipe", color: "#fab005" },
   { id: "kcat", label: "librdkafka (kcat -l file)", color: "#1971c2" },
   { id: "kcat-idem", label: "librdkafka, enable.idempotence=true", color: "#4dabf7" },
   { id: "ours-tls", label: "this project, API, over TLS", color: "#c2255c" },
@@ -137,6 +138,7 @@ export function toMarkdown(results) {
     const peers = [
       ["kcat", "ours", "API ÷ librdkafka"],
       ["kcat", "cli", "CLI ÷ librdkafka (both from a file)"],
+      ["kcat", "cli-pipe", "CLI from a pipe ÷ librdkafka from a file"],
       ["kafkajs", "ours", "API ÷ KafkaJS"],
       ["platformatic", "ours", "API ÷ @platformatic/kafka"],
     ].filter(([p, o]) => clients.includes(p) && clients.includes(o));
@@ -150,6 +152,51 @@ export function toMarkdown(results) {
           ratio(get(c, o)?.recordsPerSec ?? 0, get(c, p)?.recordsPerSec ?? 0),
         );
         out.push(`| ${caseName(c)} | ${cells.join(" | ")} |`);
+      }
+      out.push("");
+    }
+
+    // Whole process, start to exit, for every client: start-up and connection included.
+    const bestWall = bestRuns(
+      e2e.map((r) => ({ ...r, recordsPerSec: r.ok ? r.records / r.wallSeconds : 0 })),
+    );
+    const wall = (c, id) => bestWall.get(`${c.valueSize}|${c.acks}|${id}`);
+    out.push("### Whole process, start to exit: records/s");
+    out.push("");
+    out.push(
+      "The same runs timed from outside for every client, from spawn to exit, so no client's " +
+        "start-up (Node's or the JVM's, module loading, connecting, metadata, a producer id) " +
+        "is left out; best of the runs by this timing.",
+    );
+    out.push("");
+    out.push(`| case | ${clients.map((id) => clientLabel(id, meta)).join(" | ")} |`);
+    out.push(`|---|${clients.map(() => "--:").join("|")}|`);
+    for (const c of cases) {
+      const cells = clients.map((id) => {
+        const r = wall(c, id);
+        if (!r) return "";
+        return r.ok ? `${int(r.recordsPerSec)} (${r.wallSeconds.toFixed(2)} s)` : "failed";
+      });
+      out.push(`| ${caseName(c)} | ${cells.join(" | ")} |`);
+    }
+    out.push("");
+    const cliTargets = cases.filter((c) => c.valueSize === 100 && wall(c, "kcat")?.ok);
+    if (cliTargets.length > 0 && (clients.includes("cli") || clients.includes("cli-pipe"))) {
+      out.push("| target (whole process, 100 B) | figures | met |");
+      out.push("|---|---|:-:|");
+      for (const c of cliTargets) {
+        const k = wall(c, "kcat");
+        for (const [id, name] of [
+          ["cli", "CLI from a file"],
+          ["cli-pipe", "CLI from a pipe"],
+        ]) {
+          const r = wall(c, id);
+          if (!r) continue;
+          const x = r.ok ? r.recordsPerSec / k.recordsPerSec : 0;
+          out.push(
+            `| ${name} at least 1.2× kcat, ${caseName(c)} | ${r.ok ? `${int(r.recordsPerSec)} vs ${int(k.recordsPerSec)} rec/s = ${x.toFixed(2)}×` : "failed"} | ${x >= 1.2 ? "yes" : "**no**"} |`,
+          );
+        }
       }
       out.push("");
     }
@@ -207,6 +254,8 @@ export function toMarkdown(results) {
       out.push("");
     }
   }
+
+  if (results.perf?.length > 0) out.push(...perfSection(results));
 
   if (results.codecs?.length > 0) out.push(...codecSection(results));
 
@@ -540,4 +589,58 @@ export function updateReadme(file, md) {
   const b = text.indexOf(README_END);
   if (a < 0 || b < a) return;
   writeFileSync(file, `${text.slice(0, a + README_START.length)}\n${md}\n${text.slice(b)}`);
+}
+
+/** The perf case: event-kafka perf beside Java's ProducerPerformance. */
+function perfSection(results) {
+  const { meta, perf } = results;
+  const spec = meta.settings.perf;
+  const out = [];
+  const toolName = (t) =>
+    t === "ours"
+      ? `event-kafka perf ${meta.versions.ours ?? ""}`
+      : `Java ProducerPerformance ${spec?.tools?.includes("java") ? `(kafka-tools ${meta.versions.javaTools ?? "4.4.0"})` : ""}`;
+  // Best run per tool, mode and acks: the fastest at peak; at a fixed rate the one run.
+  const best = new Map();
+  for (const r of perf) {
+    const key = `${r.mode}|${r.acks}|${r.tool}`;
+    const old = best.get(key);
+    if (!old || (r.ok && (!old.ok || r.recordsPerSec > old.recordsPerSec))) best.set(key, r);
+  }
+  out.push("### perf: this producer's perf tool beside Kafka's own");
+  out.push("");
+  out.push(
+    `\`event-kafka perf\` and Kafka's ProducerPerformance (the class behind kafka-producer-perf-test.sh), ` +
+      `${spec?.valueSize ?? 100} B records of random letters, linger.ms=5, batch.size=1000000, ` +
+      "idempotence on (both defaults), a fresh topic of 3 partitions per run. " +
+      `Peak: ${int(spec?.peak?.records ?? 0)} records with no rate cap, best of ${spec?.peak?.repeat ?? "?"}. ` +
+      `Fixed rate: ${int(spec?.rate?.records ?? 0)} records at ${int(spec?.rate?.perSecond ?? 0)} records/s, one run. ` +
+      "Records/s and latency are each tool's own figures (first record to last callback; latency from " +
+      "the send call to the record's callback, ms); the whole-process column is records ÷ spawn-to-exit time. " +
+      "Our tool delivers one warm-up record, not counted, before its clock starts; Java's blocks in its first send() for metadata.",
+  );
+  out.push("");
+  out.push(
+    "| mode | acks | tool | records/s | MB/s (2^20) | avg | p50 | p95 | p99 | p99.9 | max | whole process | CPU |",
+  );
+  out.push("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+  for (const mode of ["peak", "rate"]) {
+    for (const acks of [1, -1]) {
+      for (const tool of ["ours", "java"]) {
+        const r = best.get(`${mode}|${acks}|${tool}`);
+        if (!r) continue;
+        const name = mode === "peak" ? "peak" : `${int(r.perSecond)}/s`;
+        if (!r.ok) {
+          out.push(`| ${name} | ${acks} | ${toolName(tool)} | failed | | | | | | | | | |`);
+          continue;
+        }
+        const l = r.latencyMs;
+        out.push(
+          `| ${name} | ${acks === -1 ? "all" : acks} | ${toolName(tool)} | ${int(r.recordsPerSec)} | ${r.MiBps.toFixed(2)} | ${l.avg.toFixed(2)} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.p99_9} | ${l.max} | ${int(r.wholeProcessRecordsPerSec)} (${r.wallSeconds.toFixed(2)} s) | ${r.cpuSeconds?.toFixed(2) ?? "?"} s |`,
+        );
+      }
+    }
+  }
+  out.push("");
+  return out;
 }

@@ -33,8 +33,14 @@ export function parseCommandArgs(args: readonly string[], options: Options): Par
       joined.push(...args.slice(i));
       break;
     }
-    const long = /^-[A-Za-z]$/.test(a) ? byShort.get(a.slice(1)) : undefined;
-    if (long !== undefined && options[long]!.type === "string") {
+    // A short or long string option takes the next argument whatever it starts with
+    // (so `-p -1` and `--throughput -1` work), as getopt does.
+    const long = /^-[A-Za-z]$/.test(a)
+      ? byShort.get(a.slice(1))
+      : /^--[a-z][a-z-]*$/.test(a)
+        ? a.slice(2)
+        : undefined;
+    if (long !== undefined && options[long]?.type === "string") {
       const value = args[i + 1];
       if (value === undefined) throw new UsageError(`${a} needs a value`);
       joined.push(`--${long}=${value}`);
