@@ -4,8 +4,7 @@
  * (no copy, no view per record); only a record cut at a block boundary is
  * joined (copied).
  */
-import { createReadStream, fstatSync } from "node:fs";
-import type { Readable } from "node:stream";
+import { closeSync, fstatSync, openSync, read } from "node:fs";
 
 /**
  * Takes records from `buf[start, end)`, which holds whole records, each
@@ -14,16 +13,46 @@ import type { Readable } from "node:stream";
  */
 export type OnRecords = (buf: Buffer, start: number, end: number) => number;
 
+/** Blocks of input, and a way to stop reading them. */
+export interface Input extends AsyncIterable<Buffer> {
+  destroy(): void;
+}
+
+const BLOCK = 1 << 20;
+
 /**
  * The input to read: FILE (-l), else standard input. A regular file is read in
- * large blocks; pipes and terminals through process.stdin (a non-blocking pipe
- * cannot be read as a file).
+ * blocks of 1 MiB into two buffers used in turn (a block is done with before
+ * the one after next is read; no buffer per block to collect); pipes and
+ * terminals through process.stdin (a non-blocking pipe cannot be read as a file).
  */
-export function openInput(file: string | undefined): Readable {
-  if (file !== undefined) return createReadStream(file, { highWaterMark: 1 << 20 });
-  return fstatSync(0).isFile()
-    ? createReadStream("", { fd: 0, highWaterMark: 1 << 20, autoClose: false })
-    : process.stdin;
+export function openInput(file: string | undefined): Input {
+  if (file !== undefined) return fileBlocks(openSync(file, "r"), true);
+  return fstatSync(0).isFile() ? fileBlocks(0, false) : process.stdin;
+}
+
+function fileBlocks(fd: number, own: boolean): Input {
+  let stopped = false;
+  const buffers = [Buffer.allocUnsafe(BLOCK), Buffer.allocUnsafe(BLOCK)];
+  return {
+    destroy: () => {
+      stopped = true;
+    },
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (let i = 0; !stopped; i ^= 1) {
+          const buf = buffers[i]!;
+          const n = await new Promise<number>((resolve, reject) =>
+            read(fd, buf, 0, BLOCK, null, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+          );
+          if (n === 0) return;
+          yield buf.subarray(0, n);
+        }
+      } finally {
+        if (own) closeSync(fd);
+      }
+    },
+  };
 }
 
 /**
@@ -32,7 +61,7 @@ export function openInput(file: string | undefined): Readable {
  * `room()` whenever a region is not all taken.
  */
 export async function forEachRegion(
-  input: Readable,
+  input: AsyncIterable<Buffer>,
   delimiter: Buffer,
   onRecords: OnRecords,
   room: () => Promise<void>,
@@ -61,7 +90,8 @@ export async function forEachRegion(
         // Only the record cut at the block boundary is joined (copied), not the block.
         const at = chunk.indexOf(single);
         if (at < 0) {
-          rest.push(chunk);
+          // A record longer than a block: copied, for the block's buffer is read into again.
+          rest = [Buffer.concat([...rest, chunk])];
           continue;
         }
         rest.push(chunk.subarray(0, at + 1));
@@ -74,6 +104,7 @@ export async function forEachRegion(
     const last = single >= 0 ? chunk.lastIndexOf(single) : chunk.lastIndexOf(delimiter);
     const cut = last >= start ? last + width : start;
     if (cut > start) await offer(chunk, start, cut);
+    // A view of the block's buffer: joined before the buffer is read into again.
     if (cut < chunk.length) rest = [chunk.subarray(cut)];
   }
   if (rest.length > 0) {

@@ -111,6 +111,20 @@ describe("event-kafka publish", () => {
     expect(values.sort()).toEqual([...lines].sort());
   });
 
+  it("reads a file with a line longer than two read blocks: that line fails as too large, the lines around it arrive intact", async () => {
+    const topic = uniqueTopic("cli-long-line");
+    const before = Array.from({ length: 3000 }, (_, i) => `before-${i}-${"b".repeat(i % 97)}`);
+    const after = Array.from({ length: 3000 }, (_, i) => `after-${i}-${"a".repeat(i % 89)}`);
+    const long = "L".repeat(2_500_000);
+    const file = join(mkdtempSync(join(tmpdir(), "event-kafka-cli-")), "long.txt");
+    writeFileSync(file, `${[...before, long, ...after].join("\n")}\n`);
+    const r = await run(["publish", `kafka:${bootstrap}/${topic}?t.acks=1`, "-l", file]);
+    expect(r.code).toBe(1);
+    expect(summary(r.stdout)).toMatchObject({ delivered: 6000, failed: 1 });
+    const back = (await javaConsume(bootstrap, topic)).map((x) => text(x.value)!);
+    expect(back.sort()).toEqual([...before, ...after].sort());
+  });
+
   it("counts a line too large for a record as failed and goes on", async () => {
     const topic = uniqueTopic("cli-large");
     const input = `small-1\n${"x".repeat(1_100_000)}\nsmall-2\n`;
