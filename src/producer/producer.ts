@@ -469,7 +469,8 @@ export class Producer {
   }
 
   /**
-   * Flushes within `timeoutMs`, reports whatever is left as failed (DESTROYED),
+   * Flushes within `timeoutMs`, reports whatever is left as failed (records
+   * past their message.timeout.ms as MSG_TIMED_OUT, the others DESTROYED),
    * then closes every connection and timer: nothing keeps the process alive.
    * Returns the number of records that failed at the deadline. Called again
    * while closing, with a nearer deadline (close(0) on a second Ctrl-C, say),
@@ -494,8 +495,12 @@ export class Producer {
       });
       this.#shortenClose = undefined;
       if (!idle) {
+        // Records already due time out as such; only the others are cut short by close().
+        const before = this.#counters.failed;
+        this.#sender.expireDue(Date.now());
+        failed = this.#counters.failed - before;
         const cause = this.#cluster.lastConnectionError;
-        failed = this.#accumulator.failAll(
+        failed += this.#accumulator.failAll(
           (topic) =>
             new KafkaClientError(
               "DESTROYED",

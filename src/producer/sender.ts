@@ -278,6 +278,20 @@ export class Sender {
     return Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * Reports every record past its deadline as timed out, in flight or not:
+   * close()'s last look before it reports the rest DESTROYED, so a record due
+   * by then gets MSG_TIMED_OUT even when its expiry timer has not run yet.
+   */
+  expireDue(now: number): void {
+    this.acc.expireWaiting(now);
+    for (const pq of [...this.acc.active]) {
+      for (const b of [...pq.batches]) {
+        if (!b.done && b.deadline <= now) this.acc.fail(b, this.timeoutError(b));
+      }
+    }
+  }
+
   private timeoutError(batch: Batch): KafkaClientError {
     const cause = batch.lastError ?? this.cluster.lastConnectionError;
     return new KafkaClientError(
