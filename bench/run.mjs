@@ -303,37 +303,22 @@ function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, d
         cmd: node,
         args: [join(here, "clients/platformatic.mjs"), nodeSettings(ARRAY_CLIENTS.platformatic)],
       };
-    case "cli": {
-      const props = [
-        `t.acks=${acks}`,
-        `g.linger.ms=${SETTINGS.lingerMs}`,
-        `g.batch.size=${SETTINGS.batchBytes}`,
-        "g.compression.codec=none",
-      ].join("&");
-      return {
-        cmd: node,
-        args: [join(root, "dist/cli.js"), "publish", `kafka:${bootstrap}/${topic}?${props}`],
-        stdinFile: dataFile,
-      };
-    }
+    case "cli":
     case "cli-pipe": {
-      // The same, but the records come through a pipe (cat), as from another program.
       const props = [
         `t.acks=${acks}`,
         `g.linger.ms=${SETTINGS.lingerMs}`,
         `g.batch.size=${SETTINGS.batchBytes}`,
         "g.compression.codec=none",
       ].join("&");
+      const socket = `kafka:${bootstrap}/${topic}?${props}`;
+      const cli = join(root, "dist/cli.js");
+      if (client === "cli")
+        return { cmd: node, args: [cli, "publish", socket], stdinFile: dataFile };
+      // The same, but the records come through a pipe (cat), as from another program.
       return {
         cmd: "sh",
-        args: [
-          "-c",
-          'cat "$0" | "$1" "$2" publish "$3"',
-          dataFile,
-          node,
-          join(root, "dist/cli.js"),
-          `kafka:${bootstrap}/${topic}?${props}`,
-        ],
+        args: ["-c", 'cat "$0" | "$1" "$2" publish "$3"', dataFile, node, cli, socket],
       };
     }
     case "kcat":
