@@ -106,7 +106,7 @@ function parsePerfArgs(values: ReturnType<typeof parseCommandArgs>["values"]): P
 class Window {
   readonly latency = new LatencyHistogram();
   constructor(
-    public startedAt: number,
+    readonly startedAt: number,
     /** Bytes per record (their mean with a payload file). */
     private readonly recordBytes: number,
   ) {}
@@ -134,7 +134,8 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
 
   const recordBytes = payloads.reduce((sum, p) => sum + p.length, 0) / payloads.length;
   let t0 = performance.now();
-  const total = new Window(t0, recordBytes);
+  /** Every record's latency, the whole run. */
+  const latency = new LatencyHistogram();
   let interval = new Window(t0, recordBytes);
   let completed = 0;
   let failed = 0;
@@ -157,7 +158,7 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
       } else {
         // The record's produce() time rides in its opaque.
         const us = (now - (report.opaque as number)) * 1000;
-        total.latency.record(us);
+        latency.record(us);
         interval.latency.record(us);
       }
       if (resume !== undefined && producer.queueLength <= lowWater) {
@@ -188,7 +189,6 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
   }
   t0 = performance.now();
   lastReportAt = t0;
-  total.startedAt = t0;
   interval = new Window(t0, recordBytes);
 
   const ticker = setInterval(() => {
@@ -246,7 +246,7 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
   }
 
   const seconds = Math.max((lastReportAt - t0) / 1000, 1e-9);
-  const h = total.latency;
+  const h = latency;
   const delivered = completed - failed;
   const rate = delivered / seconds;
   const mbps = (rate * recordBytes) / MB;

@@ -216,7 +216,7 @@ export async function publish(args: readonly string[]): Promise<number | "help">
   /**
    * Without -K and -T every record of a region is the same but for its value:
    * they are queued straight from the read block. A record the producer leaves
-   * (queue full, too large, no metadata yet) goes through produceRecord.
+   * (queue full, or too large) goes through produceRecord, which says why.
    */
   const whole = keyDelimiter === null && !opts.tee;
   const region: DelimitedRecords = {

@@ -519,11 +519,7 @@ export class Accumulator {
       this.counters.queued -= w.records;
       this.counters.queuedBytes -= w.size;
       this.counters.failed += w.records;
-      try {
-        w.tally(err, w.records);
-      } catch (e) {
-        this.logger.error("delivery tally threw", { error: (e as Error).message });
-      }
+      this.invokeTally(w.tally, err, w.records);
       return;
     }
     this.counters.queued--;
@@ -588,13 +584,8 @@ export class Accumulator {
         });
       }
     }
-    const tally = batch.tally;
-    if (tally !== undefined && batch.tallied > 0) {
-      try {
-        tally(err, batch.tallied);
-      } catch (e) {
-        this.logger.error("delivery tally threw", { error: (e as Error).message });
-      }
+    if (batch.tally !== undefined && batch.tallied > 0) {
+      this.invokeTally(batch.tally, err, batch.tallied);
     }
   }
 
@@ -703,6 +694,15 @@ export class Accumulator {
     } catch (e) {
       // A throwing callback must not cost other records their reports.
       this.logger.error("delivery callback threw", { error: (e as Error).message });
+    }
+  }
+
+  private invokeTally(tally: DeliveryTally, err: DeliveryError | null, records: number): void {
+    try {
+      tally(err, records);
+    } catch (e) {
+      // As for a callback: the other reports still come.
+      this.logger.error("delivery tally threw", { error: (e as Error).message });
     }
   }
 
