@@ -2,11 +2,13 @@
 import { readFileSync } from "node:fs";
 import { KafkaClientError } from "../producer/client-error.js";
 import { ConfigError } from "../producer/config.js";
+import { RouteError } from "../sidecar/routes.js";
 import { SocketError } from "../socket/socket.js";
 import { metadata } from "./metadata.js";
 import { perf } from "./perf.js";
 import { publish } from "./publish.js";
 import { raise } from "./raise.js";
+import { serve } from "./serve.js";
 import { USAGE, UsageError } from "./usage.js";
 
 const COMMANDS: Record<string, (args: readonly string[]) => Promise<number | "help">> = {
@@ -14,6 +16,7 @@ const COMMANDS: Record<string, (args: readonly string[]) => Promise<number | "he
   raise,
   metadata,
   perf,
+  serve,
 };
 
 /**
@@ -57,7 +60,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     return code;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof SocketError || err instanceof ConfigError) {
+    if (
+      err instanceof UsageError ||
+      err instanceof SocketError ||
+      err instanceof ConfigError ||
+      err instanceof RouteError
+    ) {
       process.stderr.write(`event-kafka: ${err.message}\n`);
       return 2;
     }

@@ -39,6 +39,8 @@ export interface KafkaSocket {
   readonly properties: readonly SocketProperty[];
   /** `key=callid`: event records carry the SIP Call-ID as their key. */
   readonly keyCallId: boolean;
+  /** `key=param:NAME` (only with ParseOptions.keyParam): the key is the event's NAME parameter. */
+  readonly keyParam?: string;
   /** The `g.`/`t.` properties by canonical librdkafka name, validated. */
   readonly producerProperties: Readonly<Record<PropertyName, string>>;
 }
@@ -91,6 +93,8 @@ export interface ParseOptions {
    * instead of keeping the first, as the original module does: the CLI's choice.
    */
   refuseDuplicates?: boolean;
+  /** Accept `key=param:NAME` besides `key=callid`: the sidecar's routes. */
+  keyParam?: boolean;
 }
 
 /** Parses `host:port` entries (port 9092 when absent); returns them normalised. */
@@ -156,6 +160,7 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
   /** Each property's first name as written (g.linger.ms, t.queue.buffering.max.ms ...). */
   const firstName = new Map<string, string>();
   let keyCallId = false;
+  let keyParam: string | undefined;
   if (q >= 0) {
     if (q === input.length - 1) {
       throw new SocketError(input, q + 1, "missing properties after '?'");
@@ -176,18 +181,24 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
       const name = pair.slice(0, eq);
       const value = percentDecode(input, pair.slice(eq + 1), col + eq + 1);
       if (name === "key") {
-        if (value !== "callid") {
+        const param = options.keyParam && value.startsWith("param:") ? value.slice(6) : undefined;
+        if (value !== "callid" && (param === undefined || param === "")) {
+          const allowed = options.keyParam
+            ? "key=callid or key=param:NAME"
+            : "only key=callid is supported";
           throw new SocketError(
             input,
             col + eq + 1,
-            `unsupported value for key: "${value}" (only key=callid is supported)`,
+            `unsupported value for key: "${value}" (${allowed})`,
           );
         }
-        if (keyCallId && options.refuseDuplicates) {
+        const given = keyCallId || keyParam !== undefined;
+        if (given && options.refuseDuplicates) {
           throw new SocketError(input, col, `property "key" is given twice (keep one)`);
         }
-        if (!keyCallId) {
-          keyCallId = true;
+        if (!given) {
+          if (param === undefined) keyCallId = true;
+          else keyParam = param;
           properties.push({ name, value });
         }
       } else {
@@ -252,6 +263,7 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
     topic,
     properties,
     keyCallId,
+    ...(keyParam !== undefined && { keyParam }),
     producerProperties: producerProperties as Record<PropertyName, string>,
   };
   // Printed (console.log, JSON.stringify), a socket shows only its redacted text.
