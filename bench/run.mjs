@@ -303,6 +303,8 @@ function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, d
         cmd: node,
         args: [join(here, "clients/platformatic.mjs"), nodeSettings(ARRAY_CLIENTS.platformatic)],
       };
+    case "sidecar":
+      return { cmd: node, args: [join(here, "clients/sidecar.mjs"), nodeSettings()] };
     case "cli":
     case "cli-pipe": {
       const props = [
@@ -452,7 +454,8 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
     client === "ours-plain" ||
     client === "ours-tls" ||
     client === "kafkajs" ||
-    client === "platformatic";
+    client === "platformatic" ||
+    client === "sidecar";
   const seconds = inProcess && typeof out.seconds === "number" ? out.seconds : res.wallSeconds;
   const delivered = typeof out.delivered === "number" ? out.delivered : verified;
   const ok = res.code === 0 && verified === records && (delivered ?? 0) === records;

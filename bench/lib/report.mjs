@@ -6,6 +6,7 @@ export const CLIENTS = [
   { id: "ours-plain", label: "this project, API, idempotence off", color: "#e8590c" },
   { id: "cli", label: "this project, CLI from a file", color: "#f08c00" },
   { id: "cli-pipe", label: "this project, CLI from a pipe", color: "#fab005" },
+  { id: "sidecar", label: "this project, event-kafka serve (TCP events)", color: "#ffd43b" },
   { id: "kcat", label: "librdkafka (kcat -l file)", color: "#1971c2" },
   { id: "kcat-idem", label: "librdkafka, enable.idempotence=true", color: "#4dabf7" },
   { id: "ours-tls", label: "this project, API, over TLS", color: "#c2255c" },
