@@ -36,6 +36,15 @@ export const USAGE = `Usage:
       MB/s (2^20 bytes) and the latency from produce() to each record's
       report: average, max, 50th, 95th, 99th and 99.9th percentiles.
       --json makes the last line JSON; --payload-delimiter DELIM splits FILE.
+  event-kafka serve (--tcp HOST:PORT | --udp HOST:PORT | --unix PATH)...
+                   --route 'EVENT=SOCKET'... [--config FILE] [--http HOST:PORT]
+                   [--event-param NAME] [--shutdown-timeout SECONDS]
+      The sidecar for OpenSIPS event_stream (TCP JSON-RPC; requests with an id
+      are answered once Kafka has acknowledged them) and event_datagram (UDP,
+      UNIX). Each event goes to the first route whose EVENT (a name, * or a
+      prefix*) matches; key=callid or key=param:NAME in the socket sets the
+      key. --http serves /metrics and /health. SIGTERM drains, then prints a
+      summary. See docs/sidecar.md.
   event-kafka --version
   event-kafka --help
 
