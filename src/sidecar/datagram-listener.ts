@@ -74,6 +74,7 @@ class DatagramIntake {
 
 export class UdpListener {
   readonly label: string;
+  closed = false;
 
   private constructor(
     private readonly socket: Socket,
@@ -100,7 +101,11 @@ export class UdpListener {
           sidecar,
           sidecar.addListener(listener.label),
           log,
-          (text, to) => socket.send(text, to.port, to.address),
+          (text, to) => {
+            // An answer after stop() (a record acknowledged while draining) has nowhere to go.
+            if (listener.closed) sidecar.unanswered++;
+            else socket.send(text, to.port, to.address);
+          },
         );
         socket.on("message", (msg, from) => intake.take(msg, from));
         resolve(listener);
@@ -109,6 +114,7 @@ export class UdpListener {
   }
 
   stop(): Promise<void> {
+    this.closed = true;
     return new Promise((resolve) => this.socket.close(() => resolve()));
   }
 }

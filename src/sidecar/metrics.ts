@@ -88,34 +88,22 @@ export function renderMetrics(sidecar: Sidecar, gauges: ListenerGauges): string 
   out.sample(`${P}answers_undeliverable_total`, {}, sidecar.unanswered);
 
   const producers = sidecar.producerStats();
-  const gauge = (
+  const perProducer = (
     name: string,
+    type: "counter" | "gauge",
     help: string,
     pick: (s: (typeof producers)[number]["stats"]) => number,
   ) => {
-    out.family(`${P}${name}`, "gauge", help);
+    out.family(`${P}${name}`, type, help);
     for (const { cluster, stats } of producers) {
-      out.sample(
-        `${P}${name}`,
-        { producer: String(cluster.index), brokers: cluster.brokers },
-        pick(stats),
-      );
+      const labels = { producer: String(cluster.index), brokers: cluster.brokers };
+      out.sample(`${P}${name}`, labels, pick(stats));
     }
   };
-  const counter = (
-    name: string,
-    help: string,
-    pick: (s: (typeof producers)[number]["stats"]) => number,
-  ) => {
-    out.family(`${P}${name}`, "counter", help);
-    for (const { cluster, stats } of producers) {
-      out.sample(
-        `${P}${name}`,
-        { producer: String(cluster.index), brokers: cluster.brokers },
-        pick(stats),
-      );
-    }
-  };
+  const gauge = (name: string, help: string, pick: Parameters<typeof perProducer>[3]) =>
+    perProducer(name, "gauge", help, pick);
+  const counter = (name: string, help: string, pick: Parameters<typeof perProducer>[3]) =>
+    perProducer(name, "counter", help, pick);
   gauge("producer_queue_records", "Records waiting for their delivery report.", (s) => s.queued);
   gauge("producer_queue_bytes", "Bytes of the records waiting.", (s) => s.queuedBytes);
   gauge("producer_buffer_bytes", "Bytes of batch buffers held.", (s) => s.bufferBytes);

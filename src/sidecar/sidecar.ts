@@ -41,10 +41,14 @@ export interface RoomWaiter {
 /** Why a routed event was dropped before it was queued (unrouted ones are counted apart). */
 export type DropReason = "queue_full" | "shutdown";
 
+/** How often waiters for room retry when no report has woken them. */
+const ROOM_FALLBACK_MS = 100;
+
 /** One producer, shared by the routes with the same brokers and properties. */
 export class ClusterEntry {
-  readonly waiters = new Set<RoomWaiter>();
+  private readonly waiters = new Set<RoomWaiter>();
   private retryScheduled = false;
+  private fallback: NodeJS.Timeout | undefined;
   private readonly maxRecords: number;
 
   constructor(
@@ -67,10 +71,24 @@ export class ClusterEntry {
     this.retryScheduled = true;
     setImmediate(() => {
       this.retryScheduled = false;
+      clearTimeout(this.fallback);
+      this.fallback = undefined;
       const waiting = [...this.waiters];
       this.waiters.clear();
       for (const w of waiting) w.retry();
     });
+  }
+
+  /**
+   * Waits for room: reports wake the waiter. A timer backs them up, for a
+   * queue full by its bytes limit while few records wait.
+   */
+  wait(waiter: RoomWaiter): void {
+    this.waiters.add(waiter);
+    this.fallback ??= setTimeout(() => {
+      this.fallback = undefined;
+      this.noteRoom();
+    }, ROOM_FALLBACK_MS);
   }
 }
 
@@ -257,9 +275,7 @@ export class Sidecar {
 
   /** Waits for room in the route's producer queue: `waiter.retry()` is called after reports. */
   whenRoom(route: Route, waiter: RoomWaiter): void {
-    route.cluster.waiters.add(waiter);
-    // The queue may have emptied between the failed attempt and now.
-    if (!route.cluster.full) route.cluster.noteRoom();
+    route.cluster.wait(waiter);
   }
 
   /** A record dropped before it was queued (a datagram meeting a full queue, shutdown). */
