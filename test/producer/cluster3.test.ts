@@ -15,9 +15,11 @@ import {
   createTopic,
   DeliveryLedger,
   FAST,
+  FAST_FENCING,
   partitionMetadata,
   recordingLogger,
   waitFor,
+  waitForIsr,
 } from "./helpers.js";
 
 let cluster: KafkaCluster;
@@ -27,8 +29,7 @@ const producers: Producer[] = [];
 beforeAll(async () => {
   cluster = await startCluster({
     nodes: 3,
-    // A dead broker is fenced (and dropped from every ISR) after 4 s instead of 9 s.
-    brokerProps: { "broker.session.timeout.ms": "4000", "broker.heartbeat.interval.ms": "500" },
+    brokerProps: FAST_FENCING,
   });
   admin = await connectAdmin(cluster.bootstrap);
 });
@@ -55,19 +56,6 @@ function nodeById(id: number) {
   const node = cluster.nodes.find((n) => n.nodeId === id);
   if (!node) throw new Error(`no node ${id}`);
   return node;
-}
-
-/** Waits until every partition of `topic` has a leader and `size` in-sync replicas. */
-function waitForIsr(topic: string, size: number, what: string) {
-  return waitFor(
-    what,
-    async () => {
-      const m = await partitionMetadata(admin, topic);
-      return m.every((p) => p.isr.length === size && p.leader >= 0) ? m : undefined;
-    },
-    30_000,
-    200,
-  );
 }
 
 /** The index of an "i:<index>" record (NaN for any other value). */
@@ -156,7 +144,7 @@ describe("three brokers", () => {
       replicationFactor: 3,
       configs: { "min.insync.replicas": "3" },
     });
-    const before = await waitForIsr(topic, 3, "three in-sync replicas everywhere");
+    const before = await waitForIsr(admin, topic, 3, "three in-sync replicas everywhere");
     // Stop a node that leads none of the partitions if there is one (leaders stay put).
     const leaderIds = new Set(before.map((p) => p.leader));
     const victim = cluster.nodes.find((n) => !leaderIds.has(n.nodeId)) ?? cluster.nodes[2]!;
@@ -165,7 +153,7 @@ describe("three brokers", () => {
       if (!victim.isRunning()) await victim.start();
     });
     await victim.stop();
-    await waitForIsr(topic, 2, "the stopped node to leave every ISR");
+    await waitForIsr(admin, topic, 2, "the stopped node to leave every ISR");
 
     const shortMs = 5000;
     const quick = newProducer({ acks: "all", "message.timeout.ms": shortMs, "linger.ms": 0 });
@@ -239,7 +227,7 @@ describe("three brokers", () => {
       configs: { "min.insync.replicas": "2" },
     });
     // The node restarted by the previous test catches up: all three replicas in sync.
-    const meta = await waitForIsr(topic, 3, "three in-sync replicas everywhere");
+    const meta = await waitForIsr(admin, topic, 3, "three in-sync replicas everywhere");
     const victim = nodeById(meta[0]!.leader);
     const led = meta.filter((p) => p.leader === victim.nodeId).map((p) => p.partition);
 

@@ -95,6 +95,30 @@ export async function partitionMetadata(admin: Admin, topic: string): Promise<Pa
     .sort((a, b) => a.partition - b.partition);
 }
 
+/** Broker settings for tests that kill a node: it is fenced (and dropped from every ISR) after 4 s instead of 9 s. */
+export const FAST_FENCING: Record<string, string> = {
+  "broker.session.timeout.ms": "4000",
+  "broker.heartbeat.interval.ms": "500",
+};
+
+/** Waits until every partition of `topic` has a leader and `size` in-sync replicas. */
+export function waitForIsr(
+  admin: Admin,
+  topic: string,
+  size: number,
+  what: string,
+): Promise<PartitionView[]> {
+  return waitFor(
+    what,
+    async () => {
+      const m = await partitionMetadata(admin, topic);
+      return m.every((p) => p.isr.length === size && p.leader >= 0) ? m : undefined;
+    },
+    30_000,
+    200,
+  );
+}
+
 export interface Outcome {
   err: DeliveryError | null;
   report: DeliveryReport;

@@ -9,7 +9,7 @@ import { javaConsume, text } from "../broker/java-reader.js";
 import { type KafkaCluster, startCluster } from "../broker/kafka.js";
 import { ServeProcess, StreamSender, streamPayload } from "../helpers/opensips-sender.js";
 import { uniqueTopic } from "../helpers/topics.js";
-import { connectAdmin, createTopic, partitionMetadata, waitFor } from "../producer/helpers.js";
+import { connectAdmin, createTopic, FAST_FENCING, waitForIsr } from "../producer/helpers.js";
 
 let cluster: KafkaCluster;
 let admin: Admin;
@@ -18,7 +18,7 @@ let serve: ServeProcess | undefined;
 beforeAll(async () => {
   cluster = await startCluster({
     nodes: 3,
-    brokerProps: { "broker.session.timeout.ms": "4000", "broker.heartbeat.interval.ms": "500" },
+    brokerProps: FAST_FENCING,
   });
   admin = await connectAdmin(cluster.bootstrap);
 });
@@ -36,15 +36,7 @@ it("loses nothing answered ok when the partition leader is killed mid-run", asyn
     replicationFactor: 3,
     configs: { "min.insync.replicas": "2" },
   });
-  const meta = await waitFor(
-    "three in-sync replicas",
-    async () => {
-      const m = await partitionMetadata(admin, topic);
-      return m.every((p) => p.isr.length === 3 && p.leader >= 0) ? m : undefined;
-    },
-    30_000,
-    200,
-  );
+  const meta = await waitForIsr(admin, topic, 3, "three in-sync replicas");
   const victim = cluster.nodes.find((n) => n.nodeId === meta[0]!.leader)!;
   serve = await ServeProcess.start([
     "--tcp",
