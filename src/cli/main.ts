@@ -44,9 +44,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`event-kafka ${version()} (Node.js ${process.version})\n`);
     return 0;
   }
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+  if (command === undefined) {
+    // A usage error: the text goes to stderr, as getopt tools and kcat do.
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  if (command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(`${USAGE}\n`);
-    return command === undefined ? 2 : 0;
+    return 0;
   }
   try {
     const run = COMMANDS[command];

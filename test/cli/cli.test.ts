@@ -201,6 +201,11 @@ describe("event-kafka publish", () => {
     const none = await run(["publish"]);
     expect(none.code).toBe(2);
     expect(none.stderr).toBe("event-kafka: publish needs a SOCKET\n");
+    // No command at all is a usage error too: the usage goes to stderr, as getopt tools do.
+    const nothing = await run([]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stdout).toBe("");
+    expect(nothing.stderr).toMatch(/^Usage:\n {2}event-kafka publish SOCKET/);
     const cmd = await run(["frobnicate"]);
     expect(cmd.code).toBe(2);
     expect(cmd.stderr).toMatch(/unknown command "frobnicate"/);

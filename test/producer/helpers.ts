@@ -71,6 +71,17 @@ export async function createTopic(admin: Admin, topic: string, spec: TopicSpec):
     },
     30_000,
   );
+  // A broker lists a leader in its metadata a moment before that leader takes requests for
+  // the partition; with acks=0 a record sent in that moment is dropped without a word. Each
+  // leader answering ListOffsets for its partitions closes the gap.
+  await waitFor(
+    `leaders of ${topic} answering ListOffsets`,
+    async () => {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.length === spec.partitions ? offsets : undefined;
+    },
+    30_000,
+  );
 }
 
 export interface PartitionView {
