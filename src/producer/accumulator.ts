@@ -19,6 +19,7 @@ import { Batch, type BatchLimits, TALLIED, WriterPool } from "./batch.js";
 import { KafkaClientError } from "./client-error.js";
 import type { Cluster } from "./cluster.js";
 import type { ProducerConfig } from "./config.js";
+import type { ProducerIdAndEpoch } from "./idempotence.js";
 import type { Logger } from "./logger.js";
 import { createTopicState, type Partitioner, type TopicPartitionerState } from "./partitioners.js";
 import type {
@@ -46,8 +47,12 @@ export class PartitionQueue {
    * in order.
    */
   blocked = false;
+  /** Idempotence: the producer id this partition's batches carry (-1 until the first stamp). */
+  producerId = -1;
   /** Idempotence: the epoch this partition's batches carry (-1 until the first stamp). */
   producerEpoch = -1;
+  /** Idempotence: the identity's generation of that id and epoch (0 until the first stamp). */
+  generation = 0;
   /** Idempotence: the sequence the next stamped batch gets. */
   nextSequence = 0;
   /**
@@ -68,6 +73,14 @@ export class PartitionQueue {
     readonly topic: string,
     readonly partition: number,
   ) {}
+
+  /** Stamps from now on with `next` (a newer producer id or epoch), from sequence 0. */
+  adopt(next: ProducerIdAndEpoch): void {
+    this.producerId = next.producerId;
+    this.producerEpoch = next.producerEpoch;
+    this.generation = next.generation;
+    this.nextSequence = 0;
+  }
 
   /** The batch still taking records, if any. */
   openBatch(): Batch | undefined {
@@ -91,6 +104,13 @@ class TopicQueue {
   partitions: PartitionQueue[] = [];
   /** Records produced before the topic's partitions were known, in produce order. */
   readonly waiting: Waiting[] = [];
+  /** When a record was last produced to the topic (see metadata.max.idle.ms). */
+  lastUsedAt: number;
+  /**
+   * Idle past metadata.max.idle.ms: the cluster no longer asks for it. The
+   * queue itself stays, so its partitions keep their idempotent sequences.
+   */
+  forgotten = false;
 
   constructor(
     readonly name: string,
@@ -98,7 +118,14 @@ class TopicQueue {
     readonly firstUsedAt: number,
     /** The partitioner's sticky state for this topic. */
     readonly partitionerState: TopicPartitionerState,
-  ) {}
+  ) {
+    this.lastUsedAt = firstUsedAt;
+  }
+
+  /** Whether no record of the topic is queued. */
+  get empty(): boolean {
+    return this.waiting.length === 0 && this.partitions.every((pq) => pq.batches.length === 0);
+  }
 
   resize(count: number): void {
     for (let p = this.partitions.length; p < count; p++) {
@@ -137,7 +164,7 @@ export class Accumulator {
     private readonly counters: ProducerStats,
     private readonly cluster: Pick<
       Cluster,
-      "topics" | "want" | "requestRefresh" | "lastConnectionError"
+      "topics" | "want" | "forget" | "requestRefresh" | "lastConnectionError"
     >,
     private readonly partitioner: Partitioner,
     private readonly events: AccumulatorEvents,
@@ -150,9 +177,9 @@ export class Accumulator {
       // A batch fails as a whole at the latest deadline of its records, so a
       // batch that keeps taking records while it cannot be sent (leader down) is
       // closed once its records span this long: no record is reported more than
-      // this after its own deadline. A tenth of message.timeout.ms is far above
-      // any round trip, so normal batching never meets it.
-      deadlineSlackMs: Math.max(config["linger.ms"], 100, timeout / 10),
+      // this after its own deadline (or linger.ms, when that is longer). A
+      // second is far above a round trip, so normal batching never meets it.
+      deadlineSlackMs: Math.max(config["linger.ms"], Math.min(1000, Math.max(100, timeout / 10))),
     };
     this.lingerMs = config["linger.ms"];
     this.codec = config["compression.codec"];
@@ -190,6 +217,8 @@ export class Accumulator {
   ): void {
     const tq = this.topicQueue(record.topic) ?? this.addTopic(record.topic, now);
     this.lastTopic = tq;
+    tq.lastUsedAt = now;
+    if (tq.forgotten) this.remember(tq);
     this.counters.produced++;
     this.counters.queued++;
     this.counters.queuedBytes += size;
@@ -229,6 +258,8 @@ export class Accumulator {
   ): number {
     const tq = this.topicQueue(topic) ?? this.addTopic(topic, now);
     this.lastTopic = tq;
+    tq.lastUsedAt = now;
+    if (tq.forgotten) this.remember(tq);
     if (tq.partitions.length === 0 || tq.waiting.length > 0) {
       const waiting = copyWaitingRun(
         run,
@@ -366,27 +397,35 @@ export class Accumulator {
   }
 
   private newBatch(pq: PartitionQueue, now: number, deadline: number, size: number): Batch {
+    const need = BATCH_HEADER_SIZE + size;
     const batch = new Batch(
       pq.topic,
       pq.partition,
-      this.pool.take(BATCH_HEADER_SIZE + size),
+      this.pool.take(need),
       now,
       deadline,
       this.codec,
       this.level,
     );
-    this.bufferBytes += batch.capacity;
-    batch.heldBytes = batch.capacity;
+    batch.heldBytes = Math.min(batch.capacity, bufferSizeFor(need));
+    this.bufferBytes += batch.heldBytes;
     pq.batches.push(batch);
     this.active.add(pq);
     this.events.wake(now + this.lingerMs);
     return batch;
   }
 
+  /**
+   * Counts a batch's buffer as what a buffer sized to its bytes would take
+   * (the next power of two), not the size of a larger pooled buffer it was
+   * given: pooled slack is bounded by the pool and must not fill the queue.
+   */
   private trackCapacity(batch: Batch): void {
-    if (batch.capacity !== batch.heldBytes) {
-      this.bufferBytes += batch.capacity - batch.heldBytes;
-      batch.heldBytes = batch.capacity;
+    const used = batch.byteLength;
+    if (used > batch.heldBytes) {
+      const counted = Math.min(batch.capacity, bufferSizeFor(used));
+      this.bufferBytes += counted - batch.heldBytes;
+      batch.heldBytes = counted;
     }
   }
 
@@ -395,6 +434,32 @@ export class Accumulator {
     if (batch.closed) return;
     batch.closed = true;
     this.events.onReady();
+  }
+
+  /**
+   * Forgets the topics with nothing queued and no record produced for
+   * `idleMs` (metadata.max.idle.ms): the cluster stops asking for them, so a
+   * topic deleted on purpose is neither looked up nor created again.
+   */
+  forgetIdle(now: number, idleMs: number): void {
+    for (const [name, tq] of this.topics) {
+      if (tq.forgotten || now - tq.lastUsedAt < idleMs || !tq.empty) continue;
+      tq.forgotten = true;
+      this.cluster.forget(name);
+      this.logger.debug("topic forgotten after metadata.max.idle.ms", { topic: name });
+    }
+  }
+
+  /** A forgotten topic is produced to again: the cluster asks for it again. */
+  private remember(tq: TopicQueue): void {
+    tq.forgotten = false;
+    this.cluster.want(tq.name);
+    this.cluster.requestRefresh(`topic ${tq.name} in use again`);
+  }
+
+  /** Topics with records waiting for their metadata (the ones auto-creation is asked for). */
+  *topicsAwaitingMetadata(): Iterable<string> {
+    for (const tq of this.waitingTopics) yield tq.name;
   }
 
   /** New metadata: topics grow to their partition count, waiting records are routed in order. */
@@ -596,10 +661,74 @@ export class Accumulator {
     if (i < 0) return;
     pq.batches.splice(i, 1);
     if (pq.batches.length === 0) this.active.delete(pq);
+    this.free(batch);
+  }
+
+  private free(batch: Batch): void {
     this.bufferBytes -= batch.heldBytes;
     batch.heldBytes = 0;
     // A batch still being compressed keeps its writer: the codec writes into it.
     if (!batch.sealing) this.pool.give(batch.writer);
+  }
+
+  /**
+   * Removes every reported batch of `pq` that no request carries, in one
+   * pass (removing them one by one would be quadratic in a long queue).
+   */
+  private removeReported(pq: PartitionQueue): void {
+    const batches = pq.batches;
+    let kept = 0;
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i]!;
+      if (b.done && !b.inFlight) this.free(b);
+      else batches[kept++] = b;
+    }
+    batches.length = kept;
+    if (kept === 0) this.active.delete(pq);
+  }
+
+  /**
+   * Reports failed every batch of `pq` past its deadline, in flight or not (a
+   * batch a request carries stays at its place until the request is
+   * answered), and removes the others. Deadlines grow along a queue, so it
+   * stops at the first batch still in time and returns that deadline.
+   * `makeError` is asked once per run of batches alike in what the error says.
+   */
+  expire(pq: PartitionQueue, now: number, makeError: (batch: Batch) => DeliveryError): number {
+    let next = Number.POSITIVE_INFINITY;
+    let err: DeliveryError | undefined;
+    let like: Batch | undefined;
+    let reported = 0;
+    for (const b of pq.batches) {
+      if (b.done) continue;
+      if (b.deadline > now) {
+        next = b.deadline;
+        break;
+      }
+      if (
+        like === undefined ||
+        b.lastError !== like.lastError ||
+        b.unresolved !== like.unresolved ||
+        b.inFlight !== like.inFlight
+      ) {
+        err = makeError(b);
+        like = b;
+      }
+      this.report(b, err!, -1, -1);
+      this.counters.failed += b.count;
+      reported++;
+    }
+    if (reported > 0) {
+      this.removeReported(pq);
+      this.checkIdle();
+    }
+    return next;
+  }
+
+  /** Moves a partition to the back of `active`: the sender serves the others first. */
+  markServed(pq: PartitionQueue): void {
+    this.active.delete(pq);
+    this.active.add(pq);
   }
 
   partitionQueue(batch: Batch): PartitionQueue {
@@ -651,16 +780,14 @@ export class Accumulator {
       }
       part.tally = batch.tally;
       part.closed = true;
-      this.bufferBytes += part.capacity;
-      part.heldBytes = part.capacity;
+      part.heldBytes = Math.min(part.capacity, bufferSizeFor(part.byteLength));
+      this.bufferBytes += part.heldBytes;
       return part;
     }) as [Batch, Batch];
     // The halves account for the queue bytes the whole batch held.
     halves[1].bytes = batch.bytes - halves[0].bytes;
     pq.batches.splice(at, 1, halves[0], halves[1]);
-    this.bufferBytes -= batch.heldBytes;
-    batch.heldBytes = 0;
-    this.pool.give(batch.writer);
+    this.free(batch);
     this.logger.debug("batch split after a too-large error", {
       topic: batch.topic,
       partition: batch.partition,
@@ -677,7 +804,13 @@ export class Accumulator {
       this.waitingTopics.delete(tq);
     }
     for (const pq of [...this.active]) {
-      for (const batch of [...pq.batches]) this.fail(batch, makeError(pq.topic));
+      const err = makeError(pq.topic);
+      for (const batch of pq.batches) {
+        if (batch.done) continue;
+        this.report(batch, err, -1, -1);
+        this.counters.failed += batch.count;
+      }
+      this.removeReported(pq);
     }
     this.checkIdle();
     return this.counters.failed - before;
@@ -709,6 +842,11 @@ export class Accumulator {
   private checkIdle(): void {
     if (this.counters.queued === 0) this.events.onIdle();
   }
+}
+
+/** The buffer a batch of `bytes` needs: a power of two, 1 KiB at least (as WriterPool sizes new ones). */
+function bufferSizeFor(bytes: number): number {
+  return bytes <= 1024 ? 1024 : 2 ** Math.ceil(Math.log2(bytes));
 }
 
 /** A copy of a record whose byte arrays the caller may reuse once produce() returns. */

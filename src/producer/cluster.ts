@@ -40,6 +40,8 @@ export interface ClusterOptions {
   maxAgeMs: number;
   /** First delay of a refresh asked for after an error; doubles up to retryBackoffMaxMs. */
   retryBackoffMs: number;
+  /** allow.auto.create.topics: a topic records wait for may be created by the broker. */
+  allowAutoCreate: boolean;
   retryBackoffMaxMs: number;
   logger: Logger;
 }
@@ -47,6 +49,12 @@ export interface ClusterOptions {
 export interface ClusterEvents {
   /** New metadata arrived: routing may have changed. */
   onMetadata(): void;
+  /**
+   * Topics with records waiting for their metadata: the only ones a refresh
+   * asks the broker to create (librdkafka's allow.auto.create.topics), so
+   * that a topic deleted on purpose is not created again by a refresh.
+   */
+  topicsAwaitingMetadata(): Iterable<string>;
   /** A broker's connection came up or freed an in-flight slot. */
   onBrokerReady(nodeId: number): void;
   /** A broker's connection failed or closed. */
@@ -252,6 +260,12 @@ export class Cluster {
     this.wanted.add(topic);
   }
 
+  /** No longer asks for `topic` (the producer has not used it for metadata.max.idle.ms). */
+  forget(topic: string): void {
+    this.wanted.delete(topic);
+    this.topics.delete(topic);
+  }
+
   /**
    * A ready connection to `nodeId`, or undefined; in the latter case a
    * connection attempt is started and onBrokerReady fires when it is up (or,
@@ -351,9 +365,24 @@ export class Cluster {
     return run;
   }
 
+  /**
+   * One request for the topics records wait for, with auto-creation allowed,
+   * and one for the other wanted topics without it.
+   */
   private async fetch(): Promise<void> {
-    const response = await this.ask([...this.wanted], true);
-    if (response !== undefined) this.apply(response);
+    const create = new Set<string>();
+    if (this.options.allowAutoCreate) {
+      for (const t of this.events.topicsAwaitingMetadata()) if (this.wanted.has(t)) create.add(t);
+    }
+    if (create.size > 0) {
+      const response = await this.ask([...create], true, true);
+      if (response !== undefined) this.apply(response);
+    }
+    const known = [...this.wanted].filter((t) => !create.has(t));
+    if (known.length > 0 || create.size === 0) {
+      const response = await this.ask(known, false, true);
+      if (response !== undefined) this.apply(response);
+    }
   }
 
   /**
@@ -361,15 +390,19 @@ export class Cluster {
    * producer's own map is left as it is. Tries each broker once, best first.
    */
   async describe(topics: readonly string[] | null): Promise<MetadataResponse> {
-    const response = await this.ask(topics, false);
+    const response = await this.ask(topics, false, false);
     if (response === undefined) throw new KafkaClientError("DESTROYED", "the producer is closed");
     return response;
   }
 
-  /** One Metadata request, to the first broker that answers; undefined once closed. */
+  /**
+   * One Metadata request, to the first broker that answers; undefined once
+   * closed. When none answers a refresh (`isRefresh`) is asked for again later.
+   */
   private async ask(
     names: readonly string[] | null,
     autoCreate: boolean,
+    isRefresh: boolean,
   ): Promise<MetadataResponse | undefined> {
     const topics = names === null ? null : names.map((name) => ({ name }));
     let lastError: Error | undefined;
@@ -396,7 +429,7 @@ export class Cluster {
         });
       }
     }
-    if (autoCreate) this.requestRefresh("no broker answered the metadata request");
+    if (isRefresh) this.requestRefresh("no broker answered the metadata request");
     throw lastError ?? new KafkaClientError("TRANSPORT", "no broker to ask for metadata");
   }
 

@@ -191,6 +191,18 @@ export const PROPERTIES = {
     300000,
     "Period of the background metadata refresh of the topics in use; -1 disables it.",
   ),
+  "metadata.max.idle.ms": int(
+    "global",
+    1000,
+    86400000,
+    300000,
+    "A topic with nothing queued and no record produced for this long is forgotten: its metadata is no longer refreshed (the Java client's setting).",
+  ),
+  "allow.auto.create.topics": bool(
+    "global",
+    true,
+    "Ask the broker to create a topic that records are produced to and the cluster does not know (the broker's auto.create.topics.enable decides). Only a topic records wait for is asked for, never one already known: a topic deleted while in use is not created again.",
+  ),
   "topic.metadata.propagation.max.ms": int(
     "global",
     0,
@@ -598,6 +610,14 @@ export function parseValue(
       return value;
     }
   }
+}
+
+/** Whether `props` gives `name` (under its own name or an alias). */
+export function isGiven(props: ProducerProperties | PropertyText, name: PropertyName): boolean {
+  for (const [given, value] of Object.entries(props)) {
+    if (value !== undefined && ALIASES.get(given) === name) return true;
+  }
+  return false;
 }
 
 /** Every property at its default. */

@@ -415,8 +415,8 @@ export class BrokerConnection {
    * Sends a request. With `decode` the callback gets the decoded response;
    * without it (Produce with acks=0) the callback runs once the frame is handed
    * to the kernel. Either way it runs exactly once: with an error when the
-   * connection closes first, or when `timeoutMs` (socket.timeout.ms by
-   * default) passes without the response or the write; a timeout closes the
+   * connection closes first, or when `timeoutMs` (socket.timeout.ms unless
+   * given) passes without the response or the write; a timeout closes the
    * connection, since a late answer would leave the stream out of step.
    */
   send<T>(request: KafkaRequest<T>, callback: ResponseCallback<T>, timeoutMs?: number): void {
@@ -452,8 +452,7 @@ export class BrokerConnection {
       headerVersion: responseHeaderVersion(apiKey, apiVersion),
       decode: request.decode,
       callback: callback as ResponseCallback<unknown>,
-      deadline:
-        now + Math.min(timeoutMs ?? this.options.requestTimeoutMs, this.options.requestTimeoutMs),
+      deadline: now + (timeoutMs ?? this.options.requestTimeoutMs),
       sentAt: now,
     };
     if (entry.decode === undefined) {

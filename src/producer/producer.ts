@@ -11,6 +11,7 @@ import { KafkaClientError } from "./client-error.js";
 import { Cluster, parseBootstrap } from "./cluster.js";
 import { type ClusterDescription, describeCluster } from "./cluster-metadata.js";
 import {
+  isGiven,
   type ProducerConfig,
   type ProducerProperties,
   redactProperties,
@@ -123,11 +124,15 @@ export class Producer {
         maxAgeMs: config["metadata.max.age.ms"],
         retryBackoffMs: config["retry.backoff.ms"],
         retryBackoffMaxMs: config["retry.backoff.max.ms"],
+        allowAutoCreate: config["allow.auto.create.topics"],
         logger,
       },
       {
+        topicsAwaitingMetadata: () => this.#accumulator.topicsAwaitingMetadata(),
         onMetadata: () => {
-          this.#accumulator.onMetadata(Date.now());
+          const now = Date.now();
+          this.#accumulator.forgetIdle(now, config["metadata.max.idle.ms"]);
+          this.#accumulator.onMetadata(now);
           this.#sender.schedule();
         },
         onBrokerReady: () => this.#sender.schedule(),
@@ -158,10 +163,17 @@ export class Producer {
       logger,
     );
     this.#identity = config["enable.idempotence"]
-      ? new ProducerIdentity(config["retry.backoff.ms"], config["retry.backoff.max.ms"], logger, {
-          onReady: () => this.#sender.schedule(),
-          onFatal: (err) => this.#accumulator.failAll(() => err),
-        })
+      ? new ProducerIdentity(
+          config["retry.backoff.ms"],
+          config["retry.backoff.max.ms"],
+          isGiven(properties, "enable.idempotence"),
+          logger,
+          {
+            onReady: () => this.#sender.schedule(),
+            onFatal: (err) => this.#accumulator.failAll(() => err),
+            onDisabled: () => this.#sender.dropIdentity(),
+          },
+        )
       : undefined;
     this.#sender = new Sender(
       this.#accumulator,
@@ -407,10 +419,12 @@ export class Producer {
   }
 
   /**
-   * Sends everything queued without waiting for linger.ms and waits for every
-   * report. At the deadline the records still undelivered are reported failed
-   * (MSG_TIMED_OUT), so the promise always resolves: with the number of records
-   * failed at the deadline (0 when everything was reported in time).
+   * Sends everything queued without waiting for linger.ms and waits until
+   * every record (those produced meanwhile too) has its report, or
+   * `timeoutMs` passes. Resolves with the number of records still waiting for
+   * their report then: 0 when everything was reported. A timeout fails no
+   * record, as with librdkafka's flush(): each keeps its own
+   * message.timeout.ms (close() ends what is left).
    */
   async flush(timeoutMs = 30000): Promise<number> {
     if (this.#counters.queued === 0) return 0;
@@ -418,16 +432,7 @@ export class Producer {
     try {
       this.#sender.schedule();
       const idle = await this.#waitIdle(timeoutMs);
-      if (idle) return 0;
-      const cause = this.#cluster.lastConnectionError;
-      return this.#accumulator.failAll(
-        (topic) =>
-          new KafkaClientError(
-            "MSG_TIMED_OUT",
-            `record for topic "${topic}" not delivered within the flush deadline of ${timeoutMs} ms${lastErrorText(cause)}`,
-            { cause },
-          ),
-      );
+      return idle ? 0 : this.#counters.queued;
     } finally {
       this.#flushing--;
     }

@@ -3,18 +3,34 @@
  *
  * Per partition, the batches in flight are a prefix of its queue, all on one
  * connection, and Kafka answers a connection's requests in order. Up to
- * `perPartitionInFlight` batches of a partition are in flight (five with
- * idempotence, one without). When a batch comes back for a retry, the
- * partition sends nothing more until every request still in flight is
- * answered, then sends its queue again from the head, in order: a retried
- * batch never overtakes a later one.
+ * `max.in.flight.requests.per.connection` batches of a partition are in
+ * flight at once. When a batch comes back for a retry, the partition sends
+ * nothing more until every request still in flight is answered, then sends
+ * its queue again from the head, in order: with idempotence a retried batch
+ * never overtakes a later one (without it, a later batch already written
+ * stays ahead, librdkafka's caveat).
+ *
+ * Fairness: a request carries the next batch of each ready partition its
+ * broker leads, up to message.max.bytes. The partitions are taken least
+ * recently served first (each one served moves to the back of the
+ * accumulator's list), and a request stops at the first batch that does not
+ * fit, so the next one starts with it: a partition whose batches fill whole
+ * requests cannot starve the others.
  *
  * With idempotence each batch carries the producer id, its partition's epoch
  * and a base sequence, stamped in queue order, so a batch the broker already
  * holds is answered as a duplicate instead of written twice. A broker that
  * says the head of a queue is out of sequence (or does not know the
- * producer) has not written it nor anything after it: the partition takes a
- * new epoch and stamps its queue again from sequence 0.
+ * producer, or has a newer epoch) has not written it nor anything after it:
+ * the partition moves to a newer epoch (one bump serves every partition of
+ * the same incident) and stamps its queue again from sequence 0.
+ *
+ * Deadlines: a record is reported at its message.timeout.ms whether its batch
+ * is queued or in a request; a request still in flight then stays on its
+ * connection (other records may share it) and its answer only settles the
+ * bookkeeping. A Produce request waits for its answer request.timeout.ms
+ * plus a second (the broker's own timeout answers first), or
+ * socket.timeout.ms when that is longer.
  */
 import { ApiKey } from "../protocol/api-keys.js";
 import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
@@ -34,7 +50,7 @@ import { KafkaClientError } from "./client-error.js";
 import type { Cluster } from "./cluster.js";
 import type { ProducerConfig } from "./config.js";
 import type { BrokerConnection } from "./connection.js";
-import type { ProducerIdentity } from "./idempotence.js";
+import type { ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.js";
 import type { Logger } from "./logger.js";
 import type { DeliveryError } from "./record.js";
 import type { ProducerStats } from "./stats.js";
@@ -43,6 +59,8 @@ const PRODUCE_NAME_VERSIONS = { min: PRODUCE_VERSIONS.min, max: PRODUCE_MAX_NAME
 /** Request bytes per partition beside its batch (index, lengths, tagged fields). */
 const PARTITION_OVERHEAD = 16;
 const SEQUENCE_WRAP = 0x8000_0000;
+/** How much longer than request.timeout.ms the client waits for a Produce answer. */
+const PRODUCE_ANSWER_GRACE_MS = 1000;
 
 export interface SenderHooks {
   /** flush() or close() is waiting: batches go without waiting for linger.ms. */
@@ -55,6 +73,9 @@ export class Sender {
   private readonly perPartitionInFlight: number;
   private readonly requestMaxBytes: number;
   private readonly maxRetries: number;
+  private readonly produceTimeoutMs: number;
+  /** The identity while the producer is idempotent; undefined once idempotence is off. */
+  private identity: ProducerIdentity | undefined;
   private drainScheduled = false;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
@@ -66,16 +87,25 @@ export class Sender {
     private readonly config: Readonly<ProducerConfig>,
     private readonly counters: ProducerStats,
     private readonly logger: Logger,
-    /** Present when the producer is idempotent. */
-    private readonly identity: ProducerIdentity | undefined,
+    identity: ProducerIdentity | undefined,
     private readonly hooks: SenderHooks,
   ) {
+    this.identity = identity;
     this.acks = config["request.required.acks"];
     this.lingerMs = config["linger.ms"];
-    this.perPartitionInFlight =
-      identity === undefined ? 1 : config["max.in.flight.requests.per.connection"];
+    this.perPartitionInFlight = config["max.in.flight.requests.per.connection"];
     this.requestMaxBytes = config["message.max.bytes"];
     this.maxRetries = config["message.send.max.retries"];
+    this.produceTimeoutMs = Math.max(
+      config["socket.timeout.ms"],
+      config["request.timeout.ms"] + PRODUCE_ANSWER_GRACE_MS,
+    );
+  }
+
+  /** Idempotence was turned off before any batch was stamped: send plain batches. */
+  dropIdentity(): void {
+    this.identity = undefined;
+    this.schedule();
   }
 
   /** Runs the sender soon (after the current task, so a loop of produce() calls fills batches). */
@@ -130,18 +160,18 @@ export class Sender {
     let next = Number.POSITIVE_INFINITY;
     let needMetadata = false;
     const byLeader = new Map<number, PartitionQueue[]>();
+    const identity = this.identity;
     for (const pq of this.acc.active) {
-      next = Math.min(next, this.expire(pq, now));
+      next = Math.min(next, this.acc.expire(pq, now, this.timeoutError));
       if (pq.batches.length === 0) continue;
       if (pq.blocked) {
         if (pq.inFlight > 0) continue;
         pq.blocked = false;
       }
-      if (this.identity !== undefined) {
-        if (!this.identity.ready) continue;
+      if (identity !== undefined) {
+        if (!identity.ready) continue;
         if (pq.bumpPending) {
-          if (pq.inFlight > 0) continue;
-          this.startNewEpoch(pq);
+          if (pq.inFlight > 0 || !this.startNewEpoch(pq, identity)) continue;
         }
       }
       const head = pq.batches[pq.inFlight];
@@ -174,8 +204,11 @@ export class Sender {
       const conn = this.cluster.connection(leader);
       // Not connected, throttled or at max.in.flight: the broker's ready event drains again.
       if (conn === undefined) continue;
+      let start = 0;
       while (conn.canSend(now)) {
-        if (!this.sendOne(conn, leader, queues, now)) break;
+        const stop = this.sendOne(conn, leader, queues, start, now);
+        if (stop < 0) break;
+        start = stop;
       }
       if (conn.throttledUntil > now) next = Math.min(next, conn.throttledUntil);
     }
@@ -203,7 +236,7 @@ export class Sender {
    * batches then overlaps.
    */
   private sealAhead(pq: PartitionQueue, now: number): void {
-    const end = Math.min(pq.batches.length, pq.inFlight + this.perPartitionInFlight);
+    const end = Math.min(pq.batches.length, pq.inFlight + this.window(pq));
     for (let i = pq.inFlight; i < end; i++) {
       const b = pq.batches[i]!;
       if (b.sealed || b.sealing) continue;
@@ -219,30 +252,36 @@ export class Sender {
   ): { producerId: number; producerEpoch: number; baseSequence: number } | null {
     const identity = this.identity;
     if (identity === undefined) return null;
-    if (pq.producerEpoch < 0) pq.producerEpoch = identity.epoch;
+    if (pq.generation === 0) pq.adopt(identity.current());
     const baseSequence = pq.nextSequence;
     pq.nextSequence = (baseSequence + batch.count) % SEQUENCE_WRAP;
-    return { producerId: identity.producerId, producerEpoch: pq.producerEpoch, baseSequence };
+    return { producerId: pq.producerId, producerEpoch: pq.producerEpoch, baseSequence };
   }
 
-  /** A new epoch for the partition, and its queue stamped again from sequence 0 (nothing in flight). */
-  private startNewEpoch(pq: PartitionQueue): void {
-    const identity = this.identity!;
+  /**
+   * Moves a partition (nothing in flight) to a newer producer id and epoch and
+   * stamps its queue again from sequence 0; false while a new producer id is
+   * on its way (the partition waits).
+   */
+  private startNewEpoch(pq: PartitionQueue, identity: ProducerIdentity): boolean {
+    const newer: ProducerIdAndEpoch | undefined = identity.newerThan(pq.generation);
+    if (newer === undefined) return false;
     pq.bumpPending = false;
     pq.sequenceConfirmed = false;
-    pq.producerEpoch = identity.bump();
-    pq.nextSequence = 0;
+    pq.adopt(newer);
     for (const b of pq.batches) {
       if (b.stamp === null) break; // unsealed: stamped when sealed
       const baseSequence = pq.nextSequence;
       pq.nextSequence = (baseSequence + b.count) % SEQUENCE_WRAP;
-      b.restamp({ producerId: identity.producerId, producerEpoch: pq.producerEpoch, baseSequence });
+      b.restamp({ producerId: pq.producerId, producerEpoch: pq.producerEpoch, baseSequence });
     }
     this.logger.info("partition sequence restarted under a new epoch", {
       topic: pq.topic,
       partition: pq.partition,
+      producerId: pq.producerId,
       epoch: pq.producerEpoch,
     });
+    return true;
   }
 
   /** A compressed batch is ready (or its compression failed). */
@@ -261,58 +300,46 @@ export class Sender {
   };
 
   /**
-   * Fails the unsent batches of a partition past their deadline (those in
-   * flight end with their request, whose timeout is their deadline); returns
-   * the next deadline.
-   */
-  private expire(pq: PartitionQueue, now: number): number {
-    for (let i = 0; i < pq.batches.length; ) {
-      const b = pq.batches[i]!;
-      if (b.inFlight || b.done) {
-        i++;
-        continue;
-      }
-      if (b.deadline > now) return b.deadline;
-      this.acc.fail(b, this.timeoutError(b)); // removes it: same i again
-    }
-    return Number.POSITIVE_INFINITY;
-  }
-
-  /**
    * Reports every record past its deadline as timed out, in flight or not:
    * close()'s last look before it reports the rest DESTROYED, so a record due
    * by then gets MSG_TIMED_OUT even when its expiry timer has not run yet.
    */
   expireDue(now: number): void {
     this.acc.expireWaiting(now);
-    for (const pq of [...this.acc.active]) {
-      for (const b of [...pq.batches]) {
-        if (!b.done && b.deadline <= now) this.acc.fail(b, this.timeoutError(b));
-      }
-    }
+    for (const pq of [...this.acc.active]) this.acc.expire(pq, now, this.timeoutError);
   }
 
-  private timeoutError(batch: Batch): KafkaClientError {
+  /** The failure of a batch at its deadline (shared by batches alike: see Accumulator.expire). */
+  private readonly timeoutError = (batch: Batch): KafkaClientError => {
     const cause = batch.lastError ?? this.cluster.lastConnectionError;
+    const possiblyPersisted = batch.unresolved || batch.inFlight;
+    const why = batch.inFlight
+      ? " (possibly persisted: a request carrying it is unanswered)"
+      : batch.unresolved
+        ? " (possibly persisted: an attempt got no answer)"
+        : "";
     return new KafkaClientError(
       "MSG_TIMED_OUT",
       `record for ${batch.topic}-${batch.partition} not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms)${
         cause ? `: last error ${cause.message}` : ""
-      }${batch.unresolved ? " (possibly persisted: an attempt got no answer)" : ""}`,
-      { cause, possiblyPersisted: batch.unresolved },
+      }${why}`,
+      { cause, possiblyPersisted },
     );
-  }
+  };
 
   /**
-   * Sends one Produce request to `leader` with the next sendable batch of each
-   * partition in `queues`, within the request size cap; false when none was sendable.
+   * Sends one Produce request to `leader` with the next sendable batch of
+   * each partition in `queues`, taken from `start` round, within the request
+   * size cap. Returns where the next request should start (the first batch
+   * that did not fit), or -1 when nothing was sendable.
    */
   private sendOne(
     conn: BrokerConnection,
     leader: number,
     queues: PartitionQueue[],
+    start: number,
     now: number,
-  ): boolean {
+  ): number {
     let version: number;
     try {
       version = pickVersion(ApiKey.Produce, conn.brokerVersions, PRODUCE_NAME_VERSIONS);
@@ -321,28 +348,34 @@ export class Sender {
       for (const pq of queues) {
         for (const b of [...pq.batches]) if (!b.inFlight) this.acc.fail(b, e);
       }
-      return false;
+      return -1;
     }
     const batches: Batch[] = [];
     const topics = new Map<string, TopicProduceData>();
     let bytes = 0;
     let records = 0;
-    let deadline = Number.POSITIVE_INFINITY;
-    for (const pq of queues) {
+    let stop = -1;
+    const n = queues.length;
+    for (let k = 0; k < n; k++) {
+      const at = (start + k) % n;
+      const pq = queues[at]!;
       if (pq.inFlight >= this.window(pq) || pq.blocked || pq.bumpPending) continue;
       const batch = pq.batches[pq.inFlight];
       if (batch === undefined || !batch.sealed || batch.done || batch.retryAt > now) continue;
       if (!this.isReady(pq, batch, now)) continue;
       const size = batch.data!.length + PARTITION_OVERHEAD + pq.topic.length;
-      if (batches.length > 0 && bytes + size > this.requestMaxBytes) continue;
+      if (batches.length > 0 && bytes + size > this.requestMaxBytes) {
+        stop = at; // the next request starts here
+        break;
+      }
       bytes += size;
       records += batch.count;
-      deadline = Math.min(deadline, batch.deadline);
       batch.attempts++;
       batch.inFlight = true;
       pq.inFlight++;
       pq.inFlightNode = leader;
       batches.push(batch);
+      this.acc.markServed(pq);
       let t = topics.get(pq.topic);
       if (t === undefined) {
         t = { name: pq.topic, partitionData: [] };
@@ -352,16 +385,13 @@ export class Sender {
       // The next batch of this partition may be ready too (sealed by now or not).
       this.sealAhead(pq, now);
     }
-    if (batches.length === 0) return false;
+    if (batches.length === 0) return -1;
     this.counters.requests++;
     this.counters.batchesSent += batches.length;
     this.counters.bytesSent += bytes;
     this.counters.sent += records;
     const topicData = [...topics.values()];
     const acks = this.acks;
-    // A request waits for its answer no longer than its earliest batch may
-    // wait for its report (as librdkafka does): at that deadline the
-    // connection is dropped and the batches come back for retry or failure.
     conn.send<ProduceResponse>(
       {
         apiKey: ApiKey.Produce,
@@ -379,9 +409,9 @@ export class Sender {
         decode: acks === 0 ? undefined : (r) => decodeProduceResponse(r, version),
       },
       (err, response) => this.onOutcome(conn, batches, err, response),
-      Math.max(1, deadline - now),
+      this.produceTimeoutMs,
     );
-    return true;
+    return stop >= 0 ? stop : (start + 1) % n;
   }
 
   private onOutcome(
@@ -411,14 +441,28 @@ export class Sender {
     this.schedule();
   }
 
+  /**
+   * Applies every partition's answer, then, if one carried an error that ends
+   * idempotence, that error: a batch the broker wrote beside a refused one is
+   * reported delivered, not failed.
+   */
   private onResponse(batches: Batch[], response: ProduceResponse, now: number): void {
     const answered = new Set<Batch>();
+    let fatal: DeliveryError | undefined;
+    // Brokers answer in request order: the batch at the same position is checked first.
+    let position = 0;
     for (const t of response.responses) {
       for (const p of t.partitionResponses) {
-        const batch = batches.find((b) => b.topic === t.name && b.partition === p.index);
+        const expected = batches[position];
+        const batch =
+          expected !== undefined && expected.partition === p.index && expected.topic === t.name
+            ? expected
+            : batches.find((b) => b.topic === t.name && b.partition === p.index);
+        position++;
         if (batch === undefined || answered.has(batch)) continue;
         answered.add(batch);
-        this.onPartitionResponse(batch, p, response, now);
+        const ends = this.onPartitionResponse(batch, p, response, now);
+        if (fatal === undefined) fatal = ends;
       }
     }
     for (const b of batches) {
@@ -433,20 +477,24 @@ export class Sender {
         now,
       );
     }
+    if (fatal !== undefined) this.identity?.fail(fatal);
   }
 
+  /** Acts on one partition's answer; returns an error that ends idempotence, if it is one. */
   private onPartitionResponse(
     batch: Batch,
     p: PartitionProduceResponse,
     response: ProduceResponse,
     now: number,
-  ): void {
+  ): DeliveryError | undefined {
     const code = p.errorCode;
     if (code === 0 || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
       // A duplicate is a batch the broker already holds: delivered (older
       // brokers give no offset for it).
       const pq = this.acc.partitionQueue(batch);
-      if (batch.stamp?.producerEpoch === pq.producerEpoch) pq.sequenceConfirmed = true;
+      if (batch.stamp !== null && batch.stamp.producerEpoch === pq.producerEpoch) {
+        pq.sequenceConfirmed = true;
+      }
       this.settle(batch, () =>
         this.acc.complete(
           batch,
@@ -454,7 +502,7 @@ export class Sender {
           code === 0 ? p.logAppendTimeMs : -1,
         ),
       );
-      return;
+      return undefined;
     }
     const detail =
       p.errorMessage ?? p.recordErrors.map((e) => e.batchIndexErrorMessage).find((m) => m) ?? null;
@@ -479,26 +527,30 @@ export class Sender {
     switch (code) {
       case ErrorCode.MESSAGE_TOO_LARGE:
       case ErrorCode.RECORD_LIST_TOO_LARGE:
-        if (!batch.done && this.splitBatch(pq, batch, now)) return;
+        if (!batch.done && this.splitBatch(pq, batch, now)) return undefined;
         break;
       case ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
       case ErrorCode.UNKNOWN_PRODUCER_ID:
+      // Without a transactional id no other producer shares the id: a newer epoch on the
+      // broker than this batch's means the batch was not written; a new epoch resolves it
+      // (the Java client's fatal list for an idempotent producer leaves it out too).
+      case ErrorCode.INVALID_PRODUCER_EPOCH:
         if (this.identity !== undefined) {
           // At the head of the queue the broker neither holds this batch nor
           // anything after it: a new epoch restarts the sequence. Behind an
           // earlier batch that came back, the gap is that batch: resend in order.
           if (pq.batches[0] === batch) pq.bumpPending = true;
           this.retry(batch, err, now);
-          return;
+          return undefined;
         }
         break;
-      case ErrorCode.INVALID_PRODUCER_EPOCH:
       case ErrorCode.PRODUCER_FENCED:
       case ErrorCode.CLUSTER_AUTHORIZATION_FAILED:
       case ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
         if (this.identity !== undefined) {
-          this.identity.fail(err);
-          return;
+          // The broker refused this batch; the rest of the response is applied first.
+          this.retryOrFail(batch, err, now, true);
+          return err;
         }
         break;
       case ErrorCode.REQUEST_TIMED_OUT:
@@ -508,6 +560,7 @@ export class Sender {
         break;
     }
     this.retryOrFail(batch, err, now);
+    return undefined;
   }
 
   /** Replaces a batch refused as too large by two halves sent in its place; false for one record. */
@@ -518,6 +571,9 @@ export class Sender {
     let seq = stamp?.baseSequence ?? 0;
     for (const half of halves) {
       half.attempts = batch.attempts;
+      // An earlier attempt of the whole that got no answer may have written the records.
+      half.unresolved = batch.unresolved;
+      half.lastError = batch.lastError;
       // The halves keep the batch's sequence range, so nothing after it moves.
       const own = stamp === null ? null : { ...stamp, baseSequence: seq };
       seq = (seq + half.count) % SEQUENCE_WRAP;
@@ -527,19 +583,22 @@ export class Sender {
     return true;
   }
 
-  /** Runs `report` for a live batch, or releases a batch already reported (a flush or close deadline). */
+  /** Runs `report` for a live batch, or releases a batch already reported (a deadline). */
   private settle(batch: Batch, report: () => void): void {
     if (batch.done) this.acc.release(batch);
     else report();
   }
 
-  /** Schedules a retry after backoff when the error allows one in time; fails the batch otherwise. */
-  private retryOrFail(batch: Batch, err: DeliveryError, now: number): void {
+  /**
+   * Schedules a retry after backoff when the error allows one in time; fails
+   * the batch otherwise (always when `final`).
+   */
+  private retryOrFail(batch: Batch, err: DeliveryError, now: number, final = false): void {
     if (batch.done) {
       this.acc.release(batch);
       return;
     }
-    if (!err.retriable || batch.attempts > this.maxRetries) {
+    if (final || !err.retriable || batch.attempts > this.maxRetries) {
       this.acc.fail(batch, this.finalError(batch, err));
       return;
     }

@@ -255,9 +255,11 @@ function initProducerId(
   const res =
     transactionalId === ""
       ? error(ErrorCode.INVALID_REQUEST)
-      : action.apply === false
-        ? error(ErrorCode.REQUEST_TIMED_OUT)
-        : cluster.state.initProducerId(producerId, producerEpoch);
+      : action.errorCode !== undefined
+        ? error(action.errorCode)
+        : action.apply === false
+          ? error(ErrorCode.REQUEST_TIMED_OUT)
+          : cluster.state.initProducerId(producerId, producerEpoch);
   return responseFrame(req, req.apiVersion, (w) =>
     encodeInitProducerIdResponse(w, req.apiVersion, {
       throttleTimeMs: action.throttleTimeMs ?? 0,

@@ -108,6 +108,8 @@ export interface ClusterStateOptions {
    * epoch 0, as Kafka does for a null transactional id.
    */
   newProducerIdOnInit?: boolean;
+  /** The epoch a new producer id starts at (default 0): near 32767 to test exhaustion. */
+  firstProducerEpoch?: number;
 }
 
 /** int32 sequence arithmetic: `seq + n`, wrapping past int32 max to 0. */
@@ -211,8 +213,9 @@ export class ClusterState {
       }
     }
     const id = this.nextProducerId++;
-    this.producerEpochs.set(id, 0);
-    return { errorCode: 0, producerId: id, producerEpoch: 0 };
+    const epoch = this.options.firstProducerEpoch ?? 0;
+    this.producerEpochs.set(id, epoch);
+    return { errorCode: 0, producerId: id, producerEpoch: epoch };
   }
 
   /** Validates and appends one partition's records of a Produce request (the leader is checked by the caller). */

@@ -124,6 +124,8 @@ export interface InterceptAction {
   currentLeader?: Record<string, LeaderIdAndEpoch>;
   /** KIP-951 node endpoints (Produce v10+), replacing the fake's own. */
   nodeEndpoints?: NodeEndpoint[];
+  /** InitProducerId: answered with this error code, nothing issued. */
+  errorCode?: number;
 }
 
 export type Interceptor = (
@@ -425,6 +427,12 @@ export class FakeCluster {
   recreateTopic(name: string, partitions: number, leaders?: number[]): void {
     this.state.topic(name);
     this.state.createTopic(name, partitions, leaders);
+  }
+
+  /** Deletes a topic: its logs and producer state go; Metadata no longer lists it. */
+  deleteTopic(name: string): void {
+    this.state.topic(name);
+    this.state.topics.delete(name);
   }
 
   /** The topic's max.message.bytes: a larger batch is answered MESSAGE_TOO_LARGE (10). */

@@ -7,7 +7,7 @@
  * within seconds, with the reconnect backoff between attempts; and a SASL
  * session that the broker limits is renewed (KIP-368) with nothing lost.
  */
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { KafkaClientError } from "../../src/producer/client-error.js";
 import type { ProducerProperties } from "../../src/producer/config.js";
 import { Producer } from "../../src/producer/producer.js";
@@ -23,7 +23,8 @@ import { uniqueTopic } from "../helpers/topics.js";
 import { recordingLogger } from "./helpers.js";
 
 const info: SecureBrokerInfo = secureBroker();
-const plaintext = inject("kafkaBootstrap");
+// The secure broker's own PLAINTEXT listener: with KAFKA_BOOTSTRAP set it is another broker.
+const plaintext = info.plaintextBootstrap;
 
 interface Combo {
   name: string;

@@ -4,70 +4,20 @@
  * defect the engine was rebuilt for, and the idempotent producer's error paths.
  * Real-broker proof of the same behaviour is in test/producer and test/faults.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { Producer } from "../../src/producer/producer.js";
-import type { DeliveryError, DeliveryReport } from "../../src/producer/record.js";
+import { describe, expect, it } from "vitest";
 import { ApiKey } from "../../src/protocol/api-keys.js";
 import { ErrorCode } from "../../src/protocol/errors.js";
-import { type FakeCluster, startFakeCluster } from "../helpers/fake-broker.js";
+import {
+  closeAfterEach,
+  fakeCluster,
+  logValues,
+  type Outcome,
+  produceAll,
+  producer,
+  values,
+} from "../helpers/engine.js";
 
-const open: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  for (const c of open.splice(0).reverse()) await c.close();
-});
-
-async function fakeCluster(options: Parameters<typeof startFakeCluster>[0]): Promise<FakeCluster> {
-  const c = await startFakeCluster(options);
-  open.push(c);
-  return c;
-}
-
-function producer(cluster: FakeCluster, props: Record<string, string | number | boolean> = {}) {
-  const p = new Producer({
-    "bootstrap.servers": cluster.bootstrap,
-    "linger.ms": 0,
-    "retry.backoff.ms": 20,
-    "retry.backoff.max.ms": 100,
-    "reconnect.backoff.ms": 20,
-    "reconnect.backoff.max.ms": 100,
-    ...props,
-  });
-  open.push({ close: () => p.close(2000) });
-  return p;
-}
-
-interface Outcome {
-  err: DeliveryError | null;
-  report: DeliveryReport;
-  at: number;
-}
-
-/** Produces `values` in order, one callback each; resolves with their outcomes once all are in. */
-function produceAll(
-  p: Producer,
-  topic: string,
-  values: string[],
-  partition = 0,
-): { outcomes: (Outcome | undefined)[]; done: Promise<Outcome[]> } {
-  const outcomes: (Outcome | undefined)[] = values.map(() => undefined);
-  let left = values.length;
-  let resolve!: (o: Outcome[]) => void;
-  const done = new Promise<Outcome[]>((r) => {
-    resolve = r;
-  });
-  values.forEach((value, i) => {
-    p.produce({ topic, value, partition }, (err, report) => {
-      if (outcomes[i] !== undefined) throw new Error(`second report for record ${i}`);
-      outcomes[i] = { err, report, at: Date.now() };
-      if (--left === 0) resolve(outcomes as Outcome[]);
-    });
-  });
-  return { outcomes, done };
-}
-
-const values = (n: number, prefix = "r") => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
-const logValues = (c: FakeCluster, topic: string, partition = 0) =>
-  c.log(topic, partition).map((r) => r.value?.toString());
+closeAfterEach();
 
 describe("idempotent delivery", () => {
   it("writes each record once when connections drop after the broker wrote the batch", async () => {
@@ -223,29 +173,13 @@ describe("idempotent delivery", () => {
     expect(c.log("t", 0)[0]!.producerId).toBeGreaterThanOrEqual(0);
   });
 
-  it("goes fatal on CLUSTER_AUTHORIZATION_FAILED from a Produce", async () => {
-    const c = await fakeCluster({ topics: [{ name: "t", partitions: 2 }] });
-    c.broker(1).intercept((req) =>
-      req.apiKey === ApiKey.Produce
-        ? { partitionErrors: { "t:0": ErrorCode.CLUSTER_AUTHORIZATION_FAILED } }
-        : undefined,
-    );
-    const p = producer(c, { "linger.ms": 100 });
-    // Records of both partitions fail with the cause, not only the refused one.
-    const a = produceAll(p, "t", values(3, "a"), 0);
-    const b = produceAll(p, "t", values(3, "b"), 1);
-    const outcomes = [...(await a.done), ...(await b.done)];
-    expect(outcomes.every((o) => /CLUSTER_AUTHORIZATION_FAILED/.test(o.err?.message ?? ""))).toBe(
-      true,
-    );
-  });
-
   it("names the missing API when the broker has no InitProducerId, and fails records at once", async () => {
     const c = await fakeCluster({
       topics: [{ name: "t", partitions: 1 }],
       apiVersions: { [ApiKey.InitProducerId]: null },
     });
-    const p = producer(c);
+    // Required: without it the producer goes on without idempotence (engine-hardening.test.ts).
+    const p = producer(c, { "enable.idempotence": true });
     const started = Date.now();
     const [o] = await produceAll(p, "t", ["x"]).done;
     expect(o!.err).toMatchObject({ code: "UNSUPPORTED_FEATURE" });
@@ -261,7 +195,7 @@ describe("idempotent delivery", () => {
 });
 
 describe("regressions of the first engine", () => {
-  it("a late response after a flush deadline does not send the next batch twice", async () => {
+  it("a late response after a record's deadline does not send the next batch twice", async () => {
     const c = await fakeCluster({ topics: [{ name: "t", partitions: 1 }] });
     let first = true;
     c.broker(1).intercept((req) => {
@@ -273,11 +207,11 @@ describe("regressions of the first engine", () => {
       const topic = "t";
       const before = c.log(topic, 0).length;
       first = true;
-      const p = producer(c, { "enable.idempotence": idempotence });
+      const p = producer(c, { "enable.idempotence": idempotence, "message.timeout.ms": 300 });
       const a = produceAll(p, topic, [`A${idempotence}`]);
-      expect(await p.flush(300)).toBe(1);
       const [oa] = await a.done;
-      // Reported at the flush deadline, flagged: the broker may well hold it (it does).
+      // Reported at its deadline while its request is unanswered, flagged: the broker
+      // may well hold it (it does).
       expect(oa!.err).toMatchObject({ code: "MSG_TIMED_OUT" });
       expect(oa!.report.possiblyPersisted).toBe(true);
       const b = produceAll(p, topic, [`B${idempotence}`, `C${idempotence}`]);
