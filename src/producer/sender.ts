@@ -492,7 +492,12 @@ export class Sender {
       // A duplicate is a batch the broker already holds: delivered (older
       // brokers give no offset for it).
       const pq = this.acc.partitionQueue(batch);
-      if (batch.stamp !== null && batch.stamp.producerEpoch === pq.producerEpoch) {
+      const stamp = batch.stamp;
+      if (
+        stamp !== null &&
+        stamp.producerEpoch === pq.producerEpoch &&
+        stamp.producerId === pq.producerId
+      ) {
         pq.sequenceConfirmed = true;
       }
       this.settle(batch, () =>

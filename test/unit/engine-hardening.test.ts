@@ -4,7 +4,7 @@
  * in-process fake cluster, which can produce the timing and the broker
  * answers on demand. The real-broker side is in test/producer.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Logger } from "../../src/producer/logger.js";
 import { ApiKey } from "../../src/protocol/api-keys.js";
 import { ErrorCode } from "../../src/protocol/errors.js";
@@ -462,5 +462,34 @@ describe("also", () => {
     const init = requests.find((r) => r.apiKey === ApiKey.InitProducerId)!;
     const produce = requests.find((r) => r.apiKey === ApiKey.Produce)!;
     expect(produce.at - init.at).toBeGreaterThanOrEqual(450);
+  });
+});
+
+describe("also: lateness", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("a record is reported at most a second after its deadline, not message.timeout.ms/10", async () => {
+    const c = await fakeCluster({ nodes: 2, topics: [{ name: "t", partitions: 1, leaders: [2] }] });
+    await c.broker(2).stop(); // the leader is gone: the batches wait
+    const p = producer(c, { "message.timeout.ms": 30_000, "enable.idempotence": false });
+    const reports: string[] = [];
+    const record = (name: string) =>
+      p.produce({ topic: "t", value: name, partition: 0 }, (err) =>
+        reports.push(`${name} ${err?.code ?? "ok"}`),
+      );
+    record("first");
+    while (p.partitionCount("t") === undefined) await sleep(5);
+    const t0 = Date.now();
+    record("a");
+    // 2.5 s later (the clock jumps; the timers do not) b comes: it must not share a's
+    // batch, or a would fail at b's deadline, 2.5 s after its own.
+    vi.useFakeTimers({ toFake: ["Date"], now: t0 + 2500 });
+    record("b");
+    vi.setSystemTime(t0 + 30_001);
+    record("c"); // runs the sender, which looks at the deadlines
+    await sleep(50);
+    expect(reports.sort()).toEqual(["a MSG_TIMED_OUT", "first MSG_TIMED_OUT"]);
   });
 });
