@@ -18,6 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EVENT_MIN_SIZE, makeEventLines, writeDataFile, writeEventFile } from "./lib/data.mjs";
 import { killChildren, measureMethod, processCpuSeconds, runMeasured } from "./lib/measure.mjs";
+import { PARTITIONS_CASE, partitionsCase } from "./lib/partitions-case.mjs";
 import { javaVersion, PERF_CASE, perfCase } from "./lib/perf-case.mjs";
 import {
   bestCodecRuns,
@@ -42,7 +43,9 @@ const CODEC_CLIENTS = ["ours", "kcat"];
 
 const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [options] after npm run build)
 
-  --case all|e2e|codecs|perf|hotpath   what to run (default all)
+  --case all|e2e|codecs|perf|partitions|hotpath
+                              what to run (default all); partitions: keyed records to
+                              1, 100, 1,000 and 10,000 partitions, ours beside kcat
   --client LIST               clients, comma-separated (default ${CLIENTS.map((c) => c.id).join(",")};
                               the codec case runs ours and kcat only)
   --value LIST                value sizes in bytes (default 100,1024; codecs: 100)
@@ -110,7 +113,7 @@ function parseArgs(argv) {
         break;
       case "--case":
         o.case = next();
-        if (!["all", "e2e", "codecs", "perf", "hotpath"].includes(o.case))
+        if (!["all", "e2e", "codecs", "perf", "partitions", "hotpath"].includes(o.case))
           fail(`unknown case ${o.case}`);
         selective ||= o.case !== "all";
         break;
@@ -608,6 +611,7 @@ async function main() {
   const runE2e = opts.case === "all" || opts.case === "e2e";
   const runCodecs = opts.case === "all" || opts.case === "codecs";
   const runPerf = opts.case === "all" || opts.case === "perf";
+  const runPartitions = opts.case === "all" || opts.case === "partitions";
   const codecClients = CODEC_CLIENTS.filter((c) => opts.clients.includes(c));
   const codecValues = opts.valuesGiven ? opts.values : [100];
   if (runCodecs) {
@@ -628,6 +632,7 @@ async function main() {
     e2e: [],
     codecs: [],
     perf: [],
+    partitions: [],
     rssScaling: undefined,
     hotpath: undefined,
   };
@@ -650,7 +655,7 @@ async function main() {
   }
 
   try {
-    if (runE2e || runPerf || (runCodecs && codecClients.length > 0)) {
+    if (runE2e || runPerf || runPartitions || (runCodecs && codecClients.length > 0)) {
       if (opts.clients.includes("kcat") && spawnSync("kcat", ["-V"]).status !== 0) {
         log("kcat is not installed (apt-get install kcat): running without the librdkafka figures");
         opts.clients = opts.clients.filter((c) => !c.startsWith("kcat"));
@@ -687,6 +692,9 @@ async function main() {
           file(`values-${valueSize}-${records}.txt`, (p) => writeDataFile(p, valueSize, records)),
         eventFile: (valueSize, records) =>
           file(`events-${valueSize}-${records}.txt`, (p) => writeEventFile(p, valueSize, records)),
+        here,
+        tmpDir,
+        keepFile: (path) => dataFiles.push(path),
       };
 
       // Warm the broker's JIT up (not counted): the first measured client must not pay for it.
@@ -742,6 +750,12 @@ async function main() {
         if (perf.tools.includes("java")) meta.versions.java = javaVersion();
         if (perf.javaError)
           meta.skipped = [...(meta.skipped ?? []), `Java's tool: ${perf.javaError}`];
+      }
+      if (runPartitions) {
+        meta.settings.partitionsCase = PARTITIONS_CASE;
+        const clients = ["ours", "kcat"].filter((c) => opts.clients.includes(c));
+        log("partitions: cost per record against the partition count, ours beside kcat");
+        await partitionsCase(ctx, log, clients, results.partitions);
       }
       if (runCodecs) {
         // After the kcat check above, which may have dropped kcat from opts.clients.

@@ -4,7 +4,7 @@
 // same file kcat reads), read before the clock starts; `codec` sets compression.codec.
 import { Producer } from "../../dist/index.js";
 import { report, settings } from "../lib/client.mjs";
-import { makeValues, POOL, readLines } from "../lib/data.mjs";
+import { makeKeys, makeValues, POOL, readLines } from "../lib/data.mjs";
 
 const s = settings();
 const fromFile = s.dataFile !== undefined;
@@ -13,6 +13,9 @@ if (fromFile && values.length < s.records) {
   throw new Error(`${s.dataFile} has ${values.length} lines, ${s.records} records asked`);
 }
 const mask = POOL - 1;
+// The partition-count case: keyed records (key i % keys, as Buffers), spread over `topics`.
+const keys = s.keys ? makeKeys(s.keys).map((k) => Buffer.from(k)) : undefined;
+const topics = s.topics ?? [s.topic];
 let delivered = 0;
 let failed = 0;
 let firstError;
@@ -63,6 +66,17 @@ function pump() {
     if (fromFile) {
       while (sent < stop) {
         producer.produce({ topic, value: values[sent] });
+        sent++;
+      }
+    } else if (keys !== undefined) {
+      const nk = keys.length;
+      const nt = topics.length;
+      while (sent < stop) {
+        producer.produce({
+          topic: topics[sent % nt],
+          key: keys[sent % nk],
+          value: values[sent & mask],
+        });
         sent++;
       }
     } else {

@@ -29,6 +29,11 @@ export function makeValues(size) {
   return values;
 }
 
+/** `count` distinct keys, "key-" and six digits: the keyed cases' keys, as text and lines. */
+export function makeKeys(count) {
+  return Array.from({ length: count }, (_, i) => `key-${String(i).padStart(6, "0")}`);
+}
+
 /** Writes `records` lines (value i is values[i % POOL]) to `file`. */
 export async function writeDataFile(file, size, records) {
   const values = makeValues(size);

@@ -1,5 +1,7 @@
 // The results as a markdown table, a hand-drawn SVG bar chart, and the table in bench/README.md.
+
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { partitionsMarkdown } from "./partitions-case.mjs";
 
 export const CLIENTS = [
   { id: "ours", label: "this project, API", color: "#d9480f" },
@@ -259,6 +261,23 @@ export function toMarkdown(results) {
   if (results.perf?.length > 0) out.push(...perfSection(results));
 
   if (results.codecs?.length > 0) out.push(...codecSection(results));
+
+  if (results.partitions?.length > 0) {
+    const p = meta.settings.partitionsCase;
+    out.push("### Partition count: cost per record as the partitions grow");
+    out.push("");
+    out.push(
+      `${int(p.records)} keyed records of ${p.valueSize} B (${int(p.keys)} keys) per run ` +
+        `(${int(p.records10k)} at 10,000 partitions, where the broker on this machine is the bound), ` +
+        `one topic, acks=all with idempotence, linger.ms=${p.lingerMs}, batch.size=${p.batchBytes}, ` +
+        `one broker; an uncounted run first writes to every partition. Whole-process CPU and peak ` +
+        `RSS; records/s from the first record to the last report for this project's API client, ` +
+        `the whole process for kcat. Best of ${p.repeat} runs.`,
+    );
+    out.push("");
+    out.push(partitionsMarkdown(results.partitions));
+    out.push("");
+  }
 
   if (hotpath) {
     out.push("### Hot path without the network");

@@ -15,15 +15,26 @@ export async function connectAdmin(bootstrap) {
   return {
     /** Creates the topic and waits until every partition has a leader. */
     async create(topic, partitions = 3) {
+      // A KRaft controller refuses one operation of more than 10,000 records
+      // (POLICY_VIOLATION): a larger topic is created in steps of 5,000 partitions.
+      const STEP = 5000;
       const created = await admin.createTopics({
-        topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+        topics: [{ topic, numPartitions: Math.min(partitions, STEP), replicationFactor: 1 }],
         waitForLeaders: false,
-        timeout: 30_000,
+        timeout: 60_000,
       });
       if (!created) throw new Error(`topic ${topic} already exists`);
+      for (let count = STEP * 2; count - STEP < partitions; count += STEP) {
+        await admin.createPartitions({
+          topicPartitions: [{ topic, count: Math.min(count, partitions) }],
+          timeout: 60_000,
+        });
+      }
       // KafkaJS's own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft
       // broker may still answer for a moment after the topic was created: poll instead.
-      const deadline = Date.now() + 30_000;
+      // A few seconds per thousand partitions: a large topic takes a while to settle.
+      const waitMs = Math.max(30_000, partitions * 20);
+      const deadline = Date.now() + waitMs;
       for (;;) {
         let last = "no metadata yet";
         try {
@@ -33,6 +44,9 @@ export async function connectAdmin(bootstrap) {
             t?.partitions.length === partitions &&
             t.partitions.every((p) => p.partitionErrorCode === 0 && p.leader >= 0)
           ) {
+            // A leader listed in the metadata may not take requests for a moment yet: it
+            // answers ListOffsets (the record count below) once it does.
+            await admin.fetchTopicOffsets(topic);
             return;
           }
           last = JSON.stringify(t?.partitions);
@@ -40,7 +54,7 @@ export async function connectAdmin(bootstrap) {
           last = err.message;
         }
         if (Date.now() > deadline) {
-          throw new Error(`topic ${topic} has no leaders after 30 s (${last})`);
+          throw new Error(`topic ${topic} has no leaders after ${waitMs / 1000} s (${last})`);
         }
         await new Promise((r) => setTimeout(r, 100));
       }

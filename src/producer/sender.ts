@@ -181,7 +181,9 @@ export class Sender {
         continue;
       }
       if (!this.isReady(pq, head, now)) {
-        next = Math.min(next, head.createdAt + this.lingerMs);
+        // Lingering: look again when linger.ms is up. Behind a batch in flight: its answer
+        // runs the sender again (a time already past would make it spin).
+        if (pq.inFlight === 0) next = Math.min(next, head.createdAt + this.lingerMs);
         continue;
       }
       const leader = this.cluster.topics.get(pq.topic)?.partitions[pq.partition]?.leader ?? -1;
@@ -220,14 +222,19 @@ export class Sender {
     return this.identity === undefined || pq.sequenceConfirmed ? this.perPartitionInFlight : 1;
   }
 
-  /** Whether the batch at the head of what is unsent may go now. */
+  /**
+   * Whether the batch at the head of what is unsent may go now: a full one
+   * at once; a batch still open after linger.ms, but only when none of its
+   * partition is in flight. Like Nagle's algorithm, at most one partly filled
+   * batch per partition is unanswered, and the next one grows meanwhile: a
+   * producer writing to many partitions sends fewer, fuller batches (the
+   * broker's cost is per batch as much as per record).
+   */
   private isReady(pq: PartitionQueue, batch: Batch, now: number): boolean {
-    return (
-      batch.closed ||
-      pq.batches.length > pq.inFlight + 1 ||
-      this.hooks.lingerDisabled() ||
-      now >= batch.createdAt + this.lingerMs
-    );
+    if (batch.closed || pq.batches.length > pq.inFlight + 1 || this.hooks.lingerDisabled()) {
+      return true;
+    }
+    return pq.inFlight === 0 && now >= batch.createdAt + this.lingerMs;
   }
 
   /**
