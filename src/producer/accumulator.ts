@@ -68,11 +68,23 @@ export class PartitionQueue {
    * first, so a later batch could overtake a first one that came back.
    */
   sequenceConfirmed = false;
+  /**
+   * Parked by the sender (see Sender.park) in its parking round `parkedIn`:
+   * nothing to do before `checkAt` unless something happens to the
+   * partition, which calls wake(). -1: not parked.
+   */
+  parkedIn = -1;
+  checkAt = 0;
 
   constructor(
     readonly topic: string,
     readonly partition: number,
   ) {}
+
+  /** Something changed for this partition: the sender looks at it on its next run. */
+  wake(): void {
+    this.parkedIn = -1;
+  }
 
   /** Stamps from now on with `next` (a newer producer id or epoch), from sequence 0. */
   adopt(next: ProducerIdAndEpoch): void {
@@ -410,8 +422,10 @@ export class Accumulator {
     batch.heldBytes = Math.min(batch.capacity, bufferSizeFor(need));
     this.bufferBytes += batch.heldBytes;
     pq.batches.push(batch);
+    pq.wake();
     this.active.add(pq);
-    this.events.wake(now + this.lingerMs);
+    // Behind a batch in flight it waits for that answer, which runs the sender anyway.
+    if (pq.inFlight === 0) this.events.wake(now + this.lingerMs);
     return batch;
   }
 
@@ -433,6 +447,7 @@ export class Accumulator {
   closeBatch(batch: Batch): void {
     if (batch.closed) return;
     batch.closed = true;
+    this.partitionQueue(batch).wake();
     this.events.onReady();
   }
 
@@ -660,6 +675,7 @@ export class Accumulator {
     const i = pq.batches.indexOf(batch);
     if (i < 0) return;
     pq.batches.splice(i, 1);
+    pq.wake();
     if (pq.batches.length === 0) this.active.delete(pq);
     this.free(batch);
   }
@@ -684,6 +700,7 @@ export class Accumulator {
       else batches[kept++] = b;
     }
     batches.length = kept;
+    pq.wake();
     if (kept === 0) this.active.delete(pq);
   }
 

@@ -133,10 +133,10 @@ export class Producer {
           const now = Date.now();
           this.#accumulator.forgetIdle(now, config["metadata.max.idle.ms"]);
           this.#accumulator.onMetadata(now);
-          this.#sender.schedule();
+          this.#sender.wakeAll();
         },
-        onBrokerReady: () => this.#sender.schedule(),
-        onBrokerDown: () => this.#sender.schedule(),
+        onBrokerReady: (nodeId) => this.#sender.brokerReady(nodeId),
+        onBrokerDown: (nodeId) => this.#sender.brokerReady(nodeId),
         onConnectionError: (err) => {
           if (onError === undefined) return;
           try {
@@ -169,7 +169,7 @@ export class Producer {
           isGiven(properties, "enable.idempotence"),
           logger,
           {
-            onReady: () => this.#sender.schedule(),
+            onReady: () => this.#sender.wakeAll(),
             onFatal: (err) => this.#accumulator.failAll(() => err),
             onDisabled: () => this.#sender.dropIdentity(),
           },
@@ -430,7 +430,7 @@ export class Producer {
     if (this.#counters.queued === 0) return 0;
     this.#flushing++;
     try {
-      this.#sender.schedule();
+      this.#sender.wakeAll();
       const idle = await this.#waitIdle(timeoutMs);
       return idle ? 0 : this.#counters.queued;
     } finally {
@@ -494,7 +494,7 @@ export class Producer {
     this.#closing = true;
     let failed = 0;
     if (this.#counters.queued > 0) {
-      this.#sender.schedule();
+      this.#sender.wakeAll();
       const idle = await this.#waitIdle(timeoutMs, (shorten) => {
         this.#shortenClose = shorten;
       });

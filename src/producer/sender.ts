@@ -76,6 +76,13 @@ export class Sender {
   private readonly produceTimeoutMs: number;
   /** The identity while the producer is idempotent; undefined once idempotence is off. */
   private identity: ProducerIdentity | undefined;
+  /**
+   * The current parking round: a partition parked in an older one is looked
+   * at again (wakeAll() starts a new round in O(1)).
+   */
+  private parkRound = 0;
+  /** Partitions parked because their leader's connection could take no more, by node id. */
+  private readonly stalled = new Map<number, PartitionQueue[]>();
   private drainScheduled = false;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
@@ -105,7 +112,37 @@ export class Sender {
   /** Idempotence was turned off before any batch was stamped: send plain batches. */
   dropIdentity(): void {
     this.identity = undefined;
+    this.wakeAll();
+  }
+
+  /**
+   * Something that concerns every partition changed (metadata, the producer
+   * id, a flush): each one is looked at again on the next run.
+   */
+  wakeAll(): void {
+    this.parkRound++;
     this.schedule();
+  }
+
+  /** A broker's connection came up or has room again: its stalled partitions are looked at. */
+  brokerReady(nodeId: number): void {
+    const waiting = this.stalled.get(nodeId);
+    if (waiting !== undefined) {
+      this.stalled.delete(nodeId);
+      for (const pq of waiting) pq.wake();
+    }
+    this.schedule();
+  }
+
+  /**
+   * Leaves `pq` out of the runs until `at` or until something happens to it
+   * (an answer, a batch filling up, a new batch: PartitionQueue.wake): with
+   * thousands of partitions most of them wait for an answer, and a run then
+   * costs what the others need, not a look at every one.
+   */
+  private park(pq: PartitionQueue, at: number): void {
+    pq.parkedIn = this.parkRound;
+    pq.checkAt = at;
   }
 
   /** Runs the sender soon (after the current task, so a loop of produce() calls fills batches). */
@@ -161,29 +198,55 @@ export class Sender {
     let needMetadata = false;
     const byLeader = new Map<number, PartitionQueue[]>();
     const identity = this.identity;
+    const round = this.parkRound;
     for (const pq of this.acc.active) {
-      next = Math.min(next, this.acc.expire(pq, now, this.timeoutError));
+      if (pq.parkedIn === round && now < pq.checkAt) {
+        if (pq.checkAt < next) next = pq.checkAt;
+        continue;
+      }
+      pq.parkedIn = -1;
+      // The deadline of the oldest record not reported yet (kept for a park below).
+      const due = this.acc.expire(pq, now, this.timeoutError);
+      pq.checkAt = due;
+      next = Math.min(next, due);
       if (pq.batches.length === 0) continue;
       if (pq.blocked) {
-        if (pq.inFlight > 0) continue;
+        if (pq.inFlight > 0) {
+          this.park(pq, due);
+          continue;
+        }
         pq.blocked = false;
       }
       if (identity !== undefined) {
         if (!identity.ready) continue;
         if (pq.bumpPending) {
-          if (pq.inFlight > 0 || !this.startNewEpoch(pq, identity)) continue;
+          if (pq.inFlight > 0) {
+            this.park(pq, due);
+            continue;
+          }
+          if (!this.startNewEpoch(pq, identity)) continue;
         }
       }
       const head = pq.batches[pq.inFlight];
-      if (head === undefined) continue;
+      if (head === undefined || pq.inFlight >= this.window(pq)) {
+        this.park(pq, due);
+        continue;
+      }
       if (head.retryAt > now) {
         next = Math.min(next, head.retryAt);
+        this.park(pq, Math.min(due, head.retryAt));
         continue;
       }
       if (!this.isReady(pq, head, now)) {
         // Lingering: look again when linger.ms is up. Behind a batch in flight: its answer
-        // runs the sender again (a time already past would make it spin).
-        if (pq.inFlight === 0) next = Math.min(next, head.createdAt + this.lingerMs);
+        // (or the batch filling up) wakes the partition.
+        if (pq.inFlight === 0) {
+          const at = head.createdAt + this.lingerMs;
+          next = Math.min(next, at);
+          this.park(pq, Math.min(due, at));
+        } else {
+          this.park(pq, due);
+        }
         continue;
       }
       const leader = this.cluster.topics.get(pq.topic)?.partitions[pq.partition]?.leader ?? -1;
@@ -204,15 +267,31 @@ export class Sender {
     if (needMetadata) this.cluster.requestRefresh("partition without a leader");
     for (const [leader, queues] of byLeader) {
       const conn = this.cluster.connection(leader);
-      // Not connected, throttled or at max.in.flight: the broker's ready event drains again.
-      if (conn === undefined) continue;
-      let start = 0;
-      while (conn.canSend(now)) {
-        const stop = this.sendOne(conn, leader, queues, start, now);
-        if (stop < 0) break;
-        start = stop;
+      if (conn !== undefined) {
+        let start = 0;
+        while (conn.canSend(now)) {
+          const stop = this.sendOne(conn, leader, queues, start, now);
+          if (stop < 0) break;
+          start = stop;
+        }
+        if (conn.throttledUntil > now) next = Math.min(next, conn.throttledUntil);
+        if (conn.canSend(now)) continue;
       }
-      if (conn.throttledUntil > now) next = Math.min(next, conn.throttledUntil);
+      // No room on the connection (or none yet): the partitions wait for the broker's
+      // ready event (or the end of its throttle) instead of being looked at every run.
+      const until =
+        conn !== undefined && conn.throttledUntil > now
+          ? conn.throttledUntil
+          : Number.POSITIVE_INFINITY;
+      let waiting = this.stalled.get(leader);
+      if (waiting === undefined) {
+        waiting = [];
+        this.stalled.set(leader, waiting);
+      }
+      for (const pq of queues) {
+        this.park(pq, Math.min(pq.checkAt, until));
+        waiting.push(pq);
+      }
     }
     return next;
   }
@@ -430,7 +509,9 @@ export class Sender {
     const now = Date.now();
     for (const b of batches) {
       b.inFlight = false;
-      this.acc.partitionQueue(b).inFlight--;
+      const pq = this.acc.partitionQueue(b);
+      pq.inFlight--;
+      pq.wake();
     }
     if (err) {
       const e = asDeliveryError(err);
@@ -456,16 +537,20 @@ export class Sender {
   private onResponse(batches: Batch[], response: ProduceResponse, now: number): void {
     const answered = new Set<Batch>();
     let fatal: DeliveryError | undefined;
-    // Brokers answer in request order: the batch at the same position is checked first.
+    // Often the answer lists the partitions in request order: the batch at the same
+    // position is checked first, and a map (built once) finds the others.
     let position = 0;
+    let byName: Map<string, Map<number, Batch>> | undefined;
     for (const t of response.responses) {
       for (const p of t.partitionResponses) {
-        const expected = batches[position];
-        const batch =
-          expected !== undefined && expected.partition === p.index && expected.topic === t.name
-            ? expected
-            : batches.find((b) => b.topic === t.name && b.partition === p.index);
-        position++;
+        const expected = batches[position++];
+        let batch: Batch | undefined;
+        if (expected !== undefined && expected.partition === p.index && expected.topic === t.name) {
+          batch = expected;
+        } else {
+          byName ??= batchesByName(batches);
+          batch = byName.get(t.name)?.get(p.index);
+        }
         if (batch === undefined || answered.has(batch)) continue;
         answered.add(batch);
         const ends = this.onPartitionResponse(batch, p, response, now);
@@ -658,6 +743,20 @@ export class Sender {
       { cause: err, possiblyPersisted: true },
     );
   }
+}
+
+/** The batches of one request by topic and partition. */
+function batchesByName(batches: readonly Batch[]): Map<string, Map<number, Batch>> {
+  const out = new Map<string, Map<number, Batch>>();
+  for (const b of batches) {
+    let partitions = out.get(b.topic);
+    if (partitions === undefined) {
+      partitions = new Map();
+      out.set(b.topic, partitions);
+    }
+    partitions.set(b.partition, b);
+  }
+  return out;
 }
 
 /** Errors from the connection layer as delivery errors. */

@@ -235,6 +235,10 @@ function produce(
 
   // acks=0: no response; Kafka closes the connection so the producer learns of an error.
   if (acks === 0) return { frame: null, close: anyError };
+  if (action.reverseOrder) {
+    responses.reverse();
+    for (const t of responses) t.partitionResponses.reverse();
+  }
   const frame = responseFrame(req, version, (w) =>
     encodeProduceResponse(w, version, {
       responses,

@@ -124,6 +124,8 @@ export interface InterceptAction {
   currentLeader?: Record<string, LeaderIdAndEpoch>;
   /** KIP-951 node endpoints (Produce v10+), replacing the fake's own. */
   nodeEndpoints?: NodeEndpoint[];
+  /** Produce: the answer lists topics and partitions in reverse order (Kafka keeps no order). */
+  reverseOrder?: boolean;
   /** InitProducerId: answered with this error code, nothing issued. */
   errorCode?: number;
 }

@@ -465,6 +465,34 @@ describe("also", () => {
   });
 });
 
+describe("also: matching an answer to its batches", () => {
+  it("finds each partition's batch when the answer lists them in another order", async () => {
+    const c = await fakeCluster({
+      topics: [
+        { name: "t", partitions: 50 },
+        { name: "u", partitions: 3 },
+      ],
+    });
+    c.broker(1).intercept((req) =>
+      req.apiKey === ApiKey.Produce ? { reverseOrder: true, delayMs: 10 } : undefined,
+    );
+    const p = producer(c, { "linger.ms": 20 });
+    const runs = [
+      ...range(50).map((i) => ({ topic: "t", i, run: produceAll(p, "t", values(3, `t${i}-`), i) })),
+      ...range(3).map((i) => ({ topic: "u", i, run: produceAll(p, "u", values(3, `u${i}-`), i) })),
+    ];
+    for (const { topic, i, run } of runs) {
+      const outcomes = await run.done;
+      expect(outcomes.map((o) => [o.err, o.report.partition, o.report.offset])).toEqual([
+        [null, i, 0],
+        [null, i, 1],
+        [null, i, 2],
+      ]);
+      expect(logValues(c, topic, i)).toEqual(values(3, `${topic}${i}-`));
+    }
+  });
+});
+
 describe("also: lateness", () => {
   afterEach(() => {
     vi.useRealTimers();
