@@ -8,28 +8,23 @@
  */
 import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Producer } from "../../src/producer/producer.js";
+import type { Producer } from "../../src/producer/producer.js";
 import type { DeliveryError } from "../../src/producer/record.js";
 import { javaConsume, text } from "../broker/java-reader.js";
 import { uniqueTopic } from "../helpers/topics.js";
-import { connectAdmin, createTopic, FAST, waitFor } from "./helpers.js";
+import { connectAdmin, createTopic, producerSet, waitFor } from "./helpers.js";
 
 const bootstrap = inject("kafkaBootstrap");
 let admin: Admin;
-const producers: Producer[] = [];
-
-function newProducer(props: Record<string, string | number | boolean> = {}): Producer {
-  const p = new Producer({ "bootstrap.servers": bootstrap, ...FAST, ...props });
-  producers.push(p);
-  return p;
-}
+const producers = producerSet(bootstrap);
+const newProducer = producers.create;
 
 beforeAll(async () => {
   admin = await connectAdmin(bootstrap);
 });
 
 afterAll(async () => {
-  for (const p of producers) await p.close(5000);
+  await producers.closeAll();
   await admin?.disconnect();
 });
 

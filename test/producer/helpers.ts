@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Admin, Kafka, logLevel, Partitioners } from "kafkajs";
 import type { Logger } from "../../src/producer/logger.js";
-import type { Producer } from "../../src/producer/producer.js";
+import { Producer, type ProducerOptions } from "../../src/producer/producer.js";
 import type {
   DeliveryCallback,
   DeliveryError,
@@ -259,6 +259,25 @@ export const FAST: Record<string, number> = {
   "retry.backoff.max.ms": 500,
   "socket.connection.setup.timeout.ms": 5000,
 };
+
+/**
+ * Producers on `bootstrap` with the FAST backoffs, for a test file: each one is
+ * closed by closeAll() (in afterAll) whatever happened in its test.
+ */
+export function producerSet(bootstrap: string): {
+  create(props?: Record<string, string | number | boolean>, options?: ProducerOptions): Producer;
+  closeAll(): Promise<unknown>;
+} {
+  const producers: Producer[] = [];
+  return {
+    create(props = {}, options = {}) {
+      const p = new Producer({ "bootstrap.servers": bootstrap, ...FAST, ...props }, options);
+      producers.push(p);
+      return p;
+    },
+    closeAll: () => Promise.all(producers.map((p) => p.close(5000))),
+  };
+}
 
 /**
  * Produces (key, value) records with KafkaJS as an independent client that needs nothing

@@ -26,6 +26,7 @@ import {
   FAST,
   kafkajsProduce,
   kcatProduce,
+  producerSet,
   recordingLogger,
   runNodeScript,
   transpileSources,
@@ -35,14 +36,9 @@ import {
 const bootstrap = inject("kafkaBootstrap");
 const kcat = peerTool("kcat");
 let admin: Admin;
-const producers: Producer[] = [];
-
-/** A producer closed at the end of the file whatever happens in the test. */
-function newProducer(props: Record<string, string | number | boolean> = {}): Producer {
-  const p = new Producer({ "bootstrap.servers": bootstrap, ...FAST, ...props });
-  producers.push(p);
-  return p;
-}
+/** Producers closed at the end of the file whatever happens in the test. */
+const producers = producerSet(bootstrap);
+const newProducer = producers.create;
 
 /** A TCP server that accepts connections and never answers: a hung broker. */
 async function silentBroker(): Promise<{ address: string; close(): Promise<void> }> {
@@ -69,7 +65,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(producers.map((p) => p.close(5000)));
+  await producers.closeAll();
   await admin?.disconnect();
 });
 
@@ -541,11 +537,7 @@ describe("broker errors", () => {
       [0, 1].map((partition) => warmUp.send({ topic, partition, value: "warm-up" })),
     );
     const logger = recordingLogger();
-    const producer = new Producer(
-      { "bootstrap.servers": bootstrap, ...FAST, "message.timeout.ms": 60_000, "linger.ms": 0 },
-      { logger },
-    );
-    producers.push(producer);
+    const producer = newProducer({ "message.timeout.ms": 60_000, "linger.ms": 0 }, { logger });
     const ledger = new DeliveryLedger();
     const big = ledger.produce(producer, { topic, partition: 0, value: "x".repeat(5000) });
     const small: number[] = [];
