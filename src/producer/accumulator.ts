@@ -632,10 +632,15 @@ export class Accumulator {
    */
   fail(batch: Batch, err: DeliveryError): void {
     if (batch.done) return;
-    this.report(batch, err, -1, -1);
-    this.counters.failed += batch.count;
+    this.reportFailed(batch, err);
     if (!batch.inFlight) this.release(batch);
     this.checkIdle();
+  }
+
+  /** Reports a batch failed and counts it; removing it is the caller's. */
+  private reportFailed(batch: Batch, err: DeliveryError): void {
+    this.report(batch, err, -1, -1);
+    this.counters.failed += batch.count;
   }
 
   private report(
@@ -731,8 +736,7 @@ export class Accumulator {
         err = makeError(b);
         like = b;
       }
-      this.report(b, err!, -1, -1);
-      this.counters.failed += b.count;
+      this.reportFailed(b, err!);
       reported++;
     }
     if (reported > 0) {
@@ -813,7 +817,7 @@ export class Accumulator {
     return halves;
   }
 
-  /** Reports every record still queued as failed (a deadline of flush or close); returns how many. */
+  /** Reports every record still queued as failed (close()'s deadline, a fatal error); returns how many. */
   failAll(makeError: (topic: string) => DeliveryError): number {
     const before = this.counters.failed;
     for (const tq of this.topics.values()) {
@@ -823,9 +827,7 @@ export class Accumulator {
     for (const pq of [...this.active]) {
       const err = makeError(pq.topic);
       for (const batch of pq.batches) {
-        if (batch.done) continue;
-        this.report(batch, err, -1, -1);
-        this.counters.failed += batch.count;
+        if (!batch.done) this.reportFailed(batch, err);
       }
       this.removeReported(pq);
     }

@@ -40,9 +40,9 @@ export interface ClusterOptions {
   maxAgeMs: number;
   /** First delay of a refresh asked for after an error; doubles up to retryBackoffMaxMs. */
   retryBackoffMs: number;
+  retryBackoffMaxMs: number;
   /** allow.auto.create.topics: a topic records wait for may be created by the broker. */
   allowAutoCreate: boolean;
-  retryBackoffMaxMs: number;
   logger: Logger;
 }
 
