@@ -13,9 +13,8 @@ if (fromFile && values.length < s.records) {
   throw new Error(`${s.dataFile} has ${values.length} lines, ${s.records} records asked`);
 }
 const mask = POOL - 1;
-// The partition-count case: keyed records (key i % keys, as Buffers), spread over `topics`.
+// The partition-count case: keyed records (key i % keys, as Buffers).
 const keys = s.keys ? makeKeys(s.keys).map((k) => Buffer.from(k)) : undefined;
-const topics = s.topics ?? [s.topic];
 let delivered = 0;
 let failed = 0;
 let firstError;
@@ -70,13 +69,8 @@ function pump() {
       }
     } else if (keys !== undefined) {
       const nk = keys.length;
-      const nt = topics.length;
       while (sent < stop) {
-        producer.produce({
-          topic: topics[sent % nt],
-          key: keys[sent % nk],
-          value: values[sent & mask],
-        });
+        producer.produce({ topic, key: keys[sent % nk], value: values[sent & mask] });
         sent++;
       }
     } else {

@@ -35,7 +35,7 @@ function writeKeyedFile(path, records) {
   writeFileSync(path, `${lines.join("\n")}\n`);
 }
 
-function ourCommand(here, bootstrap, topics, records) {
+function ourCommand(here, bootstrap, topic, records) {
   const s = PARTITIONS_CASE;
   return {
     cmd: process.execPath,
@@ -43,8 +43,7 @@ function ourCommand(here, bootstrap, topics, records) {
       join(here, "clients/ours.mjs"),
       JSON.stringify({
         bootstrap,
-        topic: topics[0],
-        topics,
+        topic,
         records,
         valueSize: s.valueSize,
         keys: s.keys,
@@ -105,40 +104,30 @@ export async function partitionsCase(ctx, log, clients, into) {
     }
     return path;
   };
-  for (const count of s.counts) {
-    const layout = { count, topics: 1, each: count };
-    const records = count >= 10000 ? s.records10k : s.records;
-    const stamp = Date.now().toString(36);
-    const topics = Array.from(
-      { length: layout.topics },
-      (_, i) => `bench-parts-${layout.count}-${layout.topics}x-${stamp}-${i}`,
-    );
+  for (const partitions of s.counts) {
+    const records = partitions >= 10000 ? s.records10k : s.records;
+    const topic = `bench-parts-${partitions}-${Date.now().toString(36)}`;
+    const command = (client, n) =>
+      client === "ours"
+        ? ourCommand(ctx.here, ctx.bootstrap, topic, n)
+        : kcatCommand(ctx.bootstrap, topic, dataFile(n));
     const started = Date.now();
-    for (const t of topics) await ctx.admin.create(t, layout.each);
-    log(
-      `partitions: ${layout.topics} topic(s) x ${layout.each} created in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-    );
-    const runClients = clients;
+    await ctx.admin.create(topic, partitions);
+    log(`partitions: ${partitions} created in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     // The first idempotent writes to a fresh partition are slow on the broker (about 20 ms
     // each here, whoever writes them): a run that is not counted takes them.
-    const warm = runClients[0];
+    const warm = clients[0];
     const t = Date.now();
-    const { cmd, args } =
-      warm === "ours"
-        ? ourCommand(ctx.here, ctx.bootstrap, topics, records / 5)
-        : kcatCommand(ctx.bootstrap, topics[0], dataFile(records));
-    await runMeasured(cmd, args, { timeoutMs: ctx.timeoutSeconds * 1000 });
+    const w = command(warm, warm === "ours" ? records / 5 : records);
+    await runMeasured(w.cmd, w.args, { timeoutMs: ctx.timeoutSeconds * 1000 });
     log(`  warm-up (${warm}, not counted) took ${((Date.now() - t) / 1000).toFixed(1)} s`);
     for (let rep = 0; rep < s.repeat; rep++) {
-      const order = runClients.map((_, i) => runClients[(i + rep) % runClients.length]);
+      const order = clients.map((_, i) => clients[(i + rep) % clients.length]);
       for (const client of order) {
-        const before = await countAll(ctx.admin, topics);
-        const { cmd, args } =
-          client === "ours"
-            ? ourCommand(ctx.here, ctx.bootstrap, topics, records)
-            : kcatCommand(ctx.bootstrap, topics[0], dataFile(records));
+        const before = await ctx.admin.recordCount(topic);
+        const { cmd, args } = command(client, records);
         const res = await runMeasured(cmd, args, { timeoutMs: ctx.timeoutSeconds * 1000 });
-        const verified = (await countAll(ctx.admin, topics)) - before;
+        const verified = (await ctx.admin.recordCount(topic)) - before;
         let out = {};
         try {
           out = JSON.parse(res.stdout.trim().split("\n").filter(Boolean).pop() ?? "{}");
@@ -150,9 +139,8 @@ export async function partitionsCase(ctx, log, clients, into) {
         const ok = res.code === 0 && verified === records;
         const run = {
           client,
-          partitions: layout.count,
-          topics: layout.topics,
-          records: records,
+          partitions,
+          records,
           verified,
           ok,
           seconds,
@@ -169,28 +157,22 @@ export async function partitionsCase(ctx, log, clients, into) {
         };
         into.push(run);
         log(
-          `  ${client.padEnd(5)} ${layout.topics}x${layout.each}: ${
+          `  ${client.padEnd(5)} ${partitions}: ${
             ok ? `${Math.round(run.recordsPerSec).toLocaleString("en-US")} rec/s` : "FAILED"
           } | ${seconds.toFixed(2)} s, cpu ${run.cpuSeconds?.toFixed(2)} s (${run.cpuUsPerRecord?.toFixed(2)} µs/record), rss ${Math.round((run.maxRssKb ?? 0) / 1024)} MB`,
         );
         if (!ok) log(`    ${run.error}`);
       }
     }
-    for (const t of topics) await ctx.admin.remove(t).catch(() => {});
+    await ctx.admin.remove(topic).catch(() => {});
   }
 }
 
-async function countAll(admin, topics) {
-  let n = 0;
-  for (const t of topics) n += await admin.recordCount(t);
-  return n;
-}
-
-/** The best run (highest records/s) per client and layout, in the order the case ran. */
+/** The best run (highest records/s) per client and partition count, in the order the case ran. */
 export function bestPartitionRuns(runs) {
   const best = new Map();
   for (const r of runs) {
-    const key = `${r.client} ${r.topics}x${r.partitions}`;
+    const key = `${r.client} ${r.partitions}`;
     const cur = best.get(key);
     if (cur === undefined || (r.ok && (!cur.ok || r.recordsPerSec > cur.recordsPerSec))) {
       best.set(key, r);
@@ -209,13 +191,12 @@ export function partitionsMarkdown(runs) {
   ];
   for (const r of best) {
     const k = kcat.get(r.partitions);
-    const layout = r.topics > 1 ? `${r.topics} × ${r.partitions / r.topics}` : `${r.partitions}`;
     const rate = r.ok ? Math.round(r.recordsPerSec).toLocaleString("en-US") : "failed";
     const vsRate =
       k?.ok && r.ok && r.client !== "kcat" ? (r.recordsPerSec / k.recordsPerSec).toFixed(2) : "";
     const vsRss = k && r.client !== "kcat" ? (r.maxRssKb / k.maxRssKb).toFixed(2) : "";
     rows.push(
-      `| ${layout} | ${r.client} | ${rate} | ${r.cpuUsPerRecord?.toFixed(2) ?? "?"} | ${Math.round((r.maxRssKb ?? 0) / 1024)} | ${vsRate} | ${vsRss} |`,
+      `| ${r.partitions} | ${r.client} | ${rate} | ${r.cpuUsPerRecord?.toFixed(2) ?? "?"} | ${Math.round((r.maxRssKb ?? 0) / 1024)} | ${vsRate} | ${vsRss} |`,
     );
   }
   return rows.join("\n");
