@@ -4,7 +4,7 @@
  * callback each and wait for all their outcomes.
  */
 import { afterEach } from "vitest";
-import type { Logger } from "../../src/producer/logger.js";
+import { type Logger, silentLogger } from "../../src/producer/logger.js";
 import { Producer } from "../../src/producer/producer.js";
 import type { DeliveryError, DeliveryReport } from "../../src/producer/record.js";
 import { type FakeCluster, type FakeClusterOptions, startFakeCluster } from "./fake-broker.js";
@@ -24,13 +24,11 @@ export async function fakeCluster(options: FakeClusterOptions): Promise<FakeClus
   return c;
 }
 
-export const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 /** A producer on `cluster` with short backoffs and linger.ms 0, closed after the test. */
 export function producer(
   cluster: FakeCluster,
   props: Record<string, string | number | boolean> = {},
-  logger: Logger = quietLogger,
+  logger: Logger = silentLogger,
 ): Producer {
   const p = new Producer(
     {

@@ -9,6 +9,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { KafkaClientError } from "../../src/producer/client-error.js";
+import { silentLogger } from "../../src/producer/logger.js";
 import { Producer } from "../../src/producer/producer.js";
 import type { DeliveryError } from "../../src/producer/record.js";
 import { startFakeCluster } from "../helpers/fake-broker.js";
@@ -18,8 +19,6 @@ afterEach(async () => {
   vi.useRealTimers();
   for (const c of open.splice(0).reverse()) await c.close();
 });
-
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Date.now() jumps to `at`; the timers (real) do not move. */
 function jump(at: number): void {
@@ -37,7 +36,7 @@ describe("close() when records are already due", () => {
   it("reports a waiting record past its deadline MSG_TIMED_OUT, a newer one DESTROYED", async () => {
     const p = new Producer(
       { "bootstrap.servers": "127.0.0.1:9", "message.timeout.ms": 1000 },
-      { logger: quiet },
+      { logger: silentLogger },
     );
     const t0 = Date.now();
     const codes: string[] = [];
@@ -63,7 +62,7 @@ describe("close() when records are already due", () => {
         "reconnect.backoff.ms": 20,
         "reconnect.backoff.max.ms": 50,
       },
-      { logger: quiet },
+      { logger: silentLogger },
     );
     await p.send({ topic: "t", value: "warm" });
     await c.broker(1).stop();
