@@ -34,7 +34,7 @@ export default defineConfig({
         test: {
           name: "broker",
           include: ["test/**/*.test.ts"],
-          exclude: [...UNIT, "test/faults/**", "**/node_modules/**"],
+          exclude: [...UNIT, "test/faults/**", "test/opensips/**", "**/node_modules/**"],
           globalSetup: ["test/broker/global-setup.ts"],
           // Real-broker suites share one broker; run files one at a time so a loaded
           // 2-core machine does not starve the JVM.
@@ -49,6 +49,17 @@ export default defineConfig({
           name: "brokers",
           include: ["test/matrix/**/*.matrix.ts"],
           hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // A real OpenSIPS into the sidecar (`npm run test:opensips`, test/opensips/run.mjs).
+          name: "opensips",
+          include: ["test/opensips/**/*.test.ts"],
+          globalSetup: ["test/broker/global-setup.ts"],
+          testTimeout: 600_000,
           fileParallelism: false,
         },
       },

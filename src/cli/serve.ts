@@ -5,7 +5,9 @@
  */
 import { consoleLogger } from "../producer/logger.js";
 import {
+  DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  maxFrameOf,
   parseEndpoint,
   readConfigFile,
   type SidecarConfig,
@@ -25,6 +27,7 @@ const OPTIONS = {
   http: { type: "string" },
   "event-param": { type: "string" },
   "shutdown-timeout": { type: "string" },
+  "max-frame": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -40,6 +43,7 @@ function configOf(values: ReturnType<typeof parseCommandArgs>["values"]): Sideca
   if (seconds !== undefined && !(seconds >= 0 && Number.isFinite(seconds))) {
     throw new UsageError(`--shutdown-timeout expects seconds, got "${timeout}"`);
   }
+  const maxFrame = stringOf(values, "max-frame");
   const config: SidecarConfig = {
     tcp: [...stringsOf(values, "tcp").map((t) => parseEndpoint(t, "--tcp")), ...(file.tcp ?? [])],
     udp: [...stringsOf(values, "udp").map((t) => parseEndpoint(t, "--udp")), ...(file.udp ?? [])],
@@ -51,6 +55,10 @@ function configOf(values: ReturnType<typeof parseCommandArgs>["values"]): Sideca
       seconds === undefined
         ? (file.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS)
         : seconds * 1000,
+    maxFrameBytes:
+      maxFrame === undefined
+        ? (file.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
+        : maxFrameOf(maxFrame, "--max-frame"),
   };
   if (config.tcp.length + config.udp.length + config.unix.length === 0) {
     throw new UsageError("serve needs a listener: --tcp HOST:PORT, --udp HOST:PORT or --unix PATH");

@@ -39,12 +39,14 @@ export const USAGE = `Usage:
   event-kafka serve (--tcp HOST:PORT | --udp HOST:PORT | --unix PATH)...
                    --route 'EVENT=SOCKET'... [--config FILE] [--http HOST:PORT]
                    [--event-param NAME] [--shutdown-timeout SECONDS]
+                   [--max-frame BYTES]
       The sidecar for OpenSIPS event_stream (TCP JSON-RPC; requests with an id
       are answered once Kafka has acknowledged them) and event_datagram (UDP,
       UNIX). Each event goes to the first route whose EVENT (a name, * or a
       prefix*) matches; key=callid or key=param:NAME in the socket sets the
-      key. --http serves /metrics and /health. SIGTERM drains, then prints a
-      summary. See docs/sidecar.md.
+      key. --http serves /metrics and /health. A TCP message over --max-frame
+      (default 1000000) is skipped. SIGTERM drains, then prints a summary.
+      See docs/sidecar.md.
   event-kafka --version
   event-kafka --help
 

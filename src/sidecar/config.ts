@@ -20,10 +20,15 @@ export interface SidecarConfig {
   eventParam: string | undefined;
   /** How long SIGTERM waits for deliveries before giving up on them. */
   shutdownTimeoutMs: number;
+  /** The largest message taken on a TCP connection; a larger one is skipped. */
+  maxFrameBytes: number;
 }
 
-/** The bound on one message: 64 KiB, the largest datagram OpenSIPS documents. */
-export const MAX_MESSAGE_BYTES = 65536;
+/** The bound on one datagram: 64 KiB, more than UDP can carry. */
+export const MAX_DATAGRAM_BYTES = 65536;
+
+/** librdkafka's default message.max.bytes: no larger record could be sent anyway. */
+export const DEFAULT_MAX_FRAME_BYTES = 1_000_000;
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -33,6 +38,17 @@ export function parseEndpoint(text: string, what: string): Endpoint {
   const port = m ? Number(m[3]) : -1;
   if (!m || port > 65535) throw new RouteError(`${what} expects HOST:PORT, got "${text}"`);
   return { host: (m[1] ?? m[2])!, port };
+}
+
+/** A --max-frame value: a whole number of bytes, at least 64. */
+export function maxFrameOf(value: unknown, where: string): number {
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 64) {
+    throw new RouteError(
+      `${where} must be a whole number of bytes, at least 64, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
 }
 
 export function formatEndpoint(e: Endpoint): string {
@@ -56,12 +72,13 @@ const FILE_KEYS = new Set([
   "routes",
   "event_param",
   "shutdown_timeout",
+  "max_frame",
 ]);
 
 /**
  * The file's settings:
  * `{"tcp":["127.0.0.1:8090"],"udp":[...],"unix":[...],"http":"127.0.0.1:9464",
- *   "event_param":"opensips_event","shutdown_timeout":10,
+ *   "event_param":"opensips_event","shutdown_timeout":10,"max_frame":1000000,
  *   "routes":[{"event":"E_ACC_CDR","socket":"kafka:h1:9092/cdr?key=callid"}]}`.
  */
 export function readConfigFile(path: string): Partial<SidecarConfig> {
@@ -110,6 +127,9 @@ export function readConfigFile(path: string): Partial<SidecarConfig> {
       throw new RouteError(`${where("shutdown_timeout")} must be a number of seconds`);
     }
     out.shutdownTimeoutMs = s * 1000;
+  }
+  if (file.max_frame !== undefined) {
+    out.maxFrameBytes = maxFrameOf(file.max_frame, where("max_frame"));
   }
   const routes = file.routes ?? [];
   if (!Array.isArray(routes)) {

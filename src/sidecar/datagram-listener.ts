@@ -6,8 +6,8 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
-import { type Endpoint, formatEndpoint, MAX_MESSAGE_BYTES } from "./config.js";
-import { parseEventMessage } from "./event-message.js";
+import { type Endpoint, formatEndpoint, MAX_DATAGRAM_BYTES } from "./config.js";
+import { replyText } from "./event-message.js";
 import { type LogWriter, ThrottledLog } from "./peer-log.js";
 import type { ListenerStats, Replier, Sidecar } from "./sidecar.js";
 import { UnixDatagramSocket } from "./unix-datagram.js";
@@ -32,7 +32,11 @@ class DatagramIntake {
   private replier(from: RemoteInfo | undefined): Replier | undefined {
     const replyTo = this.replyTo;
     if (from === undefined || replyTo === undefined) return undefined;
-    return { expect() {}, answer: (t) => replyTo(t, from), send: (t) => replyTo(t, from) };
+    return {
+      expect() {},
+      answer: (r) => replyTo(replyText(r), from),
+      send: (r) => replyTo(replyText(r), from),
+    };
   }
 
   private peerOf(from: RemoteInfo | undefined): string {
@@ -42,16 +46,16 @@ class DatagramIntake {
   take(datagram: Buffer, from: RemoteInfo | undefined): void {
     const sidecar = this.sidecar;
     this.stats.received++;
-    if (datagram.length > MAX_MESSAGE_BYTES) {
+    if (datagram.length > MAX_DATAGRAM_BYTES) {
       sidecar.badInput(this.stats, this.peerOf(from), {
         kind: "bad",
         reason: "too_large",
-        message: `a datagram is over ${MAX_MESSAGE_BYTES} bytes`,
+        message: `a datagram is over ${MAX_DATAGRAM_BYTES} bytes`,
         id: undefined,
       });
       return;
     }
-    const msg = parseEventMessage(datagram.toString(), sidecar.eventParam);
+    const msg = sidecar.reader.read(datagram);
     if (msg.kind === "bad") {
       sidecar.badInput(this.stats, this.peerOf(from), msg, this.replier(from));
       return;
@@ -129,7 +133,7 @@ export class UnixListener {
   static async open(path: string, sidecar: Sidecar, log: LogWriter): Promise<UnixListener> {
     const label = `unix:${path}`;
     let intake: DatagramIntake | undefined;
-    const relay = await UnixDatagramSocket.open(path, MAX_MESSAGE_BYTES, (datagram) =>
+    const relay = await UnixDatagramSocket.open(path, MAX_DATAGRAM_BYTES, (datagram) =>
       intake?.take(datagram, undefined),
     );
     intake = new DatagramIntake(sidecar, sidecar.addListener(label), log);

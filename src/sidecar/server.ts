@@ -56,7 +56,7 @@ export async function startSidecar(
   };
 
   try {
-    for (const e of config.tcp) tcp.push(await TcpListener.open(e, sidecar));
+    for (const e of config.tcp) tcp.push(await TcpListener.open(e, sidecar, config.maxFrameBytes));
     for (const e of config.udp) udp.push(await UdpListener.open(e, sidecar, log));
     for (const p of config.unix) unix.push(await UnixListener.open(p, sidecar, log));
     addresses.push(

@@ -13,11 +13,11 @@ import {
   type BadMessage,
   badInputCode,
   type EventMessage,
+  EventReader,
   errorReply,
-  eventKey,
-  eventValue,
   METHOD_NOT_FOUND,
   okReply,
+  type Reply,
   SERVER_ERROR,
 } from "./event-message.js";
 import { type LogWriter, OnceLog, ThrottledLog } from "./peer-log.js";
@@ -28,9 +28,9 @@ export interface Replier {
   /** A request was queued: an answer will follow. */
   expect(): void;
   /** The answer to a request expect() announced. */
-  answer(text: string): void;
+  answer(reply: Reply): void;
   /** An answer sent at once (bad input, no route), with no expect() before it. */
-  send(text: string): void;
+  send(reply: Reply): void;
 }
 
 /** Something waiting for room in a full producer queue (a paused TCP peer). */
@@ -102,6 +102,8 @@ export class Route {
   constructor(
     readonly spec: RouteSpec,
     readonly cluster: ClusterEntry,
+    /** Where EventMessage.keys holds this route's key; -1 for no key. */
+    readonly keyIndex: number,
     private readonly onFailure: (route: Route, err: Error) => void,
   ) {
     this.onReport = (err) => {
@@ -156,7 +158,8 @@ export class Sidecar {
   readonly clusters: ClusterEntry[] = [];
   readonly routes: RouteTable<Route>;
   readonly listeners: ListenerStats[] = [];
-  readonly eventParam: string | undefined;
+  /** Reads every listener's messages (one at a time: it keeps no state between them). */
+  readonly reader: EventReader;
   unrouted = 0;
   unanswered = 0;
   /** Requests queued and not yet answered, over all peers. */
@@ -169,7 +172,10 @@ export class Sidecar {
   private readonly unroutedLog: OnceLog;
 
   constructor(options: SidecarOptions) {
-    this.eventParam = options.eventParam;
+    const keyParams = [
+      ...new Set(options.routes.flatMap((r) => (r.keyParam === undefined ? [] : [r.keyParam]))),
+    ];
+    this.reader = new EventReader(keyParams, options.eventParam);
     this.peerLog = new ThrottledLog(options.log);
     this.failureLog = new ThrottledLog(options.log);
     this.unroutedLog = new OnceLog(options.log);
@@ -192,7 +198,8 @@ export class Sidecar {
         byKey.set(key, cluster);
         this.clusters.push(cluster);
       }
-      return new Route(spec, cluster, onFailure);
+      const keyIndex = spec.keyParam === undefined ? -1 : this.reader.keyIndex(spec.keyParam);
+      return new Route(spec, cluster, keyIndex, onFailure);
     });
     this.routes = new RouteTable(routes);
   }
@@ -242,11 +249,10 @@ export class Sidecar {
   publish(route: Route, msg: EventMessage, replier?: Replier): boolean {
     const cluster = route.cluster;
     if (cluster.full) return false;
-    const keyParam = route.spec.keyParam;
     const record = {
       topic: route.spec.socket.topic,
-      key: keyParam === undefined ? null : eventKey(msg.params, keyParam),
-      value: eventValue(msg.name, msg.params),
+      key: route.keyIndex < 0 ? null : msg.keys[route.keyIndex]!,
+      value: msg.value,
     };
     const id = msg.id;
     try {

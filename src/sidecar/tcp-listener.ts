@@ -1,18 +1,19 @@
 /**
  * event_stream's side: JSON-RPC over TCP. Each peer's stream is cut into
  * messages; requests (with an id) are answered once Kafka has acknowledged
- * their record. A full producer queue pauses the peer until there is room.
+ * their record, in the fixed-size form OpenSIPS's reader needs
+ * (stream-answers.ts). A full producer queue pauses the peer until there is
+ * room.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { type Endpoint, formatEndpoint, MAX_MESSAGE_BYTES } from "./config.js";
-import { type EventMessage, parseEventMessage } from "./event-message.js";
-import { type FramingError, JsonFrameSplitter } from "./json-frames.js";
+import { type Endpoint, formatEndpoint } from "./config.js";
+import type { EventMessage, Reply } from "./event-message.js";
+import { JsonFrameSplitter } from "./json-frames.js";
 import type { ListenerStats, Replier, RoomWaiter, Route, Sidecar } from "./sidecar.js";
+import { AnswerWriter } from "./stream-answers.js";
 
-const FRAMING_MESSAGES: Record<FramingError, string> = {
-  not_object: "the stream does not continue with a JSON object: disconnected",
-  too_large: `a message is over ${MAX_MESSAGE_BYTES} bytes: disconnected`,
-};
+/** The id of a message written id first, as OpenSIPS does: `{"id":N,...`. */
+const LEADING_ID = /^\s*\{\s*"id"\s*:\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|"(?:[^"\\]|\\.)*")/;
 
 interface Held {
   route: Route;
@@ -21,13 +22,12 @@ interface Held {
 
 class TcpPeer implements Replier, RoomWaiter {
   readonly label: string;
-  private readonly splitter = new JsonFrameSplitter(MAX_MESSAGE_BYTES);
+  private readonly splitter: JsonFrameSplitter;
+  private readonly answers: AnswerWriter;
   /** Events received while the producer queue was full, in order. */
   private readonly held: Held[] = [];
   /** Requests queued whose answer is owed. */
   private owed = 0;
-  private out = "";
-  private flushScheduled = false;
   private reading = true;
   /** Disconnect once nothing more is owed (bad framing, shutdown). */
   private ending = false;
@@ -36,9 +36,14 @@ class TcpPeer implements Replier, RoomWaiter {
     private readonly socket: Socket,
     private readonly stats: ListenerStats,
     private readonly sidecar: Sidecar,
+    maxFrameBytes: number,
     onGone: (peer: TcpPeer) => void,
   ) {
     this.label = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.splitter = new JsonFrameSplitter(maxFrameBytes, (head, bytes) =>
+      this.onSkipped(head, bytes, maxFrameBytes),
+    );
+    this.answers = new AnswerWriter(socket);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     // A reset or a write to a peer gone: the close that follows tidies up.
@@ -59,16 +64,34 @@ class TcpPeer implements Replier, RoomWaiter {
     this.sidecar.badInput(this.stats, this.label, {
       kind: "bad",
       reason: failed,
-      message: FRAMING_MESSAGES[failed],
+      message: "the stream does not continue with a JSON object: disconnected",
       id: undefined,
     });
     this.disconnect();
   }
 
+  /** A frame over --max-frame: refused (answered when it led with its id), the stream goes on. */
+  private onSkipped(head: Buffer, bytes: number, max: number): void {
+    if (!this.reading) return;
+    this.stats.received++;
+    const id = LEADING_ID.exec(head.toString("latin1"))?.[1];
+    this.sidecar.badInput(
+      this.stats,
+      this.label,
+      {
+        kind: "bad",
+        reason: "too_large",
+        message: `a message of ${bytes} bytes is over --max-frame ${max}: skipped`,
+        id,
+      },
+      this,
+    );
+  }
+
   private readonly onFrame = (frame: Buffer): void => {
     if (!this.reading) return;
     this.stats.received++;
-    const msg = parseEventMessage(frame.toString(), this.sidecar.eventParam);
+    const msg = this.sidecar.reader.read(frame);
     if (msg.kind === "bad") {
       this.sidecar.badInput(this.stats, this.label, msg, this);
       // Without valid JSON the stream's framing cannot be trusted any more.
@@ -110,30 +133,18 @@ class TcpPeer implements Replier, RoomWaiter {
     this.owed++;
   }
 
-  answer(text: string): void {
+  answer(reply: Reply): void {
     this.owed--;
-    this.send(text);
+    this.send(reply);
     this.endIfDone();
   }
 
-  send(text: string): void {
+  send(reply: Reply): void {
     if (this.socket.destroyed || this.socket.writableEnded) {
       this.sidecar.unanswered++;
       return;
     }
-    // Answers come a batch's worth at a time: one write per batch, not per answer.
-    this.out += text;
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    process.nextTick(() => this.flush());
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.out === "") return;
-    const text = this.out;
-    this.out = "";
-    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.write(text);
+    this.answers.add(reply);
   }
 
   private stopReading(): void {
@@ -150,8 +161,7 @@ class TcpPeer implements Replier, RoomWaiter {
 
   private endIfDone(): void {
     if (!this.ending || this.held.length > 0 || this.owed > 0) return;
-    this.flush();
-    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.end();
+    this.answers.endWhenWritten();
   }
 
   /** Resolves once the answers written have left (the socket finished or closed). */
@@ -182,7 +192,7 @@ export class TcpListener {
     this.label = `tcp:${formatEndpoint(endpoint)}`;
   }
 
-  static open(endpoint: Endpoint, sidecar: Sidecar): Promise<TcpListener> {
+  static open(endpoint: Endpoint, sidecar: Sidecar, maxFrameBytes: number): Promise<TcpListener> {
     return new Promise((resolve, reject) => {
       const server = createServer({ allowHalfOpen: true });
       server.once("error", reject);
@@ -197,7 +207,7 @@ export class TcpListener {
             socket.destroy();
             return;
           }
-          const peer = new TcpPeer(socket, stats, sidecar, (gone) => {
+          const peer = new TcpPeer(socket, stats, sidecar, maxFrameBytes, (gone) => {
             listener.peers.delete(gone);
             if (gone.heldCount > 0) listener.leftovers.add(gone);
           });

@@ -11,7 +11,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { connect, type Socket } from "node:net";
+import { StringDecoder } from "node:string_decoder";
 import { CLI } from "./cli.js";
+import { OpenSipsReplyReader } from "./opensips-reply-reader.js";
 
 export type Params = Record<string, string | number | null> | (string | number | null)[];
 
@@ -40,29 +42,39 @@ export function streamPayload(
 }
 
 /**
- * The record value the sidecar must write, from our docs' definition (the
- * `raise` payload): jsonrpc, method = the event name, params as sent.
+ * The record value the sidecar must write, from docs/sidecar.md's rule: the
+ * message as sent without its id member (and, with event_param, the event
+ * name as the method). So: the same text, written as streamPayload writes
+ * it, with no id.
  */
-export function expectedValue(event: string, params: Params | undefined): string {
-  const msg: Record<string, unknown> = { jsonrpc: "2.0", method: event };
-  const empty =
-    params === undefined ||
-    (Array.isArray(params) ? params.length === 0 : Object.keys(params).length === 0);
-  if (!empty) msg.params = params;
-  return JSON.stringify(msg);
+export function expectedValue(
+  event: string,
+  params: Params | undefined,
+  o: Pick<PayloadOptions, "pretty"> = {},
+): string {
+  return streamPayload(event, params, { pretty: o.pretty });
 }
 
-/** A JSON-RPC peer over TCP collecting the answers it gets, by id. */
+/**
+ * A JSON-RPC peer over TCP collecting the answers it gets, by id, and the
+ * size of each. Every byte it gets also goes through the model of
+ * OpenSIPS's answer reader (`opensips`), in reads of at most 8,192 bytes as
+ * they arrived here; this process reads when its event loop lets it, not as
+ * OpenSIPS would, so tests read it for figures, not as a verdict.
+ */
 export class StreamSender {
   readonly answers = new Map<number | string | null, Record<string, unknown>>();
+  readonly answerSizes: number[] = [];
+  readonly opensips = new OpenSipsReplyReader();
   private held = "";
+  private readonly decoder = new StringDecoder("utf8");
   closed = false;
   private readonly waiters: (() => void)[] = [];
 
   private constructor(readonly socket: Socket) {
-    socket.setEncoding("utf8");
-    socket.on("data", (d: string) => {
-      this.held += d;
+    socket.on("data", (d: Buffer) => {
+      this.opensips.feed(d);
+      this.held += this.decoder.write(d);
       this.collect();
     });
     socket.on("error", () => {});
@@ -98,7 +110,9 @@ export class StreamSender {
       } else if (c === '"') inString = true;
       else if (c === "{") depth++;
       else if (c === "}" && --depth === 0) {
-        const a = JSON.parse(this.held.slice(start, i + 1)) as Record<string, unknown>;
+        const text = this.held.slice(start, i + 1);
+        this.answerSizes.push(Buffer.byteLength(text));
+        const a = JSON.parse(text) as Record<string, unknown>;
         this.answers.set(a.id as number, a);
         start = i + 1;
       }

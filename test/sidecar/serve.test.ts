@@ -76,7 +76,10 @@ describe("event-kafka serve", () => {
                   to: `sip:${i}@ex`,
                 };
           const key = "callid" in params ? (params.callid as string) : null;
-          expected.push({ key, value: expectedValue("E_ACC_CDR", params) });
+          expected.push({
+            key,
+            value: expectedValue("E_ACC_CDR", params, { pretty: i % 5 === 0 }),
+          });
           chunk += streamPayload("E_ACC_CDR", params, { pretty: i % 5 === 0, nullId: i % 3 === 0 });
           if (i % 2 === 0) chunk += "\n";
           if (chunk.length > 20_000) {
@@ -116,6 +119,8 @@ describe("event-kafka serve", () => {
     await s.waitAnswers(n);
     for (let i = 1; i <= n; i++)
       expect(s.answers.get(i)).toEqual({ jsonrpc: "2.0", result: "ok", id: i });
+    // Every answer is the fixed size OpenSIPS's reader needs (stream-answers.ts).
+    expect(s.answerSizes.every((b) => b === 2048)).toBe(true);
     const read = await javaConsume(bootstrap, pike, { count: n });
     const got = read.map((r) => ({ key: text(r.key), value: text(r.value) }));
     const want = Array.from({ length: n }, (_, j) => {
@@ -162,11 +167,18 @@ describe("event-kafka serve", () => {
     expect(garbage.answers.get(10)).toEqual({ jsonrpc: "2.0", result: "ok", id: 10 });
     expect(garbage.answers.has(12)).toBe(false);
 
-    // A message over 64 KiB, and a stream that is not JSON objects.
+    // A message over --max-frame (1,000,000 bytes by default) is skipped and answered, and the
+    // connection goes on; 70,000 bytes are taken.
     await oversize.write(
-      `{"jsonrpc":"2.0","method":"E_ACC_CDR","params":{"x":"${"a".repeat(70_000)}"}}`,
+      streamPayload("E_ACC_CDR", { callid: "big-1", x: "a".repeat(1_100_000) }, { id: 20 }),
     );
-    await oversize.waitClosed();
+    await oversize.write(
+      streamPayload("E_ACC_CDR", { callid: "big-2", x: "b".repeat(70_000) }, { id: 21 }),
+    );
+    await oversize.waitAnswers(2);
+    expect(oversize.answers.get(20)).toMatchObject({ id: 20, error: { code: -32600 } });
+    expect(oversize.answers.get(21)).toEqual({ jsonrpc: "2.0", result: "ok", id: 21 });
+    expect(oversize.closed).toBe(false);
     await notObject.write("hello\n");
     await notObject.waitClosed();
 
@@ -195,6 +207,7 @@ describe("event-kafka serve", () => {
     expect(serve.stderr).toContain('no route for event "E_NOBODY_LISTENS"');
     good.end();
     noMethod.end();
+    oversize.end();
   }, 120_000);
 
   it("takes event_datagram's UDP and UNIX datagrams; a bad one is counted, not fatal", async () => {
@@ -255,7 +268,7 @@ describe("event-kafka serve", () => {
     expect(m).toContain("# TYPE event_kafka_sidecar_events_published_total counter");
     expect(
       metric(m, "event_kafka_sidecar_events_published_total", { route: "E_ACC_CDR", topic: cdr }),
-    ).toBe(100_000 + 1 + 1 + 1000);
+    ).toBe(100_000 + 1 + 1 + 1 + 1000);
     expect(metric(m, "event_kafka_sidecar_producer_queue_records")).toBe(0);
     expect((await httpGet(serve.port("http"), "/nothing")).status).toBe(404);
 
@@ -274,7 +287,7 @@ describe("event-kafka serve", () => {
     ).toBe(answered.length);
     expect(code).toBe(0);
     expect(summary).toMatchObject({ failed: 0, lost_at_shutdown: 0 });
-    expect(summary.published).toBeGreaterThanOrEqual(100_000 + 2000 + 1002 + 2001);
+    expect(summary.published).toBeGreaterThanOrEqual(100_000 + 2000 + 1003 + 2001);
     expect(serve.stderr).toContain("SIGTERM: draining");
   }, 60_000);
 });

@@ -1,10 +1,8 @@
-/** The sidecar's pure parts: stream framing, message reading, values, routes, throttled logs. */
+/** The sidecar's pure parts: stream framing, routes, throttled logs (messages: sidecar-messages). */
 import { describe, expect, it } from "vitest";
-import { eventKey, eventValue, parseEventMessage } from "../../src/sidecar/event-message.js";
 import { JsonFrameSplitter } from "../../src/sidecar/json-frames.js";
 import { ThrottledLog } from "../../src/sidecar/peer-log.js";
 import { parseRouteOption, RouteTable } from "../../src/sidecar/routes.js";
-import { eventPayload } from "../../src/socket/events.js";
 
 function frames(splitter: JsonFrameSplitter, chunks: Buffer[]): { out: string[]; err?: string } {
   const out: string[] = [];
@@ -45,116 +43,33 @@ describe("JsonFrameSplitter", () => {
     expect(r).toEqual({ out: [texts[0]], err: "not_object" });
   });
 
-  it("refuses a frame over the bound, whole or unfinished", () => {
-    const big = `{"v":"${"a".repeat(100)}"}`;
-    expect(frames(new JsonFrameSplitter(100), [Buffer.from(big)]).err).toBe("too_large");
-    const s = new JsonFrameSplitter(100);
-    expect(s.push(Buffer.from(big.slice(0, 60)), () => {})).toBeUndefined();
-    expect(s.push(Buffer.from(big.slice(60, 90)), () => {})).toBeUndefined();
-    expect(s.push(Buffer.from(big.slice(90, 101)), () => {})).toBe("too_large");
+  it("skips a frame over the bound, whole or in pieces, and goes on with the next", () => {
+    const big = `{"id":42,"v":"${"a".repeat(100)}"}`;
+    const next = '{"id":43,"v":"b"}';
+    const stream = Buffer.from(`${big}\n${next}`);
+    for (let cut = 0; cut <= stream.length; cut++) {
+      for (let cut2 = cut; cut2 <= stream.length; cut2 += 7) {
+        const skipped: [string, number][] = [];
+        const s = new JsonFrameSplitter(100, (head, bytes) =>
+          skipped.push([head.toString(), bytes]),
+        );
+        const out: string[] = [];
+        for (const piece of [
+          stream.subarray(0, cut),
+          stream.subarray(cut, cut2),
+          stream.subarray(cut2),
+        ]) {
+          expect(s.push(piece, (f) => out.push(f.toString()))).toBeUndefined();
+        }
+        expect(out).toEqual([next]);
+        expect(skipped).toEqual([[big.slice(0, 256), big.length]]);
+        expect(s.pendingBytes).toBe(0);
+      }
+    }
     // Exactly the bound is accepted.
     const exact = `{"v":"${"a".repeat(92)}"}`;
     expect(exact.length).toBe(100);
     expect(frames(new JsonFrameSplitter(100), [Buffer.from(exact)]).out).toEqual([exact]);
-  });
-});
-
-describe("parseEventMessage", () => {
-  it("reads notifications, with no id or id null, and requests", () => {
-    expect(parseEventMessage('{"jsonrpc":"2.0","method":"E_X"}')).toEqual({
-      kind: "event",
-      name: "E_X",
-      id: undefined,
-      params: undefined,
-    });
-    expect(
-      parseEventMessage('{"id":null,"jsonrpc":"2.0","method":"E_X","params":[1]}'),
-    ).toMatchObject({
-      id: undefined,
-      params: [1],
-    });
-    expect(parseEventMessage('{"id":915243442,"method":"E_X"}')).toMatchObject({ id: "915243442" });
-    expect(parseEventMessage('{"id":"a\\"b","method":"E_X"}')).toMatchObject({ id: '"a\\"b"' });
-  });
-
-  it("takes the event name from event_param: named, or first when positional", () => {
-    const named =
-      '{"method":"handle_cmd","params":{"opensips_event":"E_PIKE_BLOCKED","ip":"1.2.3.4"}}';
-    expect(parseEventMessage(named, "opensips_event")).toMatchObject({ name: "E_PIKE_BLOCKED" });
-    expect(parseEventMessage(named)).toMatchObject({ name: "handle_cmd" });
-    expect(
-      parseEventMessage('{"method":"m","params":["E_MY_EVENT",3,5]}', "opensips_event"),
-    ).toMatchObject({
-      name: "E_MY_EVENT",
-    });
-    // Absent, or not a string: the method.
-    expect(parseEventMessage('{"method":"m","params":[3,5]}', "opensips_event")).toMatchObject({
-      name: "m",
-    });
-    expect(parseEventMessage('{"method":"m","params":{"ip":"x"}}', "opensips_event")).toMatchObject(
-      {
-        name: "m",
-      },
-    );
-  });
-
-  it("names what is wrong, keeping the id to answer", () => {
-    expect(parseEventMessage('{"method":"E_X",')).toMatchObject({
-      kind: "bad",
-      reason: "malformed_json",
-      id: undefined,
-    });
-    expect(parseEventMessage("[1,2]")).toMatchObject({ kind: "bad", reason: "not_object" });
-    expect(parseEventMessage('{"id":3,"params":{}}')).toMatchObject({
-      kind: "bad",
-      reason: "no_method",
-      id: "3",
-    });
-    expect(parseEventMessage('{"id":4,"method":""}')).toMatchObject({
-      reason: "no_method",
-      id: "4",
-    });
-    expect(parseEventMessage('{"id":5,"method":"E","params":"x"}')).toMatchObject({
-      reason: "bad_params",
-      id: "5",
-    });
-    expect(parseEventMessage('{"id":{},"method":"E"}')).toMatchObject({
-      kind: "bad",
-      reason: "not_object",
-    });
-  });
-});
-
-describe("eventValue", () => {
-  it("is what raise writes for the same event and parameters", () => {
-    const cases: [
-      string,
-      Record<string, string | number | null> | (string | number | null)[] | undefined,
-    ][] = [
-      ["E_PIKE_BLOCKED", { ip: "192.168.2.11" }],
-      ["E_MY_EVENT", [3, 5]],
-      ["E_X", { callid: "a@b", n: -1, none: null, s: 'q"\\\n\u0001ü' }],
-      ["E_EMPTY", undefined],
-      ["E_EMPTY", {}],
-      ["E_EMPTY", []],
-    ];
-    for (const [name, params] of cases)
-      expect(eventValue(name, params)).toBe(eventPayload(name, params));
-  });
-
-  it("keeps params it does not know as received", () => {
-    expect(eventValue("E", { nested: { a: [1, true] }, f: 1.5 })).toBe(
-      '{"jsonrpc":"2.0","method":"E","params":{"nested":{"a":[1,true]},"f":1.5}}',
-    );
-  });
-
-  it("keys from a named parameter: strings and numbers only", () => {
-    expect(eventKey({ callid: "abc" }, "callid")).toBe("abc");
-    expect(eventKey({ callid: 42 }, "callid")).toBe("42");
-    expect(eventKey({ callid: null }, "callid")).toBeNull();
-    expect(eventKey({ other: "x" }, "callid")).toBeNull();
-    expect(eventKey(["abc"], "callid")).toBeNull();
-    expect(eventKey(undefined, "callid")).toBeNull();
   });
 });
 
