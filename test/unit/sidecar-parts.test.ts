@@ -1,5 +1,9 @@
 /** The sidecar's pure parts: stream framing, routes, throttled logs (messages: sidecar-messages). */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { maxFrameOf, readConfigFile } from "../../src/sidecar/config.js";
 import { JsonFrameSplitter } from "../../src/sidecar/json-frames.js";
 import { ThrottledLog } from "../../src/sidecar/peer-log.js";
 import { parseRouteOption, RouteTable } from "../../src/sidecar/routes.js";
@@ -110,5 +114,25 @@ describe("ThrottledLog", () => {
     log.log("peer-a", "bad 3", 59_999);
     log.log("peer-a", "bad 4", 60_000);
     expect(lines).toEqual(["bad 1", "other", "bad 4 (2 more like it in the last minute)"]);
+  });
+});
+
+describe("--max-frame and max_frame", () => {
+  it("takes a whole number of bytes, at least 64, and names a bad one", () => {
+    expect(maxFrameOf("1000000", "--max-frame")).toBe(1_000_000);
+    expect(maxFrameOf(64, "x")).toBe(64);
+    for (const bad of ["63", "1e6", "-5", "", "12kB", 1.5, null]) {
+      expect(() => maxFrameOf(bad, "--max-frame")).toThrow(/--max-frame must be a whole number/);
+    }
+  });
+
+  it("is read from the configuration file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sidecar-config-"));
+    const path = join(dir, "c.json");
+    writeFileSync(path, JSON.stringify({ max_frame: 2_000_000 }));
+    expect(readConfigFile(path).maxFrameBytes).toBe(2_000_000);
+    writeFileSync(path, JSON.stringify({ max_frame: "big" }));
+    expect(() => readConfigFile(path)).toThrow(/"max_frame" must be a whole number/);
+    rmSync(dir, { recursive: true });
   });
 });
