@@ -6,11 +6,9 @@
 // answer), and the sidecar process's CPU (user + system, /proc) per event.
 //
 //   node bench/sidecar.mjs --bootstrap HOST:PORT [--events N] [--repeat N] [--mode notify,reliable]
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { processCpuSeconds } from "./lib/measure.mjs";
+import { sidecarCounts, startServe } from "./lib/sidecar.mjs";
 
 const o = {
   bootstrap: process.env.KAFKA_BOOTSTRAP,
@@ -44,15 +42,6 @@ if (!o.bootstrap) {
   process.exit(2);
 }
 
-const cli = join(fileURLToPath(new URL("..", import.meta.url)), "dist/cli.js");
-const CLOCK_TICKS = 100;
-
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-}
-
 /** An E_ACC_CDR-like event as OpenSIPS's evi_build_payload writes it (about 330 bytes). */
 function eventText(i, reliable) {
   const id = reliable ? `"id":${100000 + i},` : "";
@@ -65,41 +54,20 @@ function eventText(i, reliable) {
 }
 
 async function startSidecar(topic) {
-  const child = spawn(
-    process.execPath,
-    [
-      cli,
-      "serve",
-      "--tcp",
-      "127.0.0.1:0",
-      "--http",
-      "127.0.0.1:0",
-      "--route",
-      `*=kafka:${o.bootstrap}/${topic}?key=callid&g.linger.ms=5&g.batch.size=1000000`,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let stderr = "";
-  const addresses = await new Promise((resolve, reject) => {
-    child.stderr.on("data", (d) => {
-      stderr += d;
-      const m = /listening on (.*)\n/.exec(stderr);
-      if (m) resolve(m[1]);
-    });
-    child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
-  const port = (kind) => Number(new RegExp(`${kind}:[^,]*:(\\d+)`).exec(addresses)[1]);
+  const { child, port } = await startServe([
+    "--tcp",
+    "127.0.0.1:0",
+    "--http",
+    "127.0.0.1:0",
+    "--route",
+    `*=kafka:${o.bootstrap}/${topic}?key=callid&g.linger.ms=5&g.batch.size=1000000`,
+  ]);
   return { child, tcp: port("tcp"), http: port("http") };
 }
 
 async function published(httpPort) {
-  const body = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  let n = 0;
-  for (const line of body.split("\n")) {
-    if (/^event_kafka_sidecar_events_(published|failed)_total\{/.test(line))
-      n += Number(line.split(" ").pop());
-  }
-  return n;
+  const { published: n, failed } = await sidecarCounts(httpPort);
+  return n + failed;
 }
 
 /** Counts answers on the connection: each is one JSON object, whitespace allowed. */
@@ -131,7 +99,7 @@ async function run(mode, n, seq) {
   const answers = answerCounter(socket);
   socket.write(eventText(-1, reliable));
   while ((await published(http)) < 1) await new Promise((r) => setTimeout(r, 20));
-  const cpu0 = cpuSeconds(child.pid);
+  const cpu0 = processCpuSeconds(child.pid);
   const started = performance.now();
   let sent = 0;
   while (sent < n) {
@@ -145,7 +113,7 @@ async function run(mode, n, seq) {
     while ((await published(http)) < n + 1) await new Promise((r) => setTimeout(r, 10));
   }
   const seconds = (performance.now() - started) / 1000;
-  const cpu = cpuSeconds(child.pid) - cpu0;
+  const cpu = processCpuSeconds(child.pid) - cpu0;
   socket.end();
   child.kill("SIGTERM");
   await new Promise((r) => child.once("exit", r));

@@ -2,44 +2,25 @@
 // connection writing event_stream notifications (compact, back to back) as fast as the socket
 // takes them. Each event's record value is padded to valueSize bytes. The clock runs from the
 // first byte written to the sidecar's /metrics counting every event published (acknowledged).
-import { spawn } from "node:child_process";
 import { connect } from "node:net";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { report, settings } from "../lib/client.mjs";
+import { sidecarCounts, startServe } from "../lib/sidecar.mjs";
 
 const s = settings();
-const cli = join(fileURLToPath(new URL("../..", import.meta.url)), "dist/cli.js");
 const props = [
   `t.acks=${s.acks}`,
   `g.linger.ms=${s.lingerMs}`,
   `g.batch.size=${s.batchBytes}`,
   "g.compression.codec=none",
 ].join("&");
-const child = spawn(
-  process.execPath,
-  [
-    cli,
-    "serve",
-    "--tcp",
-    "127.0.0.1:0",
-    "--http",
-    "127.0.0.1:0",
-    "--route",
-    `*=kafka:${s.bootstrap}/${s.topic}?${props}`,
-  ],
-  { stdio: ["ignore", "pipe", "pipe"] },
-);
-let stderr = "";
-const addresses = await new Promise((resolve, reject) => {
-  child.stderr.on("data", (d) => {
-    stderr += d;
-    const m = /listening on (.*)\n/.exec(stderr);
-    if (m) resolve(m[1]);
-  });
-  child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-});
-const port = (kind) => Number(new RegExp(`${kind}:[^,]*:(\\d+)`).exec(addresses)[1]);
+const { child, port } = await startServe([
+  "--tcp",
+  "127.0.0.1:0",
+  "--http",
+  "127.0.0.1:0",
+  "--route",
+  `*=kafka:${s.bootstrap}/${s.topic}?${props}`,
+]);
 
 // One event text per distinct padding: the value is {"jsonrpc":"2.0","method":"E_BENCH","params":{"v":"..."}}.
 const head = '{"jsonrpc":"2.0","method":"E_BENCH","params":{"v":"';
@@ -57,15 +38,7 @@ const chunks = events.map((_, i) => {
 });
 
 async function published() {
-  const body = await (await fetch(`http://127.0.0.1:${port("http")}/metrics`)).text();
-  let n = 0;
-  let failed = 0;
-  for (const line of body.split("\n")) {
-    if (line.startsWith("event_kafka_sidecar_events_published_total{"))
-      n += Number(line.split(" ").pop());
-    if (line.startsWith("event_kafka_sidecar_events_failed_total{"))
-      failed += Number(line.split(" ").pop());
-  }
+  const { published: n, failed } = await sidecarCounts(port("http"));
   return { n, failed };
 }
 

@@ -54,12 +54,6 @@ function hasBackslash(buf: Buffer, start: number, end: number): boolean {
   return false;
 }
 
-/** A JSON string token's text (quotes included in [start, end)). */
-function stringText(buf: Buffer, start: number, end: number): string {
-  if (!hasBackslash(buf, start + 1, end - 1)) return buf.toString("utf8", start + 1, end - 1);
-  return JSON.parse(buf.toString("utf8", start, end)) as string;
-}
-
 /**
  * A JSON string token's bytes, escapes decoded (\uXXXX as UTF-8) and every
  * other byte kept as it is: a raw Latin-1 byte stays one byte.
@@ -179,7 +173,7 @@ export class EventReader {
       const carried = pk === JsonKind.Array ? sc.firstParam : sc.named[this.eventParamIndex]!;
       if (carried.kind === JsonKind.String && carried.end - carried.start > 2) nameSpan = carried;
     }
-    const name = stringText(frame, nameSpan.start, nameSpan.end);
+    const name = stringBytes(frame, nameSpan.start, nameSpan.end).toString("utf8");
     if (nameSpan !== sc.method) return this.rebuilt(frame, name, nameSpan, id);
     // The common case: cut the id member in place, by moving the bytes before it.
     let start = sc.objectStart;

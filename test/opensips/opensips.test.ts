@@ -239,12 +239,7 @@ function treeCpuSeconds(pid: number): number {
 
 async function published(serve: ServeProcess): Promise<number> {
   const body = (await httpGet(serve.port("http"), "/metrics")).body;
-  let n = 0;
-  for (const line of body.split("\n")) {
-    if (line.startsWith("event_kafka_sidecar_events_published_total{"))
-      n += Number(line.split(" ").pop());
-  }
-  return n;
+  return metric(body, "event_kafka_sidecar_events_published_total", { route: "*" }) ?? 0;
 }
 
 /** The edge events: [what, how it is raised]. */
