@@ -14,10 +14,10 @@
  * For that, the kernel must be handed whole answers: up to four go in one
  * write, and the next write waits until the last one was taken whole (and a
  * turn of the event loop), so Node never gathers queued answers into one
- * large write. TCP keeps no boundaries of its own: while the peer reads,
- * each write arrives as one segment; a peer that stops reading lets the
- * kernel queue and re-cut what follows (docs/sidecar.md says what that
- * means).
+ * large write; and no more than ANSWER_BYTES_PER_MS go out each
+ * millisecond. TCP keeps no boundaries of its own: a peer that stops reading
+ * long enough lets the kernel queue and re-cut what follows
+ * (docs/sidecar.md says what that means).
  */
 import type { Socket } from "node:net";
 import { type Reply, replyText } from "./event-message.js";
@@ -25,6 +25,13 @@ import { type Reply, replyText } from "./event-message.js";
 export const ANSWER_BYTES = 2048;
 /** One write: as many answers as one of OpenSIPS's reads takes. */
 export const ANSWERS_PER_WRITE = 4;
+/**
+ * Answer bytes written per millisecond at most, and at once: a burst (one
+ * batch's reports) is spread out so that it does not fill the peer's receive
+ * window, which on Linux starts near 64 KiB. A full window is what lets the
+ * kernel queue answers and send them cut at its own segment size.
+ */
+export const ANSWER_BYTES_PER_MS = 32 * 1024;
 
 const SPACE = 0x20;
 const CLOSE_BRACE = 0x7d;
@@ -67,6 +74,9 @@ export class AnswerWriter {
   private writing = false;
   private flushScheduled = false;
   private ending = false;
+  /** Bytes that may go now (a token bucket: ANSWER_BYTES_PER_MS, at most that at once). */
+  private allowance = ANSWER_BYTES_PER_MS;
+  private allowanceAt = 0;
 
   constructor(private readonly socket: Socket) {}
 
@@ -118,11 +128,25 @@ export class AnswerWriter {
       this.queue.length = 0;
       return;
     }
-    const next = this.queue.shift();
+    const next = this.queue[0];
     if (next === undefined) {
       if (this.ending) s.end();
       return;
     }
+    const now = performance.now();
+    this.allowance = Math.min(
+      ANSWER_BYTES_PER_MS,
+      this.allowance + (now - this.allowanceAt) * ANSWER_BYTES_PER_MS,
+    );
+    this.allowanceAt = now;
+    if (this.allowance < next.length) {
+      // The budget is spent: the rest waits until it has grown again.
+      this.writing = true;
+      setTimeout(this.next, 1);
+      return;
+    }
+    this.queue.shift();
+    this.allowance -= next.length;
     this.writing = true;
     s.write(next, this.written);
   }

@@ -59,8 +59,7 @@ export function expectedValue(
  * A JSON-RPC peer over TCP collecting the answers it gets, by id, and the
  * size of each. Every byte it gets also goes through the model of
  * OpenSIPS's answer reader (`opensips`), in reads of at most 8,192 bytes as
- * they arrived here; this process reads when its event loop lets it, not as
- * OpenSIPS would, so tests read it for figures, not as a verdict.
+ * they arrived here: a test checks `opensips.failure`.
  */
 export class StreamSender {
   readonly answers = new Map<number | string | null, Record<string, unknown>>();

@@ -28,7 +28,7 @@ const SIZES = (process.env.OPENSIPS_EVENTS ?? "10000,100000").split(",").map(Num
 /** Events raised per SIP request (the cfg's while loop). */
 const PER_REQUEST = 100;
 /** Raises per second, below event_stream's own limit (docs/sidecar.md). */
-const RAISE_RATE = 10_000;
+const RAISE_RATE = 4_000;
 
 function modulesDir(binary: string): string {
   if (process.env.OPENSIPS_MODULES) return process.env.OPENSIPS_MODULES;

@@ -119,8 +119,11 @@ describe("event-kafka serve", () => {
     await s.waitAnswers(n);
     for (let i = 1; i <= n; i++)
       expect(s.answers.get(i)).toEqual({ jsonrpc: "2.0", result: "ok", id: i });
-    // Every answer is the fixed size OpenSIPS's reader needs (stream-answers.ts).
+    // Every answer is the fixed size OpenSIPS's reader needs (stream-answers.ts), and that
+    // reader would have taken every one of them.
     expect(s.answerSizes.every((b) => b === 2048)).toBe(true);
+    expect(s.opensips.failure).toBeUndefined();
+    expect(s.opensips.handled).toHaveLength(n);
     const read = await javaConsume(bootstrap, pike, { count: n });
     const got = read.map((r) => ({ key: text(r.key), value: text(r.value) }));
     const want = Array.from({ length: n }, (_, j) => {
@@ -179,6 +182,7 @@ describe("event-kafka serve", () => {
     expect(oversize.answers.get(20)).toMatchObject({ id: 20, error: { code: -32600 } });
     expect(oversize.answers.get(21)).toEqual({ jsonrpc: "2.0", result: "ok", id: 21 });
     expect(oversize.closed).toBe(false);
+    expect(oversize.opensips.failure).toBeUndefined();
     await notObject.write("hello\n");
     await notObject.waitClosed();
 
@@ -189,6 +193,8 @@ describe("event-kafka serve", () => {
     await good.waitAnswers(1000);
     expect([...good.answers.values()].every((a) => a.result === "ok")).toBe(true);
     expect(good.closed).toBe(false);
+    expect(good.opensips.failure).toBeUndefined();
+    expect(noMethod.opensips.failure).toBeUndefined();
 
     const after = (await httpGet(serve.port("http"), "/metrics")).body;
     for (const [reason, n] of [
