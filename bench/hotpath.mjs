@@ -14,8 +14,8 @@
 // Runs from the built dist/ (npm run build first).
 import { closeSync, openSync, writevSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { Cluster } from "../dist/client/cluster.js";
 import { Producer } from "../dist/index.js";
-import { Cluster } from "../dist/producer/cluster.js";
 import {
   ApiKey,
   crc32c,

@@ -3,13 +3,15 @@
  * OpenSIPS event_kafka surface on top.
  */
 
-export { type ClientErrorCode, KafkaClientError } from "./producer/client-error.js";
+export { type ClientErrorCode, KafkaClientError } from "./client/client-error.js";
 export type {
   BrokerDescription,
   ClusterDescription,
   PartitionDescription,
   TopicDescription,
-} from "./producer/cluster-metadata.js";
+} from "./client/cluster-metadata.js";
+export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./client/logger.js";
+export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./client/security.js";
 export {
   ConfigError,
   PROPERTIES,
@@ -22,7 +24,6 @@ export {
   resolveConfig,
   textProperties,
 } from "./producer/config.js";
-export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./producer/logger.js";
 export { PARTITIONER_NAMES, type PartitionerName } from "./producer/partitioners.js";
 export { Producer, type ProducerOptions } from "./producer/producer.js";
 export type {
@@ -34,7 +35,6 @@ export type {
   DeliveryTally,
   ProducerRecord,
 } from "./producer/record.js";
-export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./producer/security.js";
 export type { ProducerStats } from "./producer/stats.js";
 export { ErrorCode, KafkaProtocolError } from "./protocol/errors.js";
 export {

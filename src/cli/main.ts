@@ -1,6 +1,6 @@
 /** The CLI's commands and how their errors become exit statuses. */
 import { readFileSync } from "node:fs";
-import { KafkaClientError } from "../producer/client-error.js";
+import { KafkaClientError } from "../client/client-error.js";
 import { ConfigError } from "../producer/config.js";
 import { RouteError } from "../sidecar/routes.js";
 import { SocketError } from "../socket/socket.js";

@@ -1,6 +1,6 @@
 /** `event-kafka metadata`: the cluster's brokers and topics, as text or JSON (kcat -L / -L -J). */
-import type { ClusterDescription } from "../producer/cluster-metadata.js";
-import { silentLogger } from "../producer/logger.js";
+import type { ClusterDescription } from "../client/cluster-metadata.js";
+import { silentLogger } from "../client/logger.js";
 import { Producer } from "../producer/producer.js";
 import { parseSocket } from "../socket/socket.js";
 import { parseCommandArgs, propertiesWith, stringOf, stringsOf } from "./options.js";

@@ -7,8 +7,8 @@
  */
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { KafkaClientError } from "../producer/client-error.js";
-import { silentLogger } from "../producer/logger.js";
+import { KafkaClientError } from "../client/client-error.js";
+import { silentLogger } from "../client/logger.js";
 import { Producer } from "../producer/producer.js";
 import type { DeliveryError, DeliveryReport } from "../producer/record.js";
 import { parseSocket } from "../socket/socket.js";

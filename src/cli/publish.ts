@@ -3,7 +3,7 @@
  * with kcat's producer flags, a summary line, and signals that flush first.
  */
 import { closeSync, openSync } from "node:fs";
-import { KafkaClientError } from "../producer/client-error.js";
+import { KafkaClientError } from "../client/client-error.js";
 import type { DelimitedRecords } from "../producer/record.js";
 import type { RecordHeader } from "../protocol/record-batch.js";
 import { type KafkaSocket, parseSocket } from "../socket/socket.js";

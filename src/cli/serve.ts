@@ -3,7 +3,7 @@
  * and event_datagram (UDP, UNIX) messages and publishes each event to the
  * kafka socket its route names, until SIGTERM or SIGINT.
  */
-import { consoleLogger } from "../producer/logger.js";
+import { consoleLogger } from "../client/logger.js";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,

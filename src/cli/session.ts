@@ -2,9 +2,9 @@
  * One CLI run's producer and its tally: the delivery counts, the summary
  * line, the warnings on stderr and the security failure that ends a run early.
  */
-import { KafkaClientError } from "../producer/client-error.js";
+import { KafkaClientError } from "../client/client-error.js";
+import { consoleLogger, silentLogger } from "../client/logger.js";
 import type { ProducerProperties } from "../producer/config.js";
-import { consoleLogger, silentLogger } from "../producer/logger.js";
 import { Producer } from "../producer/producer.js";
 import type { DeliveryTally } from "../producer/record.js";
 

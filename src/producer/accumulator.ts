@@ -6,6 +6,10 @@
  * The Sender takes ready batches from `active` and hands outcomes back
  * (`complete`, `fail`, `release`, `split`); nothing else changes the queues.
  */
+
+import { KafkaClientError } from "../client/client-error.js";
+import type { Cluster } from "../client/cluster.js";
+import type { Logger } from "../client/logger.js";
 import { ErrorCode, errorByCode } from "../protocol/errors.js";
 import {
   BATCH_HEADER_SIZE,
@@ -16,11 +20,8 @@ import {
 } from "../protocol/record-batch.js";
 import { decodeRecordBatch } from "../protocol/record-batch-decoder.js";
 import { Batch, type BatchLimits, TALLIED, WriterPool } from "./batch.js";
-import { KafkaClientError } from "./client-error.js";
-import type { Cluster } from "./cluster.js";
 import type { ProducerConfig } from "./config.js";
 import type { ProducerIdAndEpoch } from "./idempotence.js";
-import type { Logger } from "./logger.js";
 import { createTopicState, type Partitioner, type TopicPartitionerState } from "./partitioners.js";
 import type {
   DeliveryCallback,

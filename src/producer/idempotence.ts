@@ -19,6 +19,10 @@
  * off instead when the user did not ask for it (`required` false): the
  * producer goes on as a plain one.
  */
+
+import { KafkaClientError } from "../client/client-error.js";
+import type { BrokerConnection } from "../client/connection.js";
+import type { Logger } from "../client/logger.js";
 import { ApiKey } from "../protocol/api-keys.js";
 import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
 import {
@@ -28,9 +32,6 @@ import {
   type InitProducerIdResponse,
 } from "../protocol/init-producer-id.js";
 import { pickVersion } from "../protocol/versions.js";
-import { KafkaClientError } from "./client-error.js";
-import type { BrokerConnection } from "./connection.js";
-import type { Logger } from "./logger.js";
 import type { DeliveryError } from "./record.js";
 
 const MAX_EPOCH = 32767;

@@ -5,11 +5,18 @@
  * and outcomes), the Cluster (metadata and connections) and, when idempotent,
  * the ProducerIdentity.
  */
+
+import { KafkaClientError } from "../client/client-error.js";
+import { Cluster, parseBootstrap } from "../client/cluster.js";
+import { type ClusterDescription, describeCluster } from "../client/cluster-metadata.js";
+import { consoleLogger, type Logger } from "../client/logger.js";
+import {
+  type OAuthBearerTokenProvider,
+  resolveSecurity,
+  type Security,
+} from "../client/security.js";
 import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
 import { Accumulator } from "./accumulator.js";
-import { KafkaClientError } from "./client-error.js";
-import { Cluster, parseBootstrap } from "./cluster.js";
-import { type ClusterDescription, describeCluster } from "./cluster-metadata.js";
 import {
   isGiven,
   type ProducerConfig,
@@ -18,7 +25,6 @@ import {
   resolveConfig,
 } from "./config.js";
 import { ProducerIdentity } from "./idempotence.js";
-import { consoleLogger, type Logger } from "./logger.js";
 import { Partitioner } from "./partitioners.js";
 import {
   type DelimitedRecords,
@@ -30,7 +36,6 @@ import {
   recordSize,
   recordSizeUpperBound,
 } from "./record.js";
-import { type OAuthBearerTokenProvider, resolveSecurity, type Security } from "./security.js";
 import { Sender } from "./sender.js";
 import { emptyStats, type ProducerStats } from "./stats.js";
 

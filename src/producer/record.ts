@@ -3,9 +3,10 @@
  * delivery report and callback, and the record's encoded size bounds (used
  * for message.max.bytes and the queue's byte count).
  */
+
+import type { KafkaClientError } from "../client/client-error.js";
 import type { KafkaProtocolError } from "../protocol/errors.js";
 import type { RecordData, RecordHeader } from "../protocol/record-batch.js";
-import type { KafkaClientError } from "./client-error.js";
 
 export type DeliveryError = KafkaClientError | KafkaProtocolError;
 

@@ -32,6 +32,11 @@
  * plus a second (the broker's own timeout answers first), or
  * socket.timeout.ms when that is longer.
  */
+
+import { KafkaClientError } from "../client/client-error.js";
+import type { Cluster } from "../client/cluster.js";
+import type { BrokerConnection } from "../client/connection.js";
+import type { Logger } from "../client/logger.js";
 import { ApiKey } from "../protocol/api-keys.js";
 import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
 import {
@@ -46,12 +51,8 @@ import {
 import { pickVersion } from "../protocol/versions.js";
 import type { Accumulator, PartitionQueue } from "./accumulator.js";
 import type { Batch } from "./batch.js";
-import { KafkaClientError } from "./client-error.js";
-import type { Cluster } from "./cluster.js";
 import type { ProducerConfig } from "./config.js";
-import type { BrokerConnection } from "./connection.js";
 import type { ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.js";
-import type { Logger } from "./logger.js";
 import type { DeliveryError } from "./record.js";
 import type { ProducerStats } from "./stats.js";
 

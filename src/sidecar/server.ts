@@ -3,7 +3,7 @@
  * HTTP endpoint, started together and shut down in order.
  */
 import { createServer, type Server } from "node:http";
-import { consoleLogger, type Logger } from "../producer/logger.js";
+import { consoleLogger, type Logger } from "../client/logger.js";
 import { formatEndpoint, type SidecarConfig } from "./config.js";
 import { UdpListener, UnixListener } from "./datagram-listener.js";
 import { renderMetrics } from "./metrics.js";

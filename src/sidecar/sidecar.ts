@@ -3,8 +3,8 @@
  * Kafka has acknowledged them, counts everything, and shuts down in order.
  * Listeners (TCP, UDP, UNIX) hand it parsed messages; it knows no sockets.
  */
-import { KafkaClientError } from "../producer/client-error.js";
-import type { Logger } from "../producer/logger.js";
+import { KafkaClientError } from "../client/client-error.js";
+import type { Logger } from "../client/logger.js";
 import { Producer } from "../producer/producer.js";
 import type { DeliveryCallback, DeliveryError } from "../producer/record.js";
 import type { ProducerStats } from "../producer/stats.js";

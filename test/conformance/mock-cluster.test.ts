@@ -7,7 +7,7 @@
  * these tests skip (or fail where the peer tools are required, as in CI).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrokerConnection } from "../../src/producer/connection.js";
+import { BrokerConnection } from "../../src/client/connection.js";
 import { Producer } from "../../src/producer/producer.js";
 import { ApiKey } from "../../src/protocol/api-keys.js";
 import { kcatConsume, type MockCluster, startMockCluster } from "../broker/kcat.js";

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { KafkaClientError } from "../../src/producer/client-error.js";
+import { KafkaClientError } from "../../src/client/client-error.js";
 import type { ProducerProperties } from "../../src/producer/config.js";
 import { Producer } from "../../src/producer/producer.js";
 import type { DeliveryCallback } from "../../src/producer/record.js";

@@ -4,7 +4,7 @@
  * callback each and wait for all their outcomes.
  */
 import { afterEach } from "vitest";
-import { type Logger, silentLogger } from "../../src/producer/logger.js";
+import { type Logger, silentLogger } from "../../src/client/logger.js";
 import { Producer } from "../../src/producer/producer.js";
 import type { DeliveryError, DeliveryReport } from "../../src/producer/record.js";
 import { type FakeCluster, type FakeClusterOptions, startFakeCluster } from "./fake-broker.js";

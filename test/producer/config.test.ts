@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reconnectDelay } from "../../src/producer/broker-node.js";
+import { reconnectDelay } from "../../src/client/broker-node.js";
 import {
   ConfigError,
   defaultConfig,

@@ -10,7 +10,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Admin, Kafka, logLevel, Partitioners } from "kafkajs";
-import type { Logger } from "../../src/producer/logger.js";
+import type { Logger } from "../../src/client/logger.js";
 import { Producer, type ProducerOptions } from "../../src/producer/producer.js";
 import type {
   DeliveryCallback,

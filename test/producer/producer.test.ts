@@ -9,7 +9,7 @@ import net from "node:net";
 import { pathToFileURL } from "node:url";
 import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { KafkaClientError } from "../../src/producer/client-error.js";
+import { KafkaClientError } from "../../src/client/client-error.js";
 import { ConfigError } from "../../src/producer/config.js";
 import { Producer } from "../../src/producer/producer.js";
 import { KafkaProtocolError } from "../../src/protocol/errors.js";

@@ -8,11 +8,11 @@
  * session that the broker limits is renewed (KIP-368) with nothing lost.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { KafkaClientError } from "../../src/producer/client-error.js";
+import { KafkaClientError } from "../../src/client/client-error.js";
+import { unsecuredJwt } from "../../src/client/sasl/index.js";
+import type { OAuthBearerToken } from "../../src/client/security.js";
 import type { ProducerProperties } from "../../src/producer/config.js";
 import { Producer } from "../../src/producer/producer.js";
-import { unsecuredJwt } from "../../src/producer/sasl/index.js";
-import type { OAuthBearerToken } from "../../src/producer/security.js";
 import { EventKafka } from "../../src/socket/index.js";
 import type { SecureBrokerInfo, SecureListener } from "../broker/kafka.js";
 import { secureBroker } from "../broker/secure.js";

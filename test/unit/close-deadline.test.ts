@@ -8,8 +8,8 @@
  * holds records in batches.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { KafkaClientError } from "../../src/producer/client-error.js";
-import { silentLogger } from "../../src/producer/logger.js";
+import type { KafkaClientError } from "../../src/client/client-error.js";
+import { silentLogger } from "../../src/client/logger.js";
 import { Producer } from "../../src/producer/producer.js";
 import type { DeliveryError } from "../../src/producer/record.js";
 import { startFakeCluster } from "../helpers/fake-broker.js";

@@ -7,7 +7,7 @@
  */
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { KafkaClientError } from "../../src/producer/client-error.js";
+import { KafkaClientError } from "../../src/client/client-error.js";
 import { Producer } from "../../src/producer/producer.js";
 import type { DeliveryError } from "../../src/producer/record.js";
 import { type FakeCluster, startFakeCluster } from "../helpers/fake-broker.js";

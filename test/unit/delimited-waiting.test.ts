@@ -6,7 +6,7 @@
  * demand; the real-broker cases are in test/producer/producer.test.ts.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { KafkaClientError } from "../../src/producer/client-error.js";
+import { KafkaClientError } from "../../src/client/client-error.js";
 import { Producer } from "../../src/producer/producer.js";
 import type { DeliveryError } from "../../src/producer/record.js";
 import { type FakeCluster, startFakeCluster } from "../helpers/fake-broker.js";

@@ -5,7 +5,7 @@
  * answers on demand. The real-broker side is in test/producer.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Logger } from "../../src/producer/logger.js";
+import type { Logger } from "../../src/client/logger.js";
 import { ApiKey } from "../../src/protocol/api-keys.js";
 import { ErrorCode } from "../../src/protocol/errors.js";
 import {

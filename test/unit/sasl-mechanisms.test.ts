@@ -15,7 +15,7 @@ import {
   scramSaslName,
   scramSession,
   unsecuredJwt,
-} from "../../src/producer/sasl/index.js";
+} from "../../src/client/sasl/index.js";
 
 const text = (b: Uint8Array | null): string | null =>
   b === null ? null : Buffer.from(b).toString("utf8");

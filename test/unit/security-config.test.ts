@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/client/logger.js";
+import { resolveSecurity } from "../../src/client/security.js";
 import { ConfigError, redactProperties, resolveConfig } from "../../src/producer/config.js";
-import { silentLogger } from "../../src/producer/logger.js";
 import { Producer } from "../../src/producer/producer.js";
-import { resolveSecurity } from "../../src/producer/security.js";
 import { parseSocket, redactSocketText, SocketError } from "../../src/socket/socket.js";
 import { generateTestCertificates } from "../broker/certs.js";
 

@@ -9,8 +9,8 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import tls from "node:tls";
+import { ConfigError, type ProducerConfig } from "../producer/config.js";
 import { KafkaClientError } from "./client-error.js";
-import { ConfigError, type ProducerConfig } from "./config.js";
 import type { Logger } from "./logger.js";
 import {
   oauthBearerSession,
