@@ -1,5 +1,5 @@
 // Rewrites the property table in README.md from the producer's property table
-// (src/producer/config.ts, built to dist/), so the two never disagree.
+// (src/config/properties.ts, built to dist/), so the two never disagree.
 // Run: npm run build && node scripts/readme-properties.mjs
 import { readFileSync, writeFileSync } from "node:fs";
 

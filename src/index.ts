@@ -23,7 +23,7 @@ export {
   redactProperties,
   resolveConfig,
   textProperties,
-} from "./producer/config.js";
+} from "./config/index.js";
 export { PARTITIONER_NAMES, type PartitionerName } from "./producer/partitioners.js";
 export { Producer, type ProducerOptions } from "./producer/producer.js";
 export type {

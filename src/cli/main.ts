@@ -1,7 +1,7 @@
 /** The CLI's commands and how their errors become exit statuses. */
 import { readFileSync } from "node:fs";
 import { KafkaClientError } from "../client/client-error.js";
-import { ConfigError } from "../producer/config.js";
+import { ConfigError } from "../config/index.js";
 import { RouteError } from "../sidecar/routes.js";
 import { SocketError } from "../socket/socket.js";
 import { metadata } from "./metadata.js";

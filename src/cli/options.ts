@@ -11,7 +11,7 @@ import {
   type PropertyName,
   parseValue,
   textProperties,
-} from "../producer/config.js";
+} from "../config/index.js";
 import type { KafkaSocket } from "../socket/socket.js";
 import { UsageError } from "./usage.js";
 

@@ -4,7 +4,7 @@
  */
 import { KafkaClientError } from "../client/client-error.js";
 import { consoleLogger, silentLogger } from "../client/logger.js";
-import type { ProducerProperties } from "../producer/config.js";
+import type { ProducerProperties } from "../config/index.js";
 import { Producer } from "../producer/producer.js";
 import type { DeliveryTally } from "../producer/record.js";
 

@@ -9,7 +9,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import tls from "node:tls";
-import { ConfigError, type ProducerConfig } from "../producer/config.js";
+import { ConfigError, type ProducerConfig } from "../config/index.js";
 import { KafkaClientError } from "./client-error.js";
 import type { Logger } from "./logger.js";
 import {

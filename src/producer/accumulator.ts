@@ -10,6 +10,7 @@
 import { KafkaClientError } from "../client/client-error.js";
 import type { Cluster } from "../client/cluster.js";
 import type { Logger } from "../client/logger.js";
+import type { ProducerConfig } from "../config/index.js";
 import { ErrorCode, errorByCode } from "../protocol/errors.js";
 import {
   BATCH_HEADER_SIZE,
@@ -20,7 +21,6 @@ import {
 } from "../protocol/record-batch.js";
 import { decodeRecordBatch } from "../protocol/record-batch-decoder.js";
 import { Batch, type BatchLimits, TALLIED, WriterPool } from "./batch.js";
-import type { ProducerConfig } from "./config.js";
 import type { ProducerIdAndEpoch } from "./idempotence.js";
 import { createTopicState, type Partitioner, type TopicPartitionerState } from "./partitioners.js";
 import type {

@@ -33,20 +33,14 @@
  * not reproduced.
  */
 import { getRandomValues } from "node:crypto";
+import {
+  DEFAULT_PARTITIONER,
+  PARTITIONER_NAMES,
+  type PartitionerName,
+} from "../config/properties.js";
 import { crc32, fnv1a, murmur2 } from "./hash.js";
 
-export const PARTITIONER_NAMES = [
-  "murmur2_random",
-  "consistent_random",
-  "consistent",
-  "murmur2",
-  "random",
-  "fnv1a",
-  "fnv1a_random",
-] as const;
-export type PartitionerName = (typeof PARTITIONER_NAMES)[number];
-
-export const DEFAULT_PARTITIONER: PartitionerName = "murmur2_random";
+export { DEFAULT_PARTITIONER, PARTITIONER_NAMES, type PartitionerName };
 /** librdkafka's `sticky.partitioning.linger.ms` default and upper bound. */
 export const DEFAULT_STICKY_LINGER_MS = 10;
 export const MAX_STICKY_LINGER_MS = 900_000;

@@ -15,15 +15,15 @@ import {
   resolveSecurity,
   type Security,
 } from "../client/security.js";
-import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
-import { Accumulator } from "./accumulator.js";
 import {
   isGiven,
   type ProducerConfig,
   type ProducerProperties,
   redactProperties,
   resolveConfig,
-} from "./config.js";
+} from "../config/index.js";
+import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
+import { Accumulator } from "./accumulator.js";
 import { ProducerIdentity } from "./idempotence.js";
 import { Partitioner } from "./partitioners.js";
 import {

@@ -37,6 +37,7 @@ import { KafkaClientError } from "../client/client-error.js";
 import type { Cluster } from "../client/cluster.js";
 import type { BrokerConnection } from "../client/connection.js";
 import type { Logger } from "../client/logger.js";
+import type { ProducerConfig } from "../config/index.js";
 import { ApiKey } from "../protocol/api-keys.js";
 import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
 import {
@@ -51,7 +52,6 @@ import {
 import { pickVersion } from "../protocol/versions.js";
 import type { Accumulator, PartitionQueue } from "./accumulator.js";
 import type { Batch } from "./batch.js";
-import type { ProducerConfig } from "./config.js";
 import type { ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.js";
 import type { DeliveryError } from "./record.js";
 import type { ProducerStats } from "./stats.js";

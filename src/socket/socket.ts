@@ -15,7 +15,7 @@ import {
   REDACTED,
   resolveConfig,
   textProperties,
-} from "../producer/config.js";
+} from "../config/index.js";
 import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
 
 export const SOCKET_PREFIX = "kafka:";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { KafkaClientError } from "../../src/client/client-error.js";
-import type { ProducerProperties } from "../../src/producer/config.js";
+import type { ProducerProperties } from "../../src/config/index.js";
 import { Producer } from "../../src/producer/producer.js";
 import type { DeliveryCallback } from "../../src/producer/record.js";
 import { trackChild } from "../broker/kafka.js";

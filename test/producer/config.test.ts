@@ -8,7 +8,7 @@ import {
   type ProducerProperties,
   propertiesMarkdown,
   resolveConfig,
-} from "../../src/producer/config.js";
+} from "../../src/config/index.js";
 
 describe("producer configuration", () => {
   it("has librdkafka's defaults, where the README says ours are the same", () => {

@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { KafkaClientError } from "../../src/client/client-error.js";
-import { ConfigError } from "../../src/producer/config.js";
+import { ConfigError } from "../../src/config/index.js";
 import { Producer } from "../../src/producer/producer.js";
 import { KafkaProtocolError } from "../../src/protocol/errors.js";
 import type { RecordData } from "../../src/protocol/record-batch.js";

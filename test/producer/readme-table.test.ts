@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { propertiesMarkdown } from "../../src/producer/config.js";
+import { propertiesMarkdown } from "../../src/config/index.js";
 
 describe("README property table", () => {
   it("is the one generated from the property table (node scripts/readme-properties.mjs)", () => {

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { KafkaClientError } from "../../src/client/client-error.js";
 import { unsecuredJwt } from "../../src/client/sasl/index.js";
 import type { OAuthBearerToken } from "../../src/client/security.js";
-import type { ProducerProperties } from "../../src/producer/config.js";
+import type { ProducerProperties } from "../../src/config/index.js";
 import { Producer } from "../../src/producer/producer.js";
 import { EventKafka } from "../../src/socket/index.js";
 import type { SecureBrokerInfo, SecureListener } from "../broker/kafka.js";

@@ -10,7 +10,7 @@ import { inspect } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/client/logger.js";
 import { resolveSecurity } from "../../src/client/security.js";
-import { ConfigError, redactProperties, resolveConfig } from "../../src/producer/config.js";
+import { ConfigError, redactProperties, resolveConfig } from "../../src/config/index.js";
 import { Producer } from "../../src/producer/producer.js";
 import { parseSocket, redactSocketText, SocketError } from "../../src/socket/socket.js";
 import { generateTestCertificates } from "../broker/certs.js";
