@@ -3,14 +3,19 @@
  * version to speak to one broker (the highest both sides support, as the
  * protocol guide's "Versioning and Compatibility" section describes).
  */
+import { ADD_OFFSETS_TO_TXN_VERSIONS } from "./add-offsets-to-txn.js";
+import { ADD_PARTITIONS_TO_TXN_VERSIONS } from "./add-partitions-to-txn.js";
 import { ApiKey, apiName } from "./api-keys.js";
 import type { ApiVersion } from "./api-versions.js";
 import { API_VERSIONS_VERSIONS } from "./api-versions.js";
+import { END_TXN_VERSIONS } from "./end-txn.js";
+import { FIND_COORDINATOR_VERSIONS } from "./find-coordinator.js";
 import { INIT_PRODUCER_ID_VERSIONS } from "./init-producer-id.js";
 import { METADATA_VERSIONS } from "./metadata.js";
 import { PRODUCE_VERSIONS } from "./produce.js";
 import { SASL_AUTHENTICATE_VERSIONS } from "./sasl-authenticate.js";
 import { SASL_HANDSHAKE_VERSIONS } from "./sasl-handshake.js";
+import { TXN_OFFSET_COMMIT_VERSIONS } from "./txn-offset-commit.js";
 
 /** An inclusive range of API versions. */
 export interface VersionRange {
@@ -30,6 +35,11 @@ export const CLIENT_API_VERSIONS: Readonly<Record<number, VersionRange>> = {
   [ApiKey.Metadata]: METADATA_VERSIONS,
   [ApiKey.ApiVersions]: API_VERSIONS_VERSIONS,
   [ApiKey.InitProducerId]: INIT_PRODUCER_ID_VERSIONS,
+  [ApiKey.FindCoordinator]: FIND_COORDINATOR_VERSIONS,
+  [ApiKey.AddPartitionsToTxn]: ADD_PARTITIONS_TO_TXN_VERSIONS,
+  [ApiKey.AddOffsetsToTxn]: ADD_OFFSETS_TO_TXN_VERSIONS,
+  [ApiKey.EndTxn]: END_TXN_VERSIONS,
+  [ApiKey.TxnOffsetCommit]: TXN_OFFSET_COMMIT_VERSIONS,
   [ApiKey.SaslHandshake]: SASL_HANDSHAKE_VERSIONS,
   [ApiKey.SaslAuthenticate]: SASL_AUTHENTICATE_VERSIONS,
 };

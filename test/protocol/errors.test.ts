@@ -245,3 +245,41 @@ describe("KafkaProtocolError", () => {
     expect(err.message).toBe("UNKNOWN_ERROR_CODE_4242 (error code 4242)");
   });
 });
+
+describe("the errors of the transaction APIs", () => {
+  it("are in the table with the codes of Kafka 4.4's Errors enum", () => {
+    // FindCoordinator, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and TxnOffsetCommit.
+    const codes: Record<string, number> = {
+      COORDINATOR_LOAD_IN_PROGRESS: 14,
+      COORDINATOR_NOT_AVAILABLE: 15,
+      NOT_COORDINATOR: 16,
+      ILLEGAL_GENERATION: 22,
+      UNKNOWN_MEMBER_ID: 25,
+      INVALID_COMMIT_OFFSET_SIZE: 28,
+      TOPIC_AUTHORIZATION_FAILED: 29,
+      GROUP_AUTHORIZATION_FAILED: 30,
+      UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
+      INVALID_PRODUCER_EPOCH: 47,
+      INVALID_TXN_STATE: 48,
+      INVALID_PRODUCER_ID_MAPPING: 49,
+      INVALID_TRANSACTION_TIMEOUT: 50,
+      CONCURRENT_TRANSACTIONS: 51,
+      TRANSACTION_COORDINATOR_FENCED: 52,
+      TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
+      OPERATION_NOT_ATTEMPTED: 55,
+      GROUP_ID_NOT_FOUND: 69,
+      FENCED_INSTANCE_ID: 82,
+      PRODUCER_FENCED: 90,
+      TRANSACTIONAL_ID_NOT_FOUND: 105,
+      STALE_MEMBER_EPOCH: 113,
+      TRANSACTION_ABORTABLE: 120,
+    };
+    for (const [name, code] of Object.entries(codes)) {
+      expect(errorByCode(code).name, `code ${code}`).toBe(name);
+      expect((ErrorCode as Record<string, number>)[name]).toBe(code);
+    }
+    // Of these, only the coordinator lookups and CONCURRENT_TRANSACTIONS are retriable.
+    const retriable = Object.values(codes).filter((c) => errorByCode(c).retriable);
+    expect(retriable).toEqual([14, 15, 16, 51]);
+  });
+});

@@ -9,7 +9,7 @@
  *   Response Header v1 => correlation_id INT32 TAG_BUFFER
  */
 import { describe, expect, it } from "vitest";
-import { ApiKey } from "../../src/protocol/api-keys.js";
+import { ApiKey, apiName } from "../../src/protocol/api-keys.js";
 import {
   encodeRequestFrame,
   readResponseHeader,
@@ -36,6 +36,28 @@ describe("header versions", () => {
     expect(requestHeaderVersion(ApiKey.InitProducerId, 1)).toBe(1);
     expect(requestHeaderVersion(ApiKey.SaslAuthenticate, 2)).toBe(2);
     expect(requestHeaderVersion(ApiKey.SaslHandshake, 1)).toBe(1);
+  });
+
+  it("knows the transaction APIs, all first flexible at v3", () => {
+    for (const key of [
+      ApiKey.FindCoordinator,
+      ApiKey.AddPartitionsToTxn,
+      ApiKey.AddOffsetsToTxn,
+      ApiKey.EndTxn,
+      ApiKey.TxnOffsetCommit,
+    ]) {
+      expect(requestHeaderVersion(key, 2)).toBe(1);
+      expect(requestHeaderVersion(key, 3)).toBe(2);
+      expect(responseHeaderVersion(key, 2)).toBe(0);
+      expect(responseHeaderVersion(key, 3)).toBe(1);
+    }
+    expect([10, 24, 25, 26, 28].map(apiName)).toEqual([
+      "FindCoordinator",
+      "AddPartitionsToTxn",
+      "AddOffsetsToTxn",
+      "EndTxn",
+      "TxnOffsetCommit",
+    ]);
   });
 
   it("answers ApiVersions with response header v0 even when flexible (KIP-511)", () => {

@@ -1,15 +1,20 @@
 import { describe, expect, it } from "vitest";
+import { ADD_OFFSETS_TO_TXN_VERSIONS } from "../../src/protocol/add-offsets-to-txn.js";
+import { ADD_PARTITIONS_TO_TXN_VERSIONS } from "../../src/protocol/add-partitions-to-txn.js";
 import { ApiKey } from "../../src/protocol/api-keys.js";
 import {
   API_VERSIONS_VERSIONS,
   decodeApiVersionsResponse,
 } from "../../src/protocol/api-versions.js";
+import { END_TXN_VERSIONS } from "../../src/protocol/end-txn.js";
+import { FIND_COORDINATOR_VERSIONS } from "../../src/protocol/find-coordinator.js";
 import { INIT_PRODUCER_ID_VERSIONS } from "../../src/protocol/init-producer-id.js";
 import { METADATA_VERSIONS } from "../../src/protocol/metadata.js";
 import { PRODUCE_MAX_NAME_VERSION, PRODUCE_VERSIONS } from "../../src/protocol/produce.js";
 import { Reader } from "../../src/protocol/reader.js";
 import { SASL_AUTHENTICATE_VERSIONS } from "../../src/protocol/sasl-authenticate.js";
 import { SASL_HANDSHAKE_VERSIONS } from "../../src/protocol/sasl-handshake.js";
+import { TXN_OFFSET_COMMIT_VERSIONS } from "../../src/protocol/txn-offset-commit.js";
 import {
   brokerVersionMap,
   CLIENT_API_VERSIONS,
@@ -31,6 +36,19 @@ describe("client version ranges", () => {
     expect(INIT_PRODUCER_ID_VERSIONS).toEqual({ min: 0, max: 5 });
     expect(SASL_HANDSHAKE_VERSIONS).toEqual({ min: 0, max: 1 });
     expect(SASL_AUTHENTICATE_VERSIONS).toEqual({ min: 0, max: 2 });
+  });
+
+  it("include the transaction APIs", () => {
+    expect(CLIENT_API_VERSIONS[ApiKey.FindCoordinator]).toBe(FIND_COORDINATOR_VERSIONS);
+    expect(CLIENT_API_VERSIONS[ApiKey.AddPartitionsToTxn]).toBe(ADD_PARTITIONS_TO_TXN_VERSIONS);
+    expect(CLIENT_API_VERSIONS[ApiKey.AddOffsetsToTxn]).toBe(ADD_OFFSETS_TO_TXN_VERSIONS);
+    expect(CLIENT_API_VERSIONS[ApiKey.EndTxn]).toBe(END_TXN_VERSIONS);
+    expect(CLIENT_API_VERSIONS[ApiKey.TxnOffsetCommit]).toBe(TXN_OFFSET_COMMIT_VERSIONS);
+    expect(FIND_COORDINATOR_VERSIONS).toEqual({ min: 0, max: 6 });
+    expect(ADD_PARTITIONS_TO_TXN_VERSIONS).toEqual({ min: 0, max: 3 });
+    expect(ADD_OFFSETS_TO_TXN_VERSIONS).toEqual({ min: 0, max: 4 });
+    expect(END_TXN_VERSIONS).toEqual({ min: 0, max: 5 });
+    expect(TXN_OFFSET_COMMIT_VERSIONS).toEqual({ min: 0, max: 5 });
   });
 });
 
@@ -92,8 +110,11 @@ describe("pickVersion", () => {
     expect(pickVersion(ApiKey.InitProducerId, broker([[22, 0, 6]]))).toBe(5);
     expect(pickVersion(ApiKey.SaslHandshake, broker([[17, 0, 1]]))).toBe(1);
     expect(pickVersion(ApiKey.SaslAuthenticate, broker([[36, 0, 2]]))).toBe(2);
-    // An API with no entry in CLIENT_API_VERSIONS (here FindCoordinator, 10) needs its range.
-    expect(() => pickVersion(10, broker([[10, 0, 4]]))).toThrow(RangeError);
+    // An API with no entry in CLIENT_API_VERSIONS (here JoinGroup, 11) needs its range.
+    expect(() => pickVersion(11, broker([[11, 0, 9]]))).toThrow(RangeError);
+    // AddPartitionsToTxn stops at v3 (v4+ is for brokers), whatever the broker offers.
+    expect(pickVersion(ApiKey.AddPartitionsToTxn, broker([[24, 0, 5]]))).toBe(3);
+    expect(pickVersion(ApiKey.FindCoordinator, broker([[10, 0, 6]]))).toBe(6);
   });
 
   it("names the API and both ranges when they do not overlap", () => {
