@@ -6,8 +6,7 @@
  * (KIP-511), SASL authentication and re-authentication before the broker's
  * session ends (KIP-368).
  */
-import net from "node:net";
-import tls from "node:tls";
+import type net from "node:net";
 import { ApiKey, apiName } from "../protocol/api-keys.js";
 import {
   API_VERSIONS_VERSIONS,
@@ -26,6 +25,13 @@ import {
 import { Reader } from "../protocol/reader.js";
 import { brokerVersionMap, pickVersion, type VersionRange } from "../protocol/versions.js";
 import { Writer } from "../protocol/writer.js";
+import {
+  checkPeerHostname,
+  errorText,
+  looksLikeTls,
+  openSocket,
+  socketError,
+} from "./broker-socket.js";
 import { KafkaClientError } from "./client-error.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { saslAuthenticate } from "./sasl-authenticator.js";
@@ -144,9 +150,13 @@ export class BrokerConnection {
         this.splitter.push(chunk);
       } catch (err) {
         this.destroy(
-          new KafkaClientError("TRANSPORT", `bad response from ${this.address}: ${errText(err)}`, {
-            cause: err,
-          }),
+          new KafkaClientError(
+            "TRANSPORT",
+            `bad response from ${this.address}: ${errorText(err)}`,
+            {
+              cause: err,
+            },
+          ),
         );
       }
     });
@@ -178,19 +188,7 @@ export class BrokerConnection {
         return;
       }
       const secure = options.tls;
-      const socket = secure
-        ? tls.connect({
-            host: options.host,
-            port: options.port,
-            secureContext: secure.context,
-            // RFC 6066: SNI carries host names only, never an IP literal.
-            ...(net.isIP(options.host) === 0 && { servername: options.host }),
-            rejectUnauthorized: secure.verify,
-            checkServerIdentity: secure.checkHostname ? tls.checkServerIdentity : () => undefined,
-          })
-        : net.connect({ host: options.host, port: options.port });
-      socket.setNoDelay(options.noDelay);
-      if (options.keepAlive) socket.setKeepAlive(true);
+      const socket = openSocket(options);
       let settled = false;
       const onAbort = (): void => fail(aborted());
       const fail = (err: Error): void => {
@@ -216,14 +214,10 @@ export class BrokerConnection {
       socket.once("error", onConnectError);
       socket.once(secure ? "secureConnect" : "connect", () => {
         socket.off("error", onConnectError);
-        // Without chain verification Node skips the host name check; it is asked for on its own.
-        if (secure && !secure.verify && secure.checkHostname) {
-          const peer = (socket as tls.TLSSocket).getPeerCertificate();
-          const err = tls.checkServerIdentity(options.host, peer);
-          if (err) {
-            fail(socketError(address, err, secure));
-            return;
-          }
+        const mismatch = checkPeerHostname(socket, options.host, secure);
+        if (mismatch) {
+          fail(socketError(address, mismatch, secure));
+          return;
         }
         const conn = new BrokerConnection(options, socket);
         conn.onClose = (err) => fail(err);
@@ -518,7 +512,7 @@ export class BrokerConnection {
       this.destroy(
         new KafkaClientError(
           "TRANSPORT",
-          `bad ${apiName(head.apiKey)} response from ${this.address}: ${errText(err)}`,
+          `bad ${apiName(head.apiKey)} response from ${this.address}: ${errorText(err)}`,
           { cause: err },
         ),
       );
@@ -593,62 +587,4 @@ export class BrokerConnection {
     for (const p of failed) p.callback(reason);
     this.onClose?.(reason);
   }
-}
-
-/** A TLS record header (handshake 22 or alert 21, version 3.x) where a Kafka frame was due. */
-function looksLikeTls(chunk: Buffer): boolean {
-  return chunk.length >= 2 && (chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03;
-}
-
-/** OpenSSL's chain verification errors, as Node names them. */
-const CERT_VERIFY_ERROR = /^(UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|INVALID_CA|PATH_LENGTH_)/;
-
-/** A socket error as the user should read it: TLS problems say what to check. */
-function socketError(
-  address: string,
-  err: Error,
-  secure: TlsSettings | undefined,
-): KafkaClientError {
-  const code = (err as NodeJS.ErrnoException).code ?? "";
-  const ssl = (why: string): KafkaClientError =>
-    new KafkaClientError("SSL", `SSL handshake with ${address} failed: ${why}`, { cause: err });
-  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-    return ssl(
-      `certificate verify failed: host name mismatch: ${err.message} (ssl.endpoint.identification.algorithm=none skips this check)`,
-    );
-  }
-  if (CERT_VERIFY_ERROR.test(code)) return ssl(`certificate verify failed: ${err.message}`);
-  if (/ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE)$/.test(code)) {
-    return ssl(
-      `the broker refused the client certificate or its absence (check ssl.certificate.location and ssl.key.location): ${err.message}`,
-    );
-  }
-  if (code.startsWith("ERR_SSL_")) return ssl(err.message);
-  if (secure && /before secure TLS connection was established/.test(err.message)) {
-    return ssl(
-      "the broker closed the connection during the TLS handshake (a listener without TLS? check security.protocol and the port)",
-    );
-  }
-  return new KafkaClientError(
-    "TRANSPORT",
-    `connection to ${address} failed: ${socketErrorText(err)}`,
-    {
-      cause: err,
-    },
-  );
-}
-
-/**
- * A socket error's message; an AggregateError (every address of a host name
- * failed, Node's autoSelectFamily) has none of its own: its errors' are joined.
- */
-function socketErrorText(err: Error): string {
-  if (err.message !== "" || !(err instanceof AggregateError)) return err.message;
-  const inner = (err.errors as unknown[]).map(errText).filter((m) => m !== "");
-  const code = (err as NodeJS.ErrnoException).code;
-  return inner.length > 0 ? [...new Set(inner)].join("; ") : (code ?? "connection failed");
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
