@@ -33,9 +33,13 @@ import {
   socketError,
 } from "./broker-socket.js";
 import { KafkaClientError } from "./client-error.js";
+import { type InFlightRequest, InFlightRequests } from "./in-flight.js";
 import { type Logger, silentLogger } from "./logger.js";
+import type { KafkaRequest, ResponseCallback } from "./request.js";
 import { saslAuthenticate } from "./sasl-authenticator.js";
 import type { SaslSettings, TlsSettings } from "./security.js";
+
+export type { KafkaRequest, ResponseCallback } from "./request.js";
 
 export interface ConnectionOptions {
   host: string;
@@ -62,34 +66,6 @@ export interface ConnectionOptions {
   onReauthenticated?: (() => void) | undefined;
 }
 
-export type ResponseCallback<T> = (err: Error | null, response?: T) => void;
-
-/**
- * One request as a value: what the connection needs to frame, send and match
- * it. The connection assigns the correlation id and writes the header.
- */
-export interface KafkaRequest<T> {
-  readonly apiKey: number;
-  readonly apiVersion: number;
-  /** Writes the request body; byte arrays given to `w.spliced()` go out by reference. */
-  encode(w: Writer): void;
-  /** Decodes the response body; undefined when the broker sends none (Produce with acks=0). */
-  readonly decode: ((r: Reader) => T) | undefined;
-  /** Initial size of the header-and-body buffer. */
-  readonly sizeHint?: number;
-}
-
-interface Pending {
-  correlationId: number;
-  apiKey: number;
-  headerVersion: 0 | 1;
-  /** undefined: no response comes; the entry waits for the write to complete. */
-  decode: ((r: Reader) => unknown) | undefined;
-  callback: ResponseCallback<unknown>;
-  deadline: number;
-  sentAt: number;
-}
-
 const CLIENT_SOFTWARE_NAME = "event-kafka";
 const CLIENT_SOFTWARE_VERSION = "0.1.0";
 
@@ -97,13 +73,7 @@ export class BrokerConnection {
   readonly address: string;
   private readonly socket: net.Socket;
   private readonly splitter: FrameSplitter;
-  /** Requests awaiting their response, in the order sent (Kafka answers in that order). */
-  private readonly pending: Pending[] = [];
-  /** Requests without a response (acks=0) whose write has not completed yet. */
-  private readonly writes = new Set<Pending>();
-  private correlationId = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly inFlightRequests = new InFlightRequests((expired) => this.expire(expired));
   /** No request before this time: the broker throttles this client (KIP-219). */
   throttledUntil = 0;
   private closedWith: Error | undefined;
@@ -377,7 +347,7 @@ export class BrokerConnection {
   }
 
   get inFlight(): number {
-    return this.pending.length + this.writes.size;
+    return this.inFlightRequests.size;
   }
 
   get closed(): boolean {
@@ -432,7 +402,7 @@ export class BrokerConnection {
       return;
     }
     const { apiKey, apiVersion } = request;
-    const correlationId = this.nextCorrelationId();
+    const correlationId = this.inFlightRequests.nextCorrelationId();
     const w = new Writer(request.sizeHint ?? 256).beginSplicing();
     encodeRequestFrame(
       w,
@@ -440,7 +410,7 @@ export class BrokerConnection {
       () => request.encode(w),
     );
     const now = Date.now();
-    const entry: Pending = {
+    const entry: InFlightRequest = {
       correlationId,
       apiKey,
       headerVersion: responseHeaderVersion(apiKey, apiVersion),
@@ -450,9 +420,10 @@ export class BrokerConnection {
       sentAt: now,
     };
     if (entry.decode === undefined) {
-      this.writes.add(entry);
+      this.inFlightRequests.addAwaitingWrite(entry);
       this.write(w.chunks(), (err) => {
-        if (!this.writes.delete(entry)) return; // already failed by a close or its deadline
+        // false: already failed by a close or its deadline
+        if (!this.inFlightRequests.writeDone(entry)) return;
         callback(
           err
             ? new KafkaClientError("TRANSPORT", `write to ${this.address} failed: ${err.message}`)
@@ -462,10 +433,10 @@ export class BrokerConnection {
         this.onDrain?.();
       });
     } else {
-      this.pending.push(entry);
+      this.inFlightRequests.addAwaitingResponse(entry);
       this.write(w.chunks());
     }
-    this.armTimer(entry.deadline);
+    this.inFlightRequests.armTimer(entry.deadline);
   }
 
   /** `send` as a Promise. */
@@ -473,11 +444,6 @@ export class BrokerConnection {
     return new Promise((resolve, reject) => {
       this.send(request, (err, res) => (err ? reject(err) : resolve(res as T)), timeoutMs);
     });
-  }
-
-  private nextCorrelationId(): number {
-    this.correlationId = (this.correlationId + 1) & 0x7fffffff;
-    return this.correlationId;
   }
 
   /** One vectored write of a frame's chunks (corked: a single writev). */
@@ -494,7 +460,7 @@ export class BrokerConnection {
   }
 
   private onFrame(frame: Buffer): void {
-    const head = this.pending.shift();
+    const head = this.inFlightRequests.takeOldest();
     if (!head) {
       this.destroy(new KafkaClientError("TRANSPORT", `unsolicited response from ${this.address}`));
       return;
@@ -508,7 +474,7 @@ export class BrokerConnection {
       }
       response = head.decode!(r);
     } catch (err) {
-      this.pending.unshift(head);
+      this.inFlightRequests.putBackOldest(head);
       this.destroy(
         new KafkaClientError(
           "TRANSPORT",
@@ -525,46 +491,15 @@ export class BrokerConnection {
     this.onDrain?.();
   }
 
-  /** Makes sure the timer fires by `deadline`. */
-  private armTimer(deadline: number): void {
-    if (this.timer !== undefined && this.timerAt <= deadline) return;
-    this.clearTimer();
-    this.timerAt = deadline;
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, deadline - Date.now()));
-    this.timer.unref();
-  }
-
-  private onTimer(): void {
-    this.timer = undefined;
-    const now = Date.now();
-    let next = Number.POSITIVE_INFINITY;
-    let expired: Pending | undefined;
-    for (const p of this.pending) {
-      if (p.deadline <= now) expired ??= p;
-      else if (p.deadline < next) next = p.deadline;
-    }
-    for (const p of this.writes) {
-      if (p.deadline <= now) expired ??= p;
-      else if (p.deadline < next) next = p.deadline;
-    }
-    if (expired !== undefined) {
-      const what = expired.decode === undefined ? "was not written" : "got no response";
-      this.destroy(
-        new KafkaClientError(
-          "TIMED_OUT",
-          `${apiName(expired.apiKey)} request to ${this.address} ${what} within ${expired.deadline - expired.sentAt} ms`,
-        ),
-      );
-      return;
-    }
-    if (Number.isFinite(next)) this.armTimer(next);
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+  /** A request passed its deadline: a late answer would leave the stream out of step. */
+  private expire(expired: InFlightRequest): void {
+    const what = expired.decode === undefined ? "was not written" : "got no response";
+    this.destroy(
+      new KafkaClientError(
+        "TIMED_OUT",
+        `${apiName(expired.apiKey)} request to ${this.address} ${what} within ${expired.deadline - expired.sentAt} ms`,
+      ),
+    );
   }
 
   /** Closes the connection; requests still in flight fail with `reason`. */
@@ -577,14 +512,12 @@ export class BrokerConnection {
   private destroy(reason: Error): void {
     if (this.closedWith) return;
     this.closedWith = reason;
-    this.clearTimer();
+    this.inFlightRequests.stopTimer();
     clearTimeout(this.reauthTimer);
     this.socket.destroy();
     // Held sends run now and fail at once with the reason (sendNow sees closedWith).
     for (const send of this.held.splice(0)) send();
-    const failed = [...this.pending.splice(0), ...this.writes];
-    this.writes.clear();
-    for (const p of failed) p.callback(reason);
+    for (const p of this.inFlightRequests.takeAll()) p.callback(reason);
     this.onClose?.(reason);
   }
 }
