@@ -7,15 +7,7 @@
  * session ends (KIP-368).
  */
 import type net from "node:net";
-import { ApiKey, apiName } from "../protocol/api-keys.js";
-import {
-  API_VERSIONS_VERSIONS,
-  type ApiVersionsResponse,
-  decodeApiVersionsResponseTolerant,
-  encodeApiVersionsRequest,
-  pickApiVersionsFallback,
-  UNSUPPORTED_VERSION_ERROR,
-} from "../protocol/api-versions.js";
+import { apiName } from "../protocol/api-keys.js";
 import { FrameSplitter } from "../protocol/frame.js";
 import {
   encodeRequestFrame,
@@ -23,8 +15,9 @@ import {
   responseHeaderVersion,
 } from "../protocol/headers.js";
 import { Reader } from "../protocol/reader.js";
-import { brokerVersionMap, pickVersion, type VersionRange } from "../protocol/versions.js";
+import { pickVersion, type VersionRange } from "../protocol/versions.js";
 import { Writer } from "../protocol/writer.js";
+import { negotiateApiVersions } from "./api-versions-handshake.js";
 import {
   checkPeerHostname,
   errorText,
@@ -65,9 +58,6 @@ export interface ConnectionOptions {
   /** Called after each successful re-authentication (KIP-368). */
   onReauthenticated?: (() => void) | undefined;
 }
-
-const CLIENT_SOFTWARE_NAME = "event-kafka";
-const CLIENT_SOFTWARE_VERSION = "0.1.0";
 
 export class BrokerConnection {
   readonly address: string;
@@ -227,7 +217,9 @@ export class BrokerConnection {
 
   /** ApiVersions, then SASL when configured. */
   private async handshake(): Promise<void> {
-    await this.negotiate(API_VERSIONS_VERSIONS.max);
+    const negotiated = await negotiateApiVersions(this, this.options, this.logger);
+    this.versions = negotiated.versions;
+    this.apiVersionsVersion = negotiated.apiVersionsVersion;
     const sasl = this.options.sasl;
     if (sasl) this.scheduleReauth(await saslAuthenticate(this.saslTransport(), sasl));
   }
@@ -287,48 +279,6 @@ export class BrokerConnection {
         this.destroy(err);
       },
     );
-  }
-
-  /** ApiVersions at `version`, stepping down once as the broker's answer says. */
-  private async negotiate(version: number): Promise<void> {
-    const response = await this.apiVersions(version);
-    if (response.errorCode === UNSUPPORTED_VERSION_ERROR) {
-      const fallback = pickApiVersionsFallback(response, version);
-      if (fallback >= version) {
-        throw new KafkaClientError(
-          "UNSUPPORTED_FEATURE",
-          `${this.address} refused ApiVersions v${version} and offers nothing lower`,
-        );
-      }
-      this.logger.debug("ApiVersions downgrade", {
-        broker: this.address,
-        from: version,
-        to: fallback,
-      });
-      return this.negotiate(fallback);
-    }
-    if (response.errorCode !== 0) {
-      throw new KafkaClientError(
-        "TRANSPORT",
-        `${this.address} answered ApiVersions with error code ${response.errorCode}`,
-      );
-    }
-    this.versions = brokerVersionMap(response);
-    this.apiVersionsVersion = version;
-  }
-
-  private apiVersions(version: number): Promise<ApiVersionsResponse> {
-    const { softwareName, softwareVersion } = this.options;
-    return this.request({
-      apiKey: ApiKey.ApiVersions,
-      apiVersion: version,
-      encode: (w) =>
-        encodeApiVersionsRequest(w, version, {
-          clientSoftwareName: softwareName ?? CLIENT_SOFTWARE_NAME,
-          clientSoftwareVersion: softwareVersion ?? CLIENT_SOFTWARE_VERSION,
-        }),
-      decode: (r) => decodeApiVersionsResponseTolerant(r, version),
-    });
   }
 
   /** The version ranges the broker announced. */
