@@ -4,7 +4,10 @@
  * requests in the order they were sent), a bound on requests in flight, a
  * response deadline, the ApiVersions handshake with its downgrade rule
  * (KIP-511), SASL authentication and re-authentication before the broker's
- * session ends (KIP-368).
+ * session ends (KIP-368). This class ties them together; the pieces live
+ * beside it: the socket (broker-socket.ts), the requests in flight
+ * (in-flight.ts), the ApiVersions exchange (api-versions-handshake.ts) and
+ * re-authentication (sasl-reauthentication.ts).
  */
 import type net from "node:net";
 import { apiName } from "../protocol/api-keys.js";
@@ -29,7 +32,8 @@ import { KafkaClientError } from "./client-error.js";
 import { type InFlightRequest, InFlightRequests } from "./in-flight.js";
 import { type Logger, silentLogger } from "./logger.js";
 import type { KafkaRequest, ResponseCallback } from "./request.js";
-import { saslAuthenticate } from "./sasl-authenticator.js";
+import { type SaslTransport, saslAuthenticate } from "./sasl-authenticator.js";
+import { SaslReauthentication } from "./sasl-reauthentication.js";
 import type { SaslSettings, TlsSettings } from "./security.js";
 
 export type { KafkaRequest, ResponseCallback } from "./request.js";
@@ -79,12 +83,7 @@ export class BrokerConnection {
   onDrain: (() => void) | undefined;
   /** Responses received: a close before the first or second hints at a wrong protocol. */
   private answered = 0;
-  /** The broker's SASL session ends soon: no new request until re-authenticated. */
-  private reauthDue = false;
-  private reauthenticating = false;
-  private reauthTimer: NodeJS.Timeout | undefined;
-  /** Requests sent while re-authenticating, written once it is done. */
-  private readonly held: (() => void)[] = [];
+  private readonly reauthentication: SaslReauthentication;
 
   private constructor(
     private readonly options: ConnectionOptions,
@@ -93,6 +92,14 @@ export class BrokerConnection {
     this.address = `${options.host}:${options.port}`;
     this.socket = socket;
     this.logger = options.logger ?? silentLogger;
+    this.reauthentication = new SaslReauthentication(options, this.logger, {
+      address: this.address,
+      inFlight: () => this.inFlight,
+      closed: () => this.closed,
+      saslTransport: () => this.saslTransport(),
+      drained: () => this.onDrain?.(),
+      close: (reason) => this.destroy(reason),
+    });
     this.splitter = new FrameSplitter((frame) => this.onFrame(frame), {
       maxFrameBytes: options.maxResponseBytes,
     });
@@ -221,11 +228,11 @@ export class BrokerConnection {
     this.versions = negotiated.versions;
     this.apiVersionsVersion = negotiated.apiVersionsVersion;
     const sasl = this.options.sasl;
-    if (sasl) this.scheduleReauth(await saslAuthenticate(this.saslTransport(), sasl));
+    if (sasl) this.reauthentication.schedule(await saslAuthenticate(this.saslTransport(), sasl));
   }
 
   /** The connection as SASL sees it: its requests bypass the hold of a re-authentication. */
-  private saslTransport() {
+  private saslTransport(): SaslTransport {
     return {
       address: this.address,
       hasApi: (apiKey: number) => this.versions.has(apiKey),
@@ -235,50 +242,6 @@ export class BrokerConnection {
           this.sendNow(request, (err, res) => (err ? reject(err) : resolve(res as T))),
         ),
     };
-  }
-
-  /**
-   * KIP-368: re-authenticate before the session the broker set ends, at 85-95%
-   * of it as the Java client does, so connections opened together spread out.
-   */
-  private scheduleReauth(lifetimeMs: number): void {
-    if (lifetimeMs <= 0 || this.closedWith) return;
-    const delay = Math.max(0, Math.floor(lifetimeMs * (0.85 + Math.random() * 0.1)));
-    this.reauthTimer = setTimeout(() => {
-      this.reauthTimer = undefined;
-      this.reauthDue = true;
-      this.maybeReauthenticate();
-    }, delay);
-    this.reauthTimer.unref();
-  }
-
-  /** Re-authenticates once nothing is in flight: the broker takes no other request meanwhile. */
-  private maybeReauthenticate(): void {
-    const sasl = this.options.sasl;
-    if (!this.reauthDue || this.reauthenticating || this.inFlight > 0 || this.closedWith || !sasl) {
-      return;
-    }
-    this.reauthenticating = true;
-    this.logger.debug("SASL re-authentication", { broker: this.address });
-    saslAuthenticate(this.saslTransport(), sasl).then(
-      (lifetimeMs) => {
-        this.reauthenticating = false;
-        this.reauthDue = false;
-        if (this.closedWith) return;
-        this.scheduleReauth(lifetimeMs);
-        this.options.onReauthenticated?.();
-        for (const send of this.held.splice(0)) send();
-        this.onDrain?.();
-      },
-      (err: Error) => {
-        this.reauthenticating = false;
-        this.logger.warn("SASL re-authentication failed", {
-          broker: this.address,
-          error: err.message,
-        });
-        this.destroy(err);
-      },
-    );
   }
 
   /** The version ranges the broker announced. */
@@ -311,7 +274,7 @@ export class BrokerConnection {
   canSend(now = Date.now()): boolean {
     return (
       this.closedWith === undefined &&
-      !this.reauthDue &&
+      !this.reauthentication.isDue &&
       this.inFlight < this.options.maxInFlight &&
       now >= this.throttledUntil
     );
@@ -334,8 +297,8 @@ export class BrokerConnection {
    * connection, since a late answer would leave the stream out of step.
    */
   send<T>(request: KafkaRequest<T>, callback: ResponseCallback<T>, timeoutMs?: number): void {
-    if (this.reauthDue && !this.closedWith) {
-      this.held.push(() => this.sendNow(request, callback, timeoutMs));
+    if (this.reauthentication.isDue && !this.closedWith) {
+      this.reauthentication.hold(() => this.sendNow(request, callback, timeoutMs));
       return;
     }
     this.sendNow(request, callback, timeoutMs);
@@ -379,7 +342,7 @@ export class BrokerConnection {
             ? new KafkaClientError("TRANSPORT", `write to ${this.address} failed: ${err.message}`)
             : null,
         );
-        this.maybeReauthenticate();
+        this.reauthentication.maybeStart();
         this.onDrain?.();
       });
     } else {
@@ -437,7 +400,7 @@ export class BrokerConnection {
     this.answered++;
     this.lastRttMs = Date.now() - head.sentAt;
     head.callback(null, response);
-    this.maybeReauthenticate();
+    this.reauthentication.maybeStart();
     this.onDrain?.();
   }
 
@@ -463,10 +426,10 @@ export class BrokerConnection {
     if (this.closedWith) return;
     this.closedWith = reason;
     this.inFlightRequests.stopTimer();
-    clearTimeout(this.reauthTimer);
+    this.reauthentication.cancel();
     this.socket.destroy();
     // Held sends run now and fail at once with the reason (sendNow sees closedWith).
-    for (const send of this.held.splice(0)) send();
+    this.reauthentication.releaseHeld();
     for (const p of this.inFlightRequests.takeAll()) p.callback(reason);
     this.onClose?.(reason);
   }
