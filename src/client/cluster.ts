@@ -14,6 +14,8 @@ import { KafkaClientError } from "./client-error.js";
 import type { BrokerConnection } from "./connection.js";
 import type { Logger } from "./logger.js";
 
+export { parseBootstrap } from "./bootstrap.js";
+
 export interface PartitionMetadata {
   /** Leader node id, -1 while unknown. */
   leader: number;
@@ -64,25 +66,6 @@ export interface ClusterEvents {
    * failed; or, once per outage, every broker is down (ALL_BROKERS_DOWN).
    */
   onConnectionError(err: Error): void;
-}
-
-/** Parses "host:port,[v6]:port,host" (port 9092 by default). */
-export function parseBootstrap(list: string): { host: string; port: number }[] {
-  const out: { host: string; port: number }[] = [];
-  for (const raw of list.split(",")) {
-    const entry = raw.trim();
-    if (entry === "") continue;
-    const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(entry);
-    const port = m?.[3] === undefined ? 9092 : Number(m[3]);
-    if (!m || port < 1 || port > 65535) {
-      throw new KafkaClientError(
-        "INVALID_ARG",
-        `invalid broker address "${entry}": expected host:port`,
-      );
-    }
-    out.push({ host: (m[1] ?? m[2])!, port });
-  }
-  return out;
 }
 
 /** Distinct causes warned about per broker before the rest go to debug. */
