@@ -12,6 +12,7 @@ import {
 import { BrokerNode, type ConnectionSettings } from "./broker-node.js";
 import { KafkaClientError } from "./client-error.js";
 import type { BrokerConnection } from "./connection.js";
+import { ConnectionFailures } from "./connection-failures.js";
 import type { Logger } from "./logger.js";
 
 export { parseBootstrap } from "./bootstrap.js";
@@ -68,29 +69,6 @@ export interface ClusterEvents {
   onConnectionError(err: Error): void;
 }
 
-/** Distinct causes warned about per broker before the rest go to debug. */
-const MAX_WARNED_CAUSES = 8;
-
-/**
- * "connection to host:port failed: <why>", without naming the broker twice:
- * most connection errors already start with "connection to host:port ...".
- */
-function failureText(address: string, err: Error): string {
-  return err.message.includes(address)
-    ? err.message
-    : `connection to ${address} failed: ${err.message}`;
-}
-
-/**
- * What makes two failures the same cause: the client code and the system
- * error code (ECONNREFUSED, ENOTFOUND, ...) when there is one, else the message.
- */
-function causeKey(err: Error): string {
-  const code = err instanceof KafkaClientError ? err.code : err.name;
-  const errno = (err.cause as NodeJS.ErrnoException | undefined)?.code;
-  return typeof errno === "string" ? `${code} ${errno}` : `${code} ${err.message}`;
-}
-
 export class Cluster {
   private readonly nodes = new Map<number, BrokerNode>();
   private readonly bootstrapNodes: BrokerNode[];
@@ -112,24 +90,14 @@ export class Cluster {
    */
   lastConnectionError: Error | undefined;
   clusterId: string | null = null;
-  /**
-   * Per broker address, the causes of failure logged at warn since it was
-   * last connected: a retry storm logs each cause once, the repeats at debug.
-   */
-  private readonly warned = new Map<string, Set<string>>();
-  /**
-   * Addresses whose latest connection attempt failed (none has connected
-   * since). Keyed by address: a bootstrap entry and the metadata node at the
-   * same address are one broker.
-   */
-  private readonly failing = new Set<string>();
-  /** ALL_BROKERS_DOWN was reported and no broker has connected since. */
-  private allDownReported = false;
+  /** Which causes were warned about, which addresses fail: for the logs and ALL_BROKERS_DOWN. */
+  private readonly failures: ConnectionFailures;
 
   constructor(
     private readonly options: ClusterOptions,
     private readonly events: ClusterEvents,
   ) {
+    this.failures = new ConnectionFailures(options.logger);
     this.bootstrapNodes = options.bootstrap.map((b, i) => this.makeNode(-1 - i, b.host, b.port));
     const period = Math.min(
       options.refreshIntervalMs < 0 ? Number.POSITIVE_INFINITY : options.refreshIntervalMs,
@@ -153,11 +121,10 @@ export class Cluster {
       },
       {
         onUp: (node) => this.events.onBrokerReady(node.nodeId),
-        onConnected: (node) => this.noteConnected(node),
+        onConnected: (node) => this.failures.connected(node.address),
         onDown: (node, err, established) => {
           this.lastConnectionError = err;
-          if (!established) this.failing.add(node.address);
-          this.logFailure(node, err, established);
+          this.failures.failed(node.address, err, established);
           this.events.onConnectionError(err);
           if (node.nodeId >= 0) {
             this.events.onBrokerDown(node.nodeId, err);
@@ -167,46 +134,6 @@ export class Cluster {
         },
       },
     );
-  }
-
-  /** A connection to `node` is up: its failures are forgotten, the warnings re-armed. */
-  private noteConnected(node: BrokerNode): void {
-    const address = node.address;
-    this.failing.delete(address);
-    this.allDownReported = false;
-    if (this.warned.delete(address)) {
-      this.options.logger.info(`connected to ${address}`, { broker: address });
-    }
-  }
-
-  /**
-   * Logs a connection failure: at warn the first time a broker fails with a
-   * given cause (until it connects again), at debug when the cause repeats. A
-   * connection that was up and closed plainly (TRANSPORT: the broker closed it,
-   * idle or restarting) is logged at info: if the broker stays away, the
-   * reconnect attempts that follow are warned about.
-   */
-  private logFailure(node: BrokerNode, err: Error, established: boolean): void {
-    const address = node.address;
-    const text = `${failureText(address, err)} (${established ? "reconnecting" : "retrying"})`;
-    const fields = { broker: address, error: err.message };
-    const logger = this.options.logger;
-    if (established && err instanceof KafkaClientError && err.code === "TRANSPORT") {
-      logger.info(text, fields);
-      return;
-    }
-    let causes = this.warned.get(address);
-    if (causes === undefined) {
-      causes = new Set();
-      this.warned.set(address, causes);
-    }
-    const key = causeKey(err);
-    if (causes.has(key) || causes.size >= MAX_WARNED_CAUSES) {
-      logger.debug(text, fields);
-      return;
-    }
-    causes.add(key);
-    logger.warn(text, fields);
   }
 
   /** Every broker address known: the bootstrap list and the metadata's brokers. */
@@ -222,20 +149,11 @@ export class Cluster {
    * broker failed its latest connection attempt and none is connected.
    */
   private checkAllDown(last: Error): void {
-    if (this.closed || this.allDownReported) return;
+    if (this.closed) return;
     for (const node of this.nodes.values()) if (node.ready()) return;
     for (const node of this.bootstrapNodes) if (node.ready()) return;
-    const known = this.knownAddresses();
-    for (const address of known) if (!this.failing.has(address)) return;
-    this.allDownReported = true;
-    const n = known.size;
-    const what =
-      n === 1 ? `the only broker (${[...known][0]}) is down` : `all ${n} brokers are down`;
-    const err = new KafkaClientError("ALL_BROKERS_DOWN", `${what} (last error: ${last.message})`, {
-      cause: last,
-    });
-    this.options.logger.error(err.message, { brokers: [...known], error: last.message });
-    this.events.onConnectionError(err);
+    const err = this.failures.allBrokersDown(this.knownAddresses(), last);
+    if (err !== undefined) this.events.onConnectionError(err);
   }
 
   /** Adds topics to those kept in the metadata map. */
@@ -444,10 +362,7 @@ export class Cluster {
         this.nodes.delete(id);
       }
     }
-    // Brokers gone from the metadata take their failure records with them.
-    const known = this.knownAddresses();
-    for (const address of this.failing) if (!known.has(address)) this.failing.delete(address);
-    for (const address of this.warned.keys()) if (!known.has(address)) this.warned.delete(address);
+    this.failures.forgetAllBut(this.knownAddresses());
     for (const t of m.topics) {
       if (t.name === null) continue;
       const topicId = Buffer.from(t.topicId).toString("hex");
