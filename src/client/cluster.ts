@@ -1,7 +1,10 @@
 /**
  * Bootstrap and metadata: the map of brokers, topics, partitions, leaders and
  * leader epochs, kept fresh by a periodic refresh and by refreshes asked for
- * when a broker reports stale routing or a connection drops.
+ * when a broker reports stale routing or a connection drops. The pieces live
+ * beside it: the bootstrap list (bootstrap.ts), when refreshes run
+ * (refresh-scheduler.ts), what failing brokers are logged and reported as
+ * (connection-failures.ts), and each broker's connection (broker-node.ts).
  */
 import { ApiKey } from "../protocol/api-keys.js";
 import {
@@ -14,6 +17,7 @@ import { KafkaClientError } from "./client-error.js";
 import type { BrokerConnection } from "./connection.js";
 import { ConnectionFailures } from "./connection-failures.js";
 import type { Logger } from "./logger.js";
+import { RefreshScheduler } from "./refresh-scheduler.js";
 
 export { parseBootstrap } from "./bootstrap.js";
 
@@ -75,12 +79,7 @@ export class Cluster {
   readonly topics = new Map<string, TopicMetadata>();
   /** Topics the producer uses: every refresh asks for all of them. */
   private readonly wanted = new Set<string>();
-  private refreshing: Promise<void> | undefined;
-  private refreshAgain = false;
-  private urgentTimer: NodeJS.Timeout | undefined;
-  private periodicTimer: NodeJS.Timeout | undefined;
-  private urgentFailures = 0;
-  private lastUrgentAt = 0;
+  private readonly refreshes: RefreshScheduler;
   private closed = false;
   /** Bumped by every metadata response applied. */
   version = 0;
@@ -99,14 +98,7 @@ export class Cluster {
   ) {
     this.failures = new ConnectionFailures(options.logger);
     this.bootstrapNodes = options.bootstrap.map((b, i) => this.makeNode(-1 - i, b.host, b.port));
-    const period = Math.min(
-      options.refreshIntervalMs < 0 ? Number.POSITIVE_INFINITY : options.refreshIntervalMs,
-      options.maxAgeMs,
-    );
-    if (Number.isFinite(period)) {
-      this.periodicTimer = setInterval(() => this.refresh().catch(() => {}), period);
-      this.periodicTimer.unref();
-    }
+    this.refreshes = new RefreshScheduler(() => this.fetch(), options);
   }
 
   private makeNode(nodeId: number, host: string, port: number): BrokerNode {
@@ -223,47 +215,15 @@ export class Cluster {
 
   /**
    * Asks for a refresh soon: at once the first time, then with a growing
-   * delay (retry.backoff.ms doubling to retry.backoff.max.ms) while refreshes
-   * keep being asked for, so a broken cluster is not hammered.
+   * delay while refreshes keep being asked for (RefreshScheduler).
    */
   requestRefresh(reason: string): void {
-    if (this.closed || this.urgentTimer !== undefined) return;
-    const now = Date.now();
-    // A quiet spell resets the growth: the next request is served at once.
-    if (now - this.lastUrgentAt > 2 * this.options.retryBackoffMaxMs) this.urgentFailures = 0;
-    this.lastUrgentAt = now;
-    const delay =
-      this.urgentFailures === 0
-        ? 0
-        : Math.min(
-            this.options.retryBackoffMaxMs,
-            this.options.retryBackoffMs * 2 ** (this.urgentFailures - 1),
-          );
-    this.urgentFailures++;
-    this.options.logger.debug("metadata refresh requested", { reason, delay });
-    this.urgentTimer = setTimeout(() => {
-      this.urgentTimer = undefined;
-      this.refresh().catch(() => {});
-    }, delay);
-    this.urgentTimer.unref();
+    this.refreshes.requestRefresh(reason);
   }
 
   /** Fetches metadata for the wanted topics (one request at a time). */
   refresh(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.refreshing) {
-      this.refreshAgain = true;
-      return this.refreshing;
-    }
-    const run = this.fetch().finally(() => {
-      this.refreshing = undefined;
-      if (this.refreshAgain && !this.closed) {
-        this.refreshAgain = false;
-        this.refresh().catch(() => {});
-      }
-    });
-    this.refreshing = run;
-    return run;
+    return this.refreshes.refresh();
   }
 
   /**
@@ -438,9 +398,7 @@ export class Cluster {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.urgentTimer);
-    clearInterval(this.periodicTimer);
-    this.urgentTimer = undefined;
+    this.refreshes.stop();
     for (const node of this.nodes.values()) node.close();
     for (const node of this.bootstrapNodes) node.close();
   }
