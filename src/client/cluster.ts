@@ -1,7 +1,10 @@
 /**
  * Bootstrap and metadata: the map of brokers, topics, partitions, leaders and
  * leader epochs, kept fresh by a periodic refresh and by refreshes asked for
- * when a broker reports stale routing or a connection drops.
+ * when a broker reports stale routing or a connection drops. The pieces live
+ * beside it: the bootstrap list (bootstrap.ts), when refreshes run
+ * (refresh-scheduler.ts), what failing brokers are logged and reported as
+ * (connection-failures.ts), and each broker's connection (broker-node.ts).
  */
 import { ApiKey } from "../protocol/api-keys.js";
 import {
@@ -12,7 +15,11 @@ import {
 import { BrokerNode, type ConnectionSettings } from "./broker-node.js";
 import { KafkaClientError } from "./client-error.js";
 import type { BrokerConnection } from "./connection.js";
+import { ConnectionFailures } from "./connection-failures.js";
 import type { Logger } from "./logger.js";
+import { RefreshScheduler } from "./refresh-scheduler.js";
+
+export { parseBootstrap } from "./bootstrap.js";
 
 export interface PartitionMetadata {
   /** Leader node id, -1 while unknown. */
@@ -66,60 +73,13 @@ export interface ClusterEvents {
   onConnectionError(err: Error): void;
 }
 
-/** Parses "host:port,[v6]:port,host" (port 9092 by default). */
-export function parseBootstrap(list: string): { host: string; port: number }[] {
-  const out: { host: string; port: number }[] = [];
-  for (const raw of list.split(",")) {
-    const entry = raw.trim();
-    if (entry === "") continue;
-    const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(entry);
-    const port = m?.[3] === undefined ? 9092 : Number(m[3]);
-    if (!m || port < 1 || port > 65535) {
-      throw new KafkaClientError(
-        "INVALID_ARG",
-        `invalid broker address "${entry}": expected host:port`,
-      );
-    }
-    out.push({ host: (m[1] ?? m[2])!, port });
-  }
-  return out;
-}
-
-/** Distinct causes warned about per broker before the rest go to debug. */
-const MAX_WARNED_CAUSES = 8;
-
-/**
- * "connection to host:port failed: <why>", without naming the broker twice:
- * most connection errors already start with "connection to host:port ...".
- */
-function failureText(address: string, err: Error): string {
-  return err.message.includes(address)
-    ? err.message
-    : `connection to ${address} failed: ${err.message}`;
-}
-
-/**
- * What makes two failures the same cause: the client code and the system
- * error code (ECONNREFUSED, ENOTFOUND, ...) when there is one, else the message.
- */
-function causeKey(err: Error): string {
-  const code = err instanceof KafkaClientError ? err.code : err.name;
-  const errno = (err.cause as NodeJS.ErrnoException | undefined)?.code;
-  return typeof errno === "string" ? `${code} ${errno}` : `${code} ${err.message}`;
-}
-
 export class Cluster {
   private readonly nodes = new Map<number, BrokerNode>();
   private readonly bootstrapNodes: BrokerNode[];
   readonly topics = new Map<string, TopicMetadata>();
   /** Topics the producer uses: every refresh asks for all of them. */
   private readonly wanted = new Set<string>();
-  private refreshing: Promise<void> | undefined;
-  private refreshAgain = false;
-  private urgentTimer: NodeJS.Timeout | undefined;
-  private periodicTimer: NodeJS.Timeout | undefined;
-  private urgentFailures = 0;
-  private lastUrgentAt = 0;
+  private readonly refreshes: RefreshScheduler;
   private closed = false;
   /** Bumped by every metadata response applied. */
   version = 0;
@@ -129,33 +89,16 @@ export class Cluster {
    */
   lastConnectionError: Error | undefined;
   clusterId: string | null = null;
-  /**
-   * Per broker address, the causes of failure logged at warn since it was
-   * last connected: a retry storm logs each cause once, the repeats at debug.
-   */
-  private readonly warned = new Map<string, Set<string>>();
-  /**
-   * Addresses whose latest connection attempt failed (none has connected
-   * since). Keyed by address: a bootstrap entry and the metadata node at the
-   * same address are one broker.
-   */
-  private readonly failing = new Set<string>();
-  /** ALL_BROKERS_DOWN was reported and no broker has connected since. */
-  private allDownReported = false;
+  /** Which causes were warned about, which addresses fail: for the logs and ALL_BROKERS_DOWN. */
+  private readonly failures: ConnectionFailures;
 
   constructor(
     private readonly options: ClusterOptions,
     private readonly events: ClusterEvents,
   ) {
+    this.failures = new ConnectionFailures(options.logger);
     this.bootstrapNodes = options.bootstrap.map((b, i) => this.makeNode(-1 - i, b.host, b.port));
-    const period = Math.min(
-      options.refreshIntervalMs < 0 ? Number.POSITIVE_INFINITY : options.refreshIntervalMs,
-      options.maxAgeMs,
-    );
-    if (Number.isFinite(period)) {
-      this.periodicTimer = setInterval(() => this.refresh().catch(() => {}), period);
-      this.periodicTimer.unref();
-    }
+    this.refreshes = new RefreshScheduler(() => this.fetch(), options);
   }
 
   private makeNode(nodeId: number, host: string, port: number): BrokerNode {
@@ -170,11 +113,10 @@ export class Cluster {
       },
       {
         onUp: (node) => this.events.onBrokerReady(node.nodeId),
-        onConnected: (node) => this.noteConnected(node),
+        onConnected: (node) => this.failures.connected(node.address),
         onDown: (node, err, established) => {
           this.lastConnectionError = err;
-          if (!established) this.failing.add(node.address);
-          this.logFailure(node, err, established);
+          this.failures.failed(node.address, err, established);
           this.events.onConnectionError(err);
           if (node.nodeId >= 0) {
             this.events.onBrokerDown(node.nodeId, err);
@@ -184,46 +126,6 @@ export class Cluster {
         },
       },
     );
-  }
-
-  /** A connection to `node` is up: its failures are forgotten, the warnings re-armed. */
-  private noteConnected(node: BrokerNode): void {
-    const address = node.address;
-    this.failing.delete(address);
-    this.allDownReported = false;
-    if (this.warned.delete(address)) {
-      this.options.logger.info(`connected to ${address}`, { broker: address });
-    }
-  }
-
-  /**
-   * Logs a connection failure: at warn the first time a broker fails with a
-   * given cause (until it connects again), at debug when the cause repeats. A
-   * connection that was up and closed plainly (TRANSPORT: the broker closed it,
-   * idle or restarting) is logged at info: if the broker stays away, the
-   * reconnect attempts that follow are warned about.
-   */
-  private logFailure(node: BrokerNode, err: Error, established: boolean): void {
-    const address = node.address;
-    const text = `${failureText(address, err)} (${established ? "reconnecting" : "retrying"})`;
-    const fields = { broker: address, error: err.message };
-    const logger = this.options.logger;
-    if (established && err instanceof KafkaClientError && err.code === "TRANSPORT") {
-      logger.info(text, fields);
-      return;
-    }
-    let causes = this.warned.get(address);
-    if (causes === undefined) {
-      causes = new Set();
-      this.warned.set(address, causes);
-    }
-    const key = causeKey(err);
-    if (causes.has(key) || causes.size >= MAX_WARNED_CAUSES) {
-      logger.debug(text, fields);
-      return;
-    }
-    causes.add(key);
-    logger.warn(text, fields);
   }
 
   /** Every broker address known: the bootstrap list and the metadata's brokers. */
@@ -239,20 +141,11 @@ export class Cluster {
    * broker failed its latest connection attempt and none is connected.
    */
   private checkAllDown(last: Error): void {
-    if (this.closed || this.allDownReported) return;
+    if (this.closed) return;
     for (const node of this.nodes.values()) if (node.ready()) return;
     for (const node of this.bootstrapNodes) if (node.ready()) return;
-    const known = this.knownAddresses();
-    for (const address of known) if (!this.failing.has(address)) return;
-    this.allDownReported = true;
-    const n = known.size;
-    const what =
-      n === 1 ? `the only broker (${[...known][0]}) is down` : `all ${n} brokers are down`;
-    const err = new KafkaClientError("ALL_BROKERS_DOWN", `${what} (last error: ${last.message})`, {
-      cause: last,
-    });
-    this.options.logger.error(err.message, { brokers: [...known], error: last.message });
-    this.events.onConnectionError(err);
+    const err = this.failures.allBrokersDown(this.knownAddresses(), last);
+    if (err !== undefined) this.events.onConnectionError(err);
   }
 
   /** Adds topics to those kept in the metadata map. */
@@ -322,47 +215,15 @@ export class Cluster {
 
   /**
    * Asks for a refresh soon: at once the first time, then with a growing
-   * delay (retry.backoff.ms doubling to retry.backoff.max.ms) while refreshes
-   * keep being asked for, so a broken cluster is not hammered.
+   * delay while refreshes keep being asked for (RefreshScheduler).
    */
   requestRefresh(reason: string): void {
-    if (this.closed || this.urgentTimer !== undefined) return;
-    const now = Date.now();
-    // A quiet spell resets the growth: the next request is served at once.
-    if (now - this.lastUrgentAt > 2 * this.options.retryBackoffMaxMs) this.urgentFailures = 0;
-    this.lastUrgentAt = now;
-    const delay =
-      this.urgentFailures === 0
-        ? 0
-        : Math.min(
-            this.options.retryBackoffMaxMs,
-            this.options.retryBackoffMs * 2 ** (this.urgentFailures - 1),
-          );
-    this.urgentFailures++;
-    this.options.logger.debug("metadata refresh requested", { reason, delay });
-    this.urgentTimer = setTimeout(() => {
-      this.urgentTimer = undefined;
-      this.refresh().catch(() => {});
-    }, delay);
-    this.urgentTimer.unref();
+    this.refreshes.requestRefresh(reason);
   }
 
   /** Fetches metadata for the wanted topics (one request at a time). */
   refresh(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.refreshing) {
-      this.refreshAgain = true;
-      return this.refreshing;
-    }
-    const run = this.fetch().finally(() => {
-      this.refreshing = undefined;
-      if (this.refreshAgain && !this.closed) {
-        this.refreshAgain = false;
-        this.refresh().catch(() => {});
-      }
-    });
-    this.refreshing = run;
-    return run;
+    return this.refreshes.refresh();
   }
 
   /**
@@ -461,10 +322,7 @@ export class Cluster {
         this.nodes.delete(id);
       }
     }
-    // Brokers gone from the metadata take their failure records with them.
-    const known = this.knownAddresses();
-    for (const address of this.failing) if (!known.has(address)) this.failing.delete(address);
-    for (const address of this.warned.keys()) if (!known.has(address)) this.warned.delete(address);
+    this.failures.forgetAllBut(this.knownAddresses());
     for (const t of m.topics) {
       if (t.name === null) continue;
       const topicId = Buffer.from(t.topicId).toString("hex");
@@ -540,9 +398,7 @@ export class Cluster {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.urgentTimer);
-    clearInterval(this.periodicTimer);
-    this.urgentTimer = undefined;
+    this.refreshes.stop();
     for (const node of this.nodes.values()) node.close();
     for (const node of this.bootstrapNodes) node.close();
   }

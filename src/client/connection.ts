@@ -4,19 +4,13 @@
  * requests in the order they were sent), a bound on requests in flight, a
  * response deadline, the ApiVersions handshake with its downgrade rule
  * (KIP-511), SASL authentication and re-authentication before the broker's
- * session ends (KIP-368).
+ * session ends (KIP-368). This class ties them together; the pieces live
+ * beside it: the socket (broker-socket.ts), the requests in flight
+ * (in-flight.ts), the ApiVersions exchange (api-versions-handshake.ts) and
+ * re-authentication (sasl-reauthentication.ts).
  */
-import net from "node:net";
-import tls from "node:tls";
-import { ApiKey, apiName } from "../protocol/api-keys.js";
-import {
-  API_VERSIONS_VERSIONS,
-  type ApiVersionsResponse,
-  decodeApiVersionsResponseTolerant,
-  encodeApiVersionsRequest,
-  pickApiVersionsFallback,
-  UNSUPPORTED_VERSION_ERROR,
-} from "../protocol/api-versions.js";
+import type net from "node:net";
+import { apiName } from "../protocol/api-keys.js";
 import { FrameSplitter } from "../protocol/frame.js";
 import {
   encodeRequestFrame,
@@ -24,12 +18,25 @@ import {
   responseHeaderVersion,
 } from "../protocol/headers.js";
 import { Reader } from "../protocol/reader.js";
-import { brokerVersionMap, pickVersion, type VersionRange } from "../protocol/versions.js";
+import { pickVersion, type VersionRange } from "../protocol/versions.js";
 import { Writer } from "../protocol/writer.js";
+import { negotiateApiVersions } from "./api-versions-handshake.js";
+import {
+  checkPeerHostname,
+  errorText,
+  looksLikeTls,
+  openSocket,
+  socketError,
+} from "./broker-socket.js";
 import { KafkaClientError } from "./client-error.js";
+import { type InFlightRequest, InFlightRequests } from "./in-flight.js";
 import { type Logger, silentLogger } from "./logger.js";
-import { saslAuthenticate } from "./sasl-authenticator.js";
+import type { KafkaRequest, ResponseCallback } from "./request.js";
+import { type SaslTransport, saslAuthenticate } from "./sasl-authenticator.js";
+import { SaslReauthentication } from "./sasl-reauthentication.js";
 import type { SaslSettings, TlsSettings } from "./security.js";
+
+export type { KafkaRequest, ResponseCallback } from "./request.js";
 
 export interface ConnectionOptions {
   host: string;
@@ -56,48 +63,11 @@ export interface ConnectionOptions {
   onReauthenticated?: (() => void) | undefined;
 }
 
-export type ResponseCallback<T> = (err: Error | null, response?: T) => void;
-
-/**
- * One request as a value: what the connection needs to frame, send and match
- * it. The connection assigns the correlation id and writes the header.
- */
-export interface KafkaRequest<T> {
-  readonly apiKey: number;
-  readonly apiVersion: number;
-  /** Writes the request body; byte arrays given to `w.spliced()` go out by reference. */
-  encode(w: Writer): void;
-  /** Decodes the response body; undefined when the broker sends none (Produce with acks=0). */
-  readonly decode: ((r: Reader) => T) | undefined;
-  /** Initial size of the header-and-body buffer. */
-  readonly sizeHint?: number;
-}
-
-interface Pending {
-  correlationId: number;
-  apiKey: number;
-  headerVersion: 0 | 1;
-  /** undefined: no response comes; the entry waits for the write to complete. */
-  decode: ((r: Reader) => unknown) | undefined;
-  callback: ResponseCallback<unknown>;
-  deadline: number;
-  sentAt: number;
-}
-
-const CLIENT_SOFTWARE_NAME = "event-kafka";
-const CLIENT_SOFTWARE_VERSION = "0.1.0";
-
 export class BrokerConnection {
   readonly address: string;
   private readonly socket: net.Socket;
   private readonly splitter: FrameSplitter;
-  /** Requests awaiting their response, in the order sent (Kafka answers in that order). */
-  private readonly pending: Pending[] = [];
-  /** Requests without a response (acks=0) whose write has not completed yet. */
-  private readonly writes = new Set<Pending>();
-  private correlationId = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly inFlightRequests = new InFlightRequests((expired) => this.expire(expired));
   /** No request before this time: the broker throttles this client (KIP-219). */
   throttledUntil = 0;
   private closedWith: Error | undefined;
@@ -113,12 +83,7 @@ export class BrokerConnection {
   onDrain: (() => void) | undefined;
   /** Responses received: a close before the first or second hints at a wrong protocol. */
   private answered = 0;
-  /** The broker's SASL session ends soon: no new request until re-authenticated. */
-  private reauthDue = false;
-  private reauthenticating = false;
-  private reauthTimer: NodeJS.Timeout | undefined;
-  /** Requests sent while re-authenticating, written once it is done. */
-  private readonly held: (() => void)[] = [];
+  private readonly reauthentication: SaslReauthentication;
 
   private constructor(
     private readonly options: ConnectionOptions,
@@ -127,6 +92,14 @@ export class BrokerConnection {
     this.address = `${options.host}:${options.port}`;
     this.socket = socket;
     this.logger = options.logger ?? silentLogger;
+    this.reauthentication = new SaslReauthentication(options, this.logger, {
+      address: this.address,
+      inFlight: () => this.inFlight,
+      closed: () => this.closed,
+      saslTransport: () => this.saslTransport(),
+      drained: () => this.onDrain?.(),
+      close: (reason) => this.destroy(reason),
+    });
     this.splitter = new FrameSplitter((frame) => this.onFrame(frame), {
       maxFrameBytes: options.maxResponseBytes,
     });
@@ -144,9 +117,13 @@ export class BrokerConnection {
         this.splitter.push(chunk);
       } catch (err) {
         this.destroy(
-          new KafkaClientError("TRANSPORT", `bad response from ${this.address}: ${errText(err)}`, {
-            cause: err,
-          }),
+          new KafkaClientError(
+            "TRANSPORT",
+            `bad response from ${this.address}: ${errorText(err)}`,
+            {
+              cause: err,
+            },
+          ),
         );
       }
     });
@@ -178,19 +155,7 @@ export class BrokerConnection {
         return;
       }
       const secure = options.tls;
-      const socket = secure
-        ? tls.connect({
-            host: options.host,
-            port: options.port,
-            secureContext: secure.context,
-            // RFC 6066: SNI carries host names only, never an IP literal.
-            ...(net.isIP(options.host) === 0 && { servername: options.host }),
-            rejectUnauthorized: secure.verify,
-            checkServerIdentity: secure.checkHostname ? tls.checkServerIdentity : () => undefined,
-          })
-        : net.connect({ host: options.host, port: options.port });
-      socket.setNoDelay(options.noDelay);
-      if (options.keepAlive) socket.setKeepAlive(true);
+      const socket = openSocket(options);
       let settled = false;
       const onAbort = (): void => fail(aborted());
       const fail = (err: Error): void => {
@@ -216,14 +181,10 @@ export class BrokerConnection {
       socket.once("error", onConnectError);
       socket.once(secure ? "secureConnect" : "connect", () => {
         socket.off("error", onConnectError);
-        // Without chain verification Node skips the host name check; it is asked for on its own.
-        if (secure && !secure.verify && secure.checkHostname) {
-          const peer = (socket as tls.TLSSocket).getPeerCertificate();
-          const err = tls.checkServerIdentity(options.host, peer);
-          if (err) {
-            fail(socketError(address, err, secure));
-            return;
-          }
+        const mismatch = checkPeerHostname(socket, options.host, secure);
+        if (mismatch) {
+          fail(socketError(address, mismatch, secure));
+          return;
         }
         const conn = new BrokerConnection(options, socket);
         conn.onClose = (err) => fail(err);
@@ -263,13 +224,15 @@ export class BrokerConnection {
 
   /** ApiVersions, then SASL when configured. */
   private async handshake(): Promise<void> {
-    await this.negotiate(API_VERSIONS_VERSIONS.max);
+    const negotiated = await negotiateApiVersions(this, this.options, this.logger);
+    this.versions = negotiated.versions;
+    this.apiVersionsVersion = negotiated.apiVersionsVersion;
     const sasl = this.options.sasl;
-    if (sasl) this.scheduleReauth(await saslAuthenticate(this.saslTransport(), sasl));
+    if (sasl) this.reauthentication.schedule(await saslAuthenticate(this.saslTransport(), sasl));
   }
 
   /** The connection as SASL sees it: its requests bypass the hold of a re-authentication. */
-  private saslTransport() {
+  private saslTransport(): SaslTransport {
     return {
       address: this.address,
       hasApi: (apiKey: number) => this.versions.has(apiKey),
@@ -279,92 +242,6 @@ export class BrokerConnection {
           this.sendNow(request, (err, res) => (err ? reject(err) : resolve(res as T))),
         ),
     };
-  }
-
-  /**
-   * KIP-368: re-authenticate before the session the broker set ends, at 85-95%
-   * of it as the Java client does, so connections opened together spread out.
-   */
-  private scheduleReauth(lifetimeMs: number): void {
-    if (lifetimeMs <= 0 || this.closedWith) return;
-    const delay = Math.max(0, Math.floor(lifetimeMs * (0.85 + Math.random() * 0.1)));
-    this.reauthTimer = setTimeout(() => {
-      this.reauthTimer = undefined;
-      this.reauthDue = true;
-      this.maybeReauthenticate();
-    }, delay);
-    this.reauthTimer.unref();
-  }
-
-  /** Re-authenticates once nothing is in flight: the broker takes no other request meanwhile. */
-  private maybeReauthenticate(): void {
-    const sasl = this.options.sasl;
-    if (!this.reauthDue || this.reauthenticating || this.inFlight > 0 || this.closedWith || !sasl) {
-      return;
-    }
-    this.reauthenticating = true;
-    this.logger.debug("SASL re-authentication", { broker: this.address });
-    saslAuthenticate(this.saslTransport(), sasl).then(
-      (lifetimeMs) => {
-        this.reauthenticating = false;
-        this.reauthDue = false;
-        if (this.closedWith) return;
-        this.scheduleReauth(lifetimeMs);
-        this.options.onReauthenticated?.();
-        for (const send of this.held.splice(0)) send();
-        this.onDrain?.();
-      },
-      (err: Error) => {
-        this.reauthenticating = false;
-        this.logger.warn("SASL re-authentication failed", {
-          broker: this.address,
-          error: err.message,
-        });
-        this.destroy(err);
-      },
-    );
-  }
-
-  /** ApiVersions at `version`, stepping down once as the broker's answer says. */
-  private async negotiate(version: number): Promise<void> {
-    const response = await this.apiVersions(version);
-    if (response.errorCode === UNSUPPORTED_VERSION_ERROR) {
-      const fallback = pickApiVersionsFallback(response, version);
-      if (fallback >= version) {
-        throw new KafkaClientError(
-          "UNSUPPORTED_FEATURE",
-          `${this.address} refused ApiVersions v${version} and offers nothing lower`,
-        );
-      }
-      this.logger.debug("ApiVersions downgrade", {
-        broker: this.address,
-        from: version,
-        to: fallback,
-      });
-      return this.negotiate(fallback);
-    }
-    if (response.errorCode !== 0) {
-      throw new KafkaClientError(
-        "TRANSPORT",
-        `${this.address} answered ApiVersions with error code ${response.errorCode}`,
-      );
-    }
-    this.versions = brokerVersionMap(response);
-    this.apiVersionsVersion = version;
-  }
-
-  private apiVersions(version: number): Promise<ApiVersionsResponse> {
-    const { softwareName, softwareVersion } = this.options;
-    return this.request({
-      apiKey: ApiKey.ApiVersions,
-      apiVersion: version,
-      encode: (w) =>
-        encodeApiVersionsRequest(w, version, {
-          clientSoftwareName: softwareName ?? CLIENT_SOFTWARE_NAME,
-          clientSoftwareVersion: softwareVersion ?? CLIENT_SOFTWARE_VERSION,
-        }),
-      decode: (r) => decodeApiVersionsResponseTolerant(r, version),
-    });
   }
 
   /** The version ranges the broker announced. */
@@ -383,7 +260,7 @@ export class BrokerConnection {
   }
 
   get inFlight(): number {
-    return this.pending.length + this.writes.size;
+    return this.inFlightRequests.size;
   }
 
   get closed(): boolean {
@@ -397,7 +274,7 @@ export class BrokerConnection {
   canSend(now = Date.now()): boolean {
     return (
       this.closedWith === undefined &&
-      !this.reauthDue &&
+      !this.reauthentication.isDue &&
       this.inFlight < this.options.maxInFlight &&
       now >= this.throttledUntil
     );
@@ -420,8 +297,8 @@ export class BrokerConnection {
    * connection, since a late answer would leave the stream out of step.
    */
   send<T>(request: KafkaRequest<T>, callback: ResponseCallback<T>, timeoutMs?: number): void {
-    if (this.reauthDue && !this.closedWith) {
-      this.held.push(() => this.sendNow(request, callback, timeoutMs));
+    if (this.reauthentication.isDue && !this.closedWith) {
+      this.reauthentication.hold(() => this.sendNow(request, callback, timeoutMs));
       return;
     }
     this.sendNow(request, callback, timeoutMs);
@@ -438,7 +315,7 @@ export class BrokerConnection {
       return;
     }
     const { apiKey, apiVersion } = request;
-    const correlationId = this.nextCorrelationId();
+    const correlationId = this.inFlightRequests.nextCorrelationId();
     const w = new Writer(request.sizeHint ?? 256).beginSplicing();
     encodeRequestFrame(
       w,
@@ -446,7 +323,7 @@ export class BrokerConnection {
       () => request.encode(w),
     );
     const now = Date.now();
-    const entry: Pending = {
+    const entry: InFlightRequest = {
       correlationId,
       apiKey,
       headerVersion: responseHeaderVersion(apiKey, apiVersion),
@@ -456,22 +333,23 @@ export class BrokerConnection {
       sentAt: now,
     };
     if (entry.decode === undefined) {
-      this.writes.add(entry);
+      this.inFlightRequests.addAwaitingWrite(entry);
       this.write(w.chunks(), (err) => {
-        if (!this.writes.delete(entry)) return; // already failed by a close or its deadline
+        // false: already failed by a close or its deadline
+        if (!this.inFlightRequests.writeDone(entry)) return;
         callback(
           err
             ? new KafkaClientError("TRANSPORT", `write to ${this.address} failed: ${err.message}`)
             : null,
         );
-        this.maybeReauthenticate();
+        this.reauthentication.maybeStart();
         this.onDrain?.();
       });
     } else {
-      this.pending.push(entry);
+      this.inFlightRequests.addAwaitingResponse(entry);
       this.write(w.chunks());
     }
-    this.armTimer(entry.deadline);
+    this.inFlightRequests.armTimer(entry.deadline);
   }
 
   /** `send` as a Promise. */
@@ -479,11 +357,6 @@ export class BrokerConnection {
     return new Promise((resolve, reject) => {
       this.send(request, (err, res) => (err ? reject(err) : resolve(res as T)), timeoutMs);
     });
-  }
-
-  private nextCorrelationId(): number {
-    this.correlationId = (this.correlationId + 1) & 0x7fffffff;
-    return this.correlationId;
   }
 
   /** One vectored write of a frame's chunks (corked: a single writev). */
@@ -500,7 +373,7 @@ export class BrokerConnection {
   }
 
   private onFrame(frame: Buffer): void {
-    const head = this.pending.shift();
+    const head = this.inFlightRequests.takeOldest();
     if (!head) {
       this.destroy(new KafkaClientError("TRANSPORT", `unsolicited response from ${this.address}`));
       return;
@@ -514,11 +387,11 @@ export class BrokerConnection {
       }
       response = head.decode!(r);
     } catch (err) {
-      this.pending.unshift(head);
+      this.inFlightRequests.putBackOldest(head);
       this.destroy(
         new KafkaClientError(
           "TRANSPORT",
-          `bad ${apiName(head.apiKey)} response from ${this.address}: ${errText(err)}`,
+          `bad ${apiName(head.apiKey)} response from ${this.address}: ${errorText(err)}`,
           { cause: err },
         ),
       );
@@ -527,50 +400,19 @@ export class BrokerConnection {
     this.answered++;
     this.lastRttMs = Date.now() - head.sentAt;
     head.callback(null, response);
-    this.maybeReauthenticate();
+    this.reauthentication.maybeStart();
     this.onDrain?.();
   }
 
-  /** Makes sure the timer fires by `deadline`. */
-  private armTimer(deadline: number): void {
-    if (this.timer !== undefined && this.timerAt <= deadline) return;
-    this.clearTimer();
-    this.timerAt = deadline;
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, deadline - Date.now()));
-    this.timer.unref();
-  }
-
-  private onTimer(): void {
-    this.timer = undefined;
-    const now = Date.now();
-    let next = Number.POSITIVE_INFINITY;
-    let expired: Pending | undefined;
-    for (const p of this.pending) {
-      if (p.deadline <= now) expired ??= p;
-      else if (p.deadline < next) next = p.deadline;
-    }
-    for (const p of this.writes) {
-      if (p.deadline <= now) expired ??= p;
-      else if (p.deadline < next) next = p.deadline;
-    }
-    if (expired !== undefined) {
-      const what = expired.decode === undefined ? "was not written" : "got no response";
-      this.destroy(
-        new KafkaClientError(
-          "TIMED_OUT",
-          `${apiName(expired.apiKey)} request to ${this.address} ${what} within ${expired.deadline - expired.sentAt} ms`,
-        ),
-      );
-      return;
-    }
-    if (Number.isFinite(next)) this.armTimer(next);
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+  /** A request passed its deadline: a late answer would leave the stream out of step. */
+  private expire(expired: InFlightRequest): void {
+    const what = expired.decode === undefined ? "was not written" : "got no response";
+    this.destroy(
+      new KafkaClientError(
+        "TIMED_OUT",
+        `${apiName(expired.apiKey)} request to ${this.address} ${what} within ${expired.deadline - expired.sentAt} ms`,
+      ),
+    );
   }
 
   /** Closes the connection; requests still in flight fail with `reason`. */
@@ -583,72 +425,12 @@ export class BrokerConnection {
   private destroy(reason: Error): void {
     if (this.closedWith) return;
     this.closedWith = reason;
-    this.clearTimer();
-    clearTimeout(this.reauthTimer);
+    this.inFlightRequests.stopTimer();
+    this.reauthentication.cancel();
     this.socket.destroy();
     // Held sends run now and fail at once with the reason (sendNow sees closedWith).
-    for (const send of this.held.splice(0)) send();
-    const failed = [...this.pending.splice(0), ...this.writes];
-    this.writes.clear();
-    for (const p of failed) p.callback(reason);
+    this.reauthentication.releaseHeld();
+    for (const p of this.inFlightRequests.takeAll()) p.callback(reason);
     this.onClose?.(reason);
   }
-}
-
-/** A TLS record header (handshake 22 or alert 21, version 3.x) where a Kafka frame was due. */
-function looksLikeTls(chunk: Buffer): boolean {
-  return chunk.length >= 2 && (chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03;
-}
-
-/** OpenSSL's chain verification errors, as Node names them. */
-const CERT_VERIFY_ERROR = /^(UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|INVALID_CA|PATH_LENGTH_)/;
-
-/** A socket error as the user should read it: TLS problems say what to check. */
-function socketError(
-  address: string,
-  err: Error,
-  secure: TlsSettings | undefined,
-): KafkaClientError {
-  const code = (err as NodeJS.ErrnoException).code ?? "";
-  const ssl = (why: string): KafkaClientError =>
-    new KafkaClientError("SSL", `SSL handshake with ${address} failed: ${why}`, { cause: err });
-  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-    return ssl(
-      `certificate verify failed: host name mismatch: ${err.message} (ssl.endpoint.identification.algorithm=none skips this check)`,
-    );
-  }
-  if (CERT_VERIFY_ERROR.test(code)) return ssl(`certificate verify failed: ${err.message}`);
-  if (/ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE)$/.test(code)) {
-    return ssl(
-      `the broker refused the client certificate or its absence (check ssl.certificate.location and ssl.key.location): ${err.message}`,
-    );
-  }
-  if (code.startsWith("ERR_SSL_")) return ssl(err.message);
-  if (secure && /before secure TLS connection was established/.test(err.message)) {
-    return ssl(
-      "the broker closed the connection during the TLS handshake (a listener without TLS? check security.protocol and the port)",
-    );
-  }
-  return new KafkaClientError(
-    "TRANSPORT",
-    `connection to ${address} failed: ${socketErrorText(err)}`,
-    {
-      cause: err,
-    },
-  );
-}
-
-/**
- * A socket error's message; an AggregateError (every address of a host name
- * failed, Node's autoSelectFamily) has none of its own: its errors' are joined.
- */
-function socketErrorText(err: Error): string {
-  if (err.message !== "" || !(err instanceof AggregateError)) return err.message;
-  const inner = (err.errors as unknown[]).map(errText).filter((m) => m !== "");
-  const code = (err as NodeJS.ErrnoException).code;
-  return inner.length > 0 ? [...new Set(inner)].join("; ") : (code ?? "connection failed");
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -16,7 +16,7 @@ import {
   encodeSaslHandshakeRequest,
 } from "../protocol/sasl-handshake.js";
 import { KafkaClientError } from "./client-error.js";
-import type { KafkaRequest } from "./connection.js";
+import type { KafkaRequest } from "./request.js";
 import { SaslMechanismError } from "./sasl/index.js";
 import type { SaslSettings } from "./security.js";
 
