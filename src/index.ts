@@ -36,6 +36,12 @@ export type {
   ProducerRecord,
 } from "./producer/record.js";
 export type { ProducerStats } from "./producer/stats.js";
+export { TransactionError, type TransactionErrorKind } from "./producer/transaction-error.js";
+export type {
+  TransactionGroup,
+  TransactionOffset,
+  TransactionState,
+} from "./producer/transactions.js";
 export { ErrorCode, KafkaProtocolError } from "./protocol/errors.js";
 export {
   BrokerIdError,

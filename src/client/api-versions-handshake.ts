@@ -38,6 +38,8 @@ export interface NegotiatedVersions {
   versions: Map<number, VersionRange>;
   /** The ApiVersions version the broker accepted (after any downgrade). */
   apiVersionsVersion: number;
+  /** The cluster's finalized feature levels (v3+; e.g. transaction.version), by name. */
+  finalizedFeatures: Map<string, number>;
 }
 
 /** ApiVersions at `version`, stepping down once as the broker's answer says. */
@@ -69,7 +71,13 @@ export async function negotiateApiVersions(
       `${conn.address} answered ApiVersions with error code ${response.errorCode}`,
     );
   }
-  return { versions: brokerVersionMap(response), apiVersionsVersion: version };
+  return {
+    versions: brokerVersionMap(response),
+    apiVersionsVersion: version,
+    finalizedFeatures: new Map(
+      response.finalizedFeatures.map((f) => [f.name, f.maxVersionLevel] as const),
+    ),
+  };
 }
 
 function apiVersions(

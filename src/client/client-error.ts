@@ -37,6 +37,8 @@ export type ClientErrorCode =
   | "UNSUPPORTED_FEATURE"
   /** A codec failed to compress a batch. */
   | "COMPRESSION"
+  /** The record's transaction was aborted before the record was sent. */
+  | "TRANSACTION_ABORTED"
   /** The idempotent producer cannot go on (see the cause); produce() throws it from then on. */
   | "FATAL";
 

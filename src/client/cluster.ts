@@ -18,6 +18,7 @@ import type { BrokerConnection } from "./connection.js";
 import { ConnectionFailures } from "./connection-failures.js";
 import type { Logger } from "./logger.js";
 import { RefreshScheduler } from "./refresh-scheduler.js";
+import { sleep } from "./request.js";
 
 export { parseBootstrap } from "./bootstrap.js";
 
@@ -195,6 +196,48 @@ export class Cluster {
       ?.connect()
       .catch(() => {});
     return undefined;
+  }
+
+  /**
+   * A ready connection to any broker, trying them best first until one is up
+   * or `deadline` passes (for requests that wait on an answer, such as a
+   * coordinator lookup).
+   */
+  async readyConnection(deadline: number): Promise<BrokerConnection> {
+    let last: Error | undefined;
+    for (let round = 0; ; round++) {
+      if (this.closed) throw new KafkaClientError("DESTROYED", "the producer is closed");
+      for (const node of this.candidates()) {
+        try {
+          return await node.connect();
+        } catch (err) {
+          last = err as Error;
+        }
+        if (Date.now() >= deadline || this.closed) break;
+      }
+      if (Date.now() >= deadline) {
+        throw new KafkaClientError(
+          "TIMED_OUT",
+          `no broker reachable${last ? `: ${last.message}` : ""}`,
+          { cause: last },
+        );
+      }
+      await sleep(
+        Math.min(this.options.retryBackoffMaxMs, this.options.retryBackoffMs * 2 ** round),
+      );
+    }
+  }
+
+  /**
+   * A ready connection to broker `nodeId` at host:port (a coordinator): the
+   * metadata's node, or one added from the address a FindCoordinator answer gave.
+   */
+  nodeConnection(nodeId: number, host: string, port: number): Promise<BrokerConnection> {
+    if (this.closed) {
+      return Promise.reject(new KafkaClientError("DESTROYED", "the producer is closed"));
+    }
+    this.addNode(nodeId, host, port);
+    return this.nodes.get(nodeId)!.connect();
   }
 
   /** Round-trip time of the last response per broker, in ms. */

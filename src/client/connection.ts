@@ -72,6 +72,8 @@ export class BrokerConnection {
   throttledUntil = 0;
   private closedWith: Error | undefined;
   private versions = new Map<number, VersionRange>();
+  /** The cluster's finalized feature levels as this broker announced them. */
+  finalizedFeatures: ReadonlyMap<string, number> = new Map();
   private readonly logger: Logger;
   /** The ApiVersions version the broker accepted (after any downgrade). */
   apiVersionsVersion = -1;
@@ -227,6 +229,7 @@ export class BrokerConnection {
     const negotiated = await negotiateApiVersions(this, this.options, this.logger);
     this.versions = negotiated.versions;
     this.apiVersionsVersion = negotiated.apiVersionsVersion;
+    this.finalizedFeatures = negotiated.finalizedFeatures;
     const sasl = this.options.sasl;
     if (sasl) this.reauthentication.schedule(await saslAuthenticate(this.saslTransport(), sasl));
   }

@@ -5,6 +5,8 @@
  */
 import type { Reader } from "../protocol/reader.js";
 import type { Writer } from "../protocol/writer.js";
+import { KafkaClientError } from "./client-error.js";
+import type { BrokerConnection } from "./connection.js";
 
 export type ResponseCallback<T> = (err: Error | null, response?: T) => void;
 
@@ -21,4 +23,32 @@ export interface KafkaRequest<T> {
   readonly decode: ((r: Reader) => T) | undefined;
   /** Initial size of the header-and-body buffer. */
   readonly sizeHint?: number;
+}
+
+/**
+ * Sends `req` over `conn` and resolves with the decoded response: the form for
+ * paths that wait on one answer at a time (coordinators, transactions).
+ */
+export function request<T>(
+  conn: BrokerConnection,
+  req: KafkaRequest<T>,
+  timeoutMs?: number,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    conn.send<T>(
+      req,
+      (err, res) => {
+        if (err) reject(err);
+        else if (res === undefined) {
+          reject(new KafkaClientError("TRANSPORT", `no response from ${conn.address}`));
+        } else resolve(res);
+      },
+      timeoutMs,
+    );
+  });
+}
+
+/** Resolves after `ms` without keeping the process alive. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -215,6 +215,28 @@ export function resolveConfig(props: ProducerProperties | PropertyText = {}): Pr
 const MAX_IN_FLIGHT_IDEMPOTENT = 5;
 
 function checkConsistency(c: ProducerConfig, given: ReadonlyMap<PropertyName, string>): void {
+  if (c["transactional.id"] !== "") {
+    // A transaction is idempotent writes plus markers: the id needs what idempotence needs.
+    if (!c["enable.idempotence"]) {
+      throw new ConfigError(
+        "`transactional.id` needs `enable.idempotence`: remove enable.idempotence=false",
+        "enable.idempotence",
+      );
+    }
+    const maxInFlight = c["max.in.flight.requests.per.connection"];
+    if (maxInFlight > MAX_IN_FLIGHT_IDEMPOTENT) {
+      throw new ConfigError(
+        `\`transactional.id\` needs \`max.in.flight\` <= 5 (it is ${maxInFlight})`,
+        "max.in.flight.requests.per.connection",
+      );
+    }
+    if (c["request.required.acks"] !== -1) {
+      throw new ConfigError(
+        "`transactional.id` needs `acks` set to `all`",
+        "request.required.acks",
+      );
+    }
+  }
   if (c["enable.idempotence"]) {
     const explicit = given.has("enable.idempotence");
     const maxInFlight = c["max.in.flight.requests.per.connection"];

@@ -313,6 +313,18 @@ export const PROPERTIES = {
     true,
     "Idempotent producer: a producer id and per-partition sequence numbers in every batch, so retries never write a record twice and order holds with up to 5 batches in flight per partition. Needs acks=all and max.in.flight <= 5; left unset it is turned off when those say otherwise (librdkafka's default is false; ours, the Java client's, is true).",
   ),
+  "transactional.id": str(
+    "global",
+    "",
+    "Makes the producer transactional: records are produced inside transactions (initTransactions, beginTransaction, commitTransaction, abortTransaction) that become visible to read_committed consumers all at once or not at all. A newer producer with the same id fences this one. Implies enable.idempotence.",
+  ),
+  "transaction.timeout.ms": int(
+    "global",
+    1000,
+    INT32_MAX,
+    60000,
+    "How long the transaction coordinator lets a transaction stay open before it aborts it; the broker caps it at transaction.max.timeout.ms (15 minutes by default).",
+  ),
   "security.protocol": oneOf(
     "global",
     SECURITY_PROTOCOLS,

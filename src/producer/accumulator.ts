@@ -76,6 +76,8 @@ export class PartitionQueue {
    */
   parkedIn = -1;
   checkAt = 0;
+  /** Transactions v1: the transaction this partition was last added to (the transaction manager's). */
+  txnAddedIn = -1;
 
   constructor(
     readonly topic: string,
@@ -818,8 +820,12 @@ export class Accumulator {
     return halves;
   }
 
-  /** Reports every record still queued as failed (close()'s deadline, a fatal error); returns how many. */
-  failAll(makeError: (topic: string) => DeliveryError): number {
+  /**
+   * Reports every record still queued as failed (close()'s deadline, a fatal
+   * error); with `unsentOnly`, only those no request carries (a transaction's
+   * abort: what is in flight keeps its place and gets its answer). Returns how many.
+   */
+  failAll(makeError: (topic: string) => DeliveryError, unsentOnly = false): number {
     const before = this.counters.failed;
     for (const tq of this.topics.values()) {
       for (const w of tq.waiting.splice(0)) this.reportWaiting(tq, w, makeError(tq.name));
@@ -828,12 +834,24 @@ export class Accumulator {
     for (const pq of [...this.active]) {
       const err = makeError(pq.topic);
       for (const batch of pq.batches) {
-        if (!batch.done) this.reportFailed(batch, err);
+        if (!batch.done && !(unsentOnly && batch.inFlight)) this.reportFailed(batch, err);
       }
       this.removeReported(pq);
     }
     this.checkIdle();
     return this.counters.failed - before;
+  }
+
+  /** Calls `fn` with every partition queue of every topic used. */
+  forEachPartition(fn: (pq: PartitionQueue) => void): void {
+    for (const tq of this.topics.values()) for (const pq of tq.partitions) fn(pq);
+  }
+
+  /** Batches in Produce requests not answered yet. */
+  inFlightBatches(): number {
+    let n = 0;
+    for (const pq of this.active) n += pq.inFlight;
+    return n;
   }
 
   private invoke(

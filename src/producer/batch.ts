@@ -21,6 +21,7 @@ import {
   RecordBatchBuilder,
   type RecordData,
   type RecordHeader,
+  TRANSACTIONAL_FLAG,
 } from "../protocol/record-batch.js";
 import { Writer, writeInt64At } from "../protocol/writer.js";
 import type { DeliveryCallback, DeliveryError, DeliveryTally } from "./record.js";
@@ -39,6 +40,8 @@ export interface ProducerStamp {
   producerId: number;
   producerEpoch: number;
   baseSequence: number;
+  /** Part of a transaction: the attributes' isTransactional bit. */
+  transactional?: boolean;
 }
 
 /** Limits a batch applies when asked to take a record. */
@@ -397,4 +400,7 @@ function writeStamp(buf: Buffer, s: ProducerStamp): void {
   writeInt64At(buf, PRODUCER_ID_OFFSET, s.producerId);
   buf.writeInt16BE(s.producerEpoch, PRODUCER_EPOCH_OFFSET);
   buf.writeInt32BE(s.baseSequence, BASE_SEQUENCE_OFFSET);
+  // The flag fits the attributes' low byte (big-endian int16).
+  if (s.transactional)
+    buf[ATTRIBUTES_OFFSET + 1] = buf[ATTRIBUTES_OFFSET + 1]! | TRANSACTIONAL_FLAG;
 }

@@ -13,6 +13,10 @@
  * 1,000. When the epoch is exhausted (32767) the next bump asks for a new
  * producer id, as the Java client does, instead of failing.
  *
+ * A transactional producer's identity is assigned instead (assign(), by the
+ * transaction manager, from InitProducerId with the transactional id or from
+ * EndTxn v5): it asks for nothing and bumps nothing by itself.
+ *
  * Errors that end idempotence (authorization, a fenced producer) make the
  * identity fatal: the producer then fails every record with that cause. A
  * broker that does not offer InitProducerId, or denies it, turns idempotence
@@ -85,6 +89,8 @@ export class ProducerIdentity {
     private readonly required: boolean,
     private readonly logger: Logger,
     private readonly events: IdentityEvents,
+    /** Transactional: ids come through assign() only. */
+    private readonly assigned = false,
   ) {}
 
   get ready(): boolean {
@@ -102,7 +108,13 @@ export class ProducerIdentity {
    * broker's ready event or the answer runs the sender again).
    */
   poll(now: number, conn: BrokerConnection | undefined): number {
-    if (this.ready || this.fatal !== undefined || this.disabled || this.requesting) {
+    if (
+      this.ready ||
+      this.assigned ||
+      this.fatal !== undefined ||
+      this.disabled ||
+      this.requesting
+    ) {
       return Number.POSITIVE_INFINITY;
     }
     if (now < this.retryAt) return this.retryAt;
@@ -227,7 +239,8 @@ export class ProducerIdentity {
    */
   newerThan(generation: number): ProducerIdAndEpoch | undefined {
     if (generation < this.generation) return this.ready ? this.current() : undefined;
-    if (!this.ready) return undefined;
+    // A transactional producer's epoch moves with its transactions only.
+    if (!this.ready || this.assigned) return undefined;
     if (this.epoch >= MAX_EPOCH) {
       this.logger.info("producer epoch exhausted: asking for a new producer id", {
         producerId: this.producerId,
@@ -243,6 +256,15 @@ export class ProducerIdentity {
     this.generation++;
     this.logger.info("producer epoch bumped", { producerId: this.producerId, epoch: this.epoch });
     return this.current();
+  }
+
+  /** Takes the id and epoch a transaction coordinator gave (transactional producers). */
+  assign(producerId: number, epoch: number): void {
+    this.producerId = producerId;
+    this.epoch = epoch;
+    this.generation++;
+    this.logger.debug("producer id assigned", { producerId, epoch });
+    this.events.onReady();
   }
 
   /** Ends idempotence for good with `err`. */

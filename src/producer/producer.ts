@@ -37,6 +37,18 @@ import {
   recordSizeUpperBound,
 } from "./record.js";
 import { Sender } from "./sender.js";
+import { TransactionError } from "./transaction-error.js";
+import { createTransactionManager } from "./transaction-setup.js";
+import type {
+  TransactionGroup,
+  TransactionManager,
+  TransactionOffset,
+  TransactionState,
+} from "./transactions.js";
+
+/** How long a transaction call waits by default (the Java client's max.block.ms). */
+const TRANSACTION_CALL_TIMEOUT_MS = 60_000;
+
 import { emptyStats, type ProducerStats } from "./stats.js";
 
 export interface ProducerOptions {
@@ -67,6 +79,8 @@ export class Producer {
   readonly #accumulator: Accumulator;
   readonly #sender: Sender;
   readonly #identity: ProducerIdentity | undefined;
+  /** The transaction manager, when transactional.id is set. */
+  readonly #txn: TransactionManager | undefined;
   readonly #security: Security;
   readonly #counters = emptyStats();
   readonly #onDelivery: DeliveryCallback | undefined;
@@ -167,17 +181,22 @@ export class Producer {
       },
       logger,
     );
+    const transactional = config["transactional.id"] !== "";
     this.#identity = config["enable.idempotence"]
       ? new ProducerIdentity(
           config["retry.backoff.ms"],
           config["retry.backoff.max.ms"],
-          isGiven(properties, "enable.idempotence"),
+          transactional || isGiven(properties, "enable.idempotence"),
           logger,
           {
             onReady: () => this.#sender.wakeAll(),
-            onFatal: (err) => this.#accumulator.failAll(() => err),
+            onFatal: (err) => {
+              this.#txn?.onFatal(err);
+              this.#accumulator.failAll(() => err);
+            },
             onDisabled: () => this.#sender.dropIdentity(),
           },
+          transactional,
         )
       : undefined;
     this.#sender = new Sender(
@@ -188,6 +207,79 @@ export class Producer {
       logger,
       this.#identity,
       { lingerDisabled: () => this.#flushing > 0 || this.#closing },
+    );
+    this.#txn =
+      transactional && this.#identity !== undefined
+        ? createTransactionManager({
+            config,
+            cluster: this.#cluster,
+            identity: this.#identity,
+            accumulator: this.#accumulator,
+            sender: this.#sender,
+            counters: this.#counters,
+            logger,
+            flush: (ms) => this.flush(ms),
+          })
+        : undefined;
+  }
+
+  // --- transactions (transactional.id; see docs/transactions.md) ---
+
+  /**
+   * Registers the transactional id with its coordinator, fencing any older
+   * producer with the same id and ending its open transaction. Once, before
+   * the first transaction.
+   */
+  async initTransactions(timeoutMs = TRANSACTION_CALL_TIMEOUT_MS): Promise<void> {
+    return this.#transactions("initTransactions").initTransactions(timeoutMs);
+  }
+
+  /** Opens a transaction: produce() is accepted until commit or abort. */
+  beginTransaction(): void {
+    this.#transactions("beginTransaction").beginTransaction();
+  }
+
+  /**
+   * Sends what is queued, waits for every record's report, then commits: all
+   * of the transaction's records (and offsets) become visible at once.
+   */
+  async commitTransaction(timeoutMs = TRANSACTION_CALL_TIMEOUT_MS): Promise<void> {
+    return this.#transactions("commitTransaction").commitTransaction(timeoutMs);
+  }
+
+  /** Fails what is not sent yet, waits for what is, and aborts: none of it becomes visible. */
+  async abortTransaction(timeoutMs = TRANSACTION_CALL_TIMEOUT_MS): Promise<void> {
+    return this.#transactions("abortTransaction").abortTransaction(timeoutMs);
+  }
+
+  /**
+   * Commits a consumer group's offsets as part of the transaction
+   * (consume-transform-produce): they count only if the transaction commits.
+   */
+  async sendOffsetsToTransaction(
+    offsets: readonly TransactionOffset[],
+    group: TransactionGroup,
+    timeoutMs = TRANSACTION_CALL_TIMEOUT_MS,
+  ): Promise<void> {
+    return this.#transactions("sendOffsetsToTransaction").sendOffsetsToTransaction(
+      offsets,
+      group,
+      timeoutMs,
+    );
+  }
+
+  /** Where the transactions stand: the state and, once begun, the protocol (1 or 2, KIP-890). */
+  get transactionState(): { state: TransactionState; version: 1 | 2 } | undefined {
+    const txn = this.#txn;
+    return txn === undefined ? undefined : { state: txn.state, version: txn.v2 ? 2 : 1 };
+  }
+
+  #transactions(op: string): TransactionManager {
+    if (this.#txn !== undefined) return this.#txn;
+    throw new TransactionError(
+      "state",
+      "STATE",
+      `${op}() needs a transactional producer: set "transactional.id"`,
     );
   }
 
@@ -367,6 +459,11 @@ export class Producer {
     if (this.#closing) {
       throw new KafkaClientError("DESTROYED", "the producer is closed");
     }
+    // A transactional producer says what its transactions' state allows (fatal included).
+    if (this.#txn !== undefined) {
+      this.#txn.checkProduce();
+      return;
+    }
     const fatal = this.#identity?.fatal;
     if (fatal !== undefined) {
       throw new KafkaClientError("FATAL", `the producer cannot go on: ${fatal.message}`, {
@@ -521,6 +618,7 @@ export class Producer {
       }
     }
     this.#closed = true;
+    this.#txn?.close();
     this.#sender.stop();
     this.#cluster.close();
     this.#security.close();

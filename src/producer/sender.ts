@@ -51,10 +51,11 @@ import {
 } from "../protocol/produce.js";
 import { pickVersion } from "../protocol/versions.js";
 import type { Accumulator, PartitionQueue } from "./accumulator.js";
-import type { Batch } from "./batch.js";
+import type { Batch, ProducerStamp } from "./batch.js";
 import type { ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.js";
 import type { DeliveryError } from "./record.js";
 import type { ProducerStats } from "./stats.js";
+import type { TransactionManager } from "./transactions.js";
 
 const PRODUCE_NAME_VERSIONS = { min: PRODUCE_VERSIONS.min, max: PRODUCE_MAX_NAME_VERSION };
 /** Request bytes per partition beside its batch (index, lengths, tagged fields). */
@@ -77,6 +78,8 @@ export class Sender {
   private readonly produceTimeoutMs: number;
   /** The identity while the producer is idempotent; undefined once idempotence is off. */
   private identity: ProducerIdentity | undefined;
+  /** The transaction manager of a transactional producer (see setTransaction). */
+  private txn: TransactionManager | undefined;
   /**
    * The current parking round: a partition parked in an older one is looked
    * at again (wakeAll() starts a new round in O(1)).
@@ -108,6 +111,27 @@ export class Sender {
       config["socket.timeout.ms"],
       config["request.timeout.ms"] + PRODUCE_ANSWER_GRACE_MS,
     );
+  }
+
+  /** The producer is transactional: its batches go inside the manager's transactions. */
+  setTransaction(txn: TransactionManager): void {
+    this.txn = txn;
+  }
+
+  /**
+   * A transaction ended under a new producer id or epoch (nothing is queued):
+   * every partition stamps its next batch with it, from sequence 0.
+   */
+  restartSequences(): void {
+    const identity = this.identity;
+    if (identity === undefined) return;
+    const next = identity.current();
+    this.acc.forEachPartition((pq) => {
+      pq.adopt(next);
+      pq.sequenceConfirmed = false;
+      pq.bumpPending = false;
+    });
+    this.wakeAll();
   }
 
   /** Idempotence was turned off before any batch was stamped: send plain batches. */
@@ -228,6 +252,11 @@ export class Sender {
           if (!this.startNewEpoch(pq, identity)) continue;
         }
       }
+      // Transactions v1: a partition takes batches once it has joined the transaction.
+      if (this.txn !== undefined && !this.txn.mayProduce(pq)) {
+        this.park(pq, due);
+        continue;
+      }
       const head = pq.batches[pq.inFlight];
       if (head === undefined || pq.inFlight >= this.window(pq)) {
         this.park(pq, due);
@@ -333,16 +362,18 @@ export class Sender {
     }
   }
 
-  private stampFor(
-    pq: PartitionQueue,
-    batch: Batch,
-  ): { producerId: number; producerEpoch: number; baseSequence: number } | null {
+  private stampFor(pq: PartitionQueue, batch: Batch): ProducerStamp | null {
     const identity = this.identity;
     if (identity === undefined) return null;
     if (pq.generation === 0) pq.adopt(identity.current());
     const baseSequence = pq.nextSequence;
     pq.nextSequence = (baseSequence + batch.count) % SEQUENCE_WRAP;
-    return { producerId: pq.producerId, producerEpoch: pq.producerEpoch, baseSequence };
+    return {
+      producerId: pq.producerId,
+      producerEpoch: pq.producerEpoch,
+      baseSequence,
+      transactional: this.txn !== undefined,
+    };
   }
 
   /**
@@ -429,7 +460,11 @@ export class Sender {
   ): number {
     let version: number;
     try {
-      version = pickVersion(ApiKey.Produce, conn.brokerVersions, PRODUCE_NAME_VERSIONS);
+      version = pickVersion(
+        ApiKey.Produce,
+        conn.brokerVersions,
+        this.txn?.produceVersions ?? PRODUCE_NAME_VERSIONS,
+      );
     } catch (err) {
       const e = new KafkaClientError("UNSUPPORTED_FEATURE", (err as Error).message);
       for (const pq of queues) {
@@ -477,6 +512,7 @@ export class Sender {
     this.counters.batchesSent += batches.length;
     this.counters.bytesSent += bytes;
     this.counters.sent += records;
+    this.txn?.onSent();
     const topicData = [...topics.values()];
     const acks = this.acks;
     conn.send<ProduceResponse>(
@@ -488,7 +524,7 @@ export class Sender {
         // writev), not copied: they stay untouched until the request settles.
         encode: (w) =>
           encodeProduceRequest(w, version, {
-            transactionalId: null,
+            transactionalId: this.txn?.transactionalId ?? null,
             acks,
             timeoutMs: this.config["request.timeout.ms"],
             topicData,
@@ -633,6 +669,14 @@ export class Sender {
       // broker than this batch's means the batch was not written; a new epoch resolves it
       // (the Java client's fatal list for an idempotent producer leaves it out too).
       case ErrorCode.INVALID_PRODUCER_EPOCH:
+      case ErrorCode.TRANSACTION_ABORTABLE:
+        if (this.txn !== undefined) {
+          // In a transaction the fix is the abort (and the epoch it brings), not a
+          // retry: KIP-588 makes a coordinator-side abort answer INVALID_PRODUCER_EPOCH.
+          this.retryOrFail(batch, err, now, true);
+          return undefined;
+        }
+        if (code === ErrorCode.TRANSACTION_ABORTABLE) break;
         if (this.identity !== undefined) {
           // At the head of the queue the broker neither holds this batch nor
           // anything after it: a new epoch restarts the sequence. Behind an
@@ -696,8 +740,15 @@ export class Sender {
       this.acc.release(batch);
       return;
     }
-    if (final || !err.retriable || batch.attempts > this.maxRetries) {
-      this.acc.fail(batch, this.finalError(batch, err));
+    if (
+      final ||
+      !err.retriable ||
+      batch.attempts > this.maxRetries ||
+      (this.txn !== undefined && !this.txn.retriesAllowed)
+    ) {
+      const failure = this.finalError(batch, err);
+      this.acc.fail(batch, failure);
+      this.txn?.onBatchFailed(failure);
       return;
     }
     this.retry(batch, err, now);

@@ -45,6 +45,8 @@ public final class RecordReader {
     Long count;
     Long startOffset; // null: from the beginning
     long timeoutMs = 30_000;
+    /** Print the group's committed offsets (group.id from --config) instead of records. */
+    boolean committed;
     final Map<String, String> config = new LinkedHashMap<>();
   }
 
@@ -93,6 +95,7 @@ public final class RecordReader {
         case "--count" -> r.count = Long.valueOf(value);
         case "--offset" -> r.startOffset = value.equals("beginning") ? null : Long.valueOf(value);
         case "--timeout-ms" -> r.timeoutMs = Long.parseLong(value);
+        case "--committed" -> r.committed = Boolean.parseBoolean(value);
         case "--config" -> {
           int eq = value.indexOf('=');
           if (eq <= 0) throw new IllegalArgumentException("--config wants key=value: " + value);
@@ -127,6 +130,7 @@ public final class RecordReader {
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> partitions = new ArrayList<>();
       for (String topic : r.topics) partitions.addAll(partitionsOf(consumer, topic, r, deadline));
+      if (r.committed) return printCommitted(consumer, partitions, deadline, out);
       consumer.assign(partitions);
       if (r.startOffset == null) consumer.seekToBeginning(partitions);
       else for (TopicPartition tp : partitions) consumer.seek(tp, r.startOffset);
@@ -164,6 +168,23 @@ public final class RecordReader {
       }
       return n;
     }
+  }
+
+  /** One line per partition: the group's committed offset, -1 when it has none. */
+  private static long printCommitted(
+      KafkaConsumer<byte[], byte[]> consumer,
+      List<TopicPartition> partitions,
+      long deadline,
+      PrintStream out) {
+    Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> offsets =
+        consumer.committed(new java.util.HashSet<>(partitions), Duration.ofMillis(remaining(deadline)));
+    for (TopicPartition tp : partitions) {
+      org.apache.kafka.clients.consumer.OffsetAndMetadata o = offsets.get(tp);
+      out.println(
+          "{\"topic\":" + quote(tp.topic()) + ",\"partition\":" + tp.partition()
+              + ",\"committed\":" + (o == null ? -1 : o.offset()) + "}");
+    }
+    return partitions.size();
   }
 
   private static List<TopicPartition> partitionsOf(

@@ -42,6 +42,8 @@ export interface JavaReadOptions {
   timeoutMs?: number;
   /** Java consumer properties, e.g. `security.protocol`. */
   config?: Record<string, string>;
+  /** Internal: read this group's committed offsets instead of records (see javaCommittedOffsets). */
+  committedOf?: string;
 }
 
 const SOURCE = join(HARNESS_DIR, "RecordReader.java");
@@ -204,6 +206,7 @@ function readerArgs(bootstrap: string, topics: readonly string[], opts: JavaRead
   if (opts.partition !== undefined) args.push("--partition", String(opts.partition));
   if (opts.count !== undefined) args.push("--count", String(opts.count));
   if (opts.offset !== undefined) args.push("--offset", String(opts.offset));
+  if (opts.committedOf !== undefined) args.push("--committed", "true");
   args.push("--timeout-ms", String(opts.timeoutMs ?? 30_000));
   for (const [k, v] of Object.entries(opts.config ?? {})) args.push("--config", `${k}=${v}`);
   for (const a of args) {
@@ -239,6 +242,26 @@ export async function javaConsume(
       headers: raw.headers.map((h) => ({ key: h.key, value: fromBase64(h.value) })),
     };
   });
+}
+
+/** A consumer group's committed offset per partition of `topic` (-1: none), read by the Java consumer. */
+export async function javaCommittedOffsets(
+  bootstrap: string,
+  topic: string,
+  groupId: string,
+  config: Record<string, string> = {},
+): Promise<Map<number, number>> {
+  const opts: JavaReadOptions = {
+    committedOf: groupId,
+    config: { ...config, "group.id": groupId },
+  };
+  const lines = await (await readerProcess()).request(readerArgs(bootstrap, [topic], opts));
+  const out = new Map<number, number>();
+  for (const line of lines) {
+    const row = JSON.parse(line) as { partition: number; committed: number };
+    out.set(row.partition, row.committed);
+  }
+  return out;
 }
 
 /** UTF-8 text of a key or value (null stays null), for comparing with what was sent. */

@@ -138,6 +138,24 @@ describe("producer configuration", () => {
     ).toThrow("`max.in.flight` must be set <= 5 when `enable.idempotence` is true");
   });
 
+  it("a transactional.id implies idempotence and refuses what idempotence cannot work with", () => {
+    const c = resolveConfig({ "transactional.id": "orders" });
+    expect(c["enable.idempotence"]).toBe(true);
+    expect(c["transaction.timeout.ms"]).toBe(60000);
+    expect(() =>
+      resolveConfig({ "transactional.id": "orders", "enable.idempotence": false }),
+    ).toThrow("`transactional.id` needs `enable.idempotence`: remove enable.idempotence=false");
+    expect(() => resolveConfig({ "transactional.id": "orders", acks: 1 })).toThrow(
+      "`transactional.id` needs `acks` set to `all`",
+    );
+    expect(() => resolveConfig({ "transactional.id": "orders", "max.in.flight": 6 })).toThrow(
+      "`transactional.id` needs `max.in.flight` <= 5 (it is 6)",
+    );
+    expect(() => resolveConfig({ "transaction.timeout.ms": 10 })).toThrow(
+      'Invalid value "10" for configuration property "transaction.timeout.ms"',
+    );
+  });
+
   it("keeps topic-scoped lookups to topic properties", () => {
     expect(lookupProperty("acks", "topic")[0]).toBe("request.required.acks");
     expect(lookupProperty("compression.codec", "topic")[0]).toBe("compression.codec");

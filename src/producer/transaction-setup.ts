@@ -1,0 +1,67 @@
+/**
+ * Wires a transactional producer's parts: coordinator lookup (the client's),
+ * the coordinator requests and the state machine, over the engine's
+ * accumulator and sender.
+ */
+import type { Cluster } from "../client/cluster.js";
+import { Coordinators } from "../client/coordinators.js";
+import type { Logger } from "../client/logger.js";
+import type { ProducerConfig } from "../config/index.js";
+import type { Accumulator } from "./accumulator.js";
+import type { ProducerIdentity } from "./idempotence.js";
+import type { Sender } from "./sender.js";
+import type { ProducerStats } from "./stats.js";
+import { TransactionRequests } from "./transaction-requests.js";
+import { TransactionManager } from "./transactions.js";
+
+/** How long one flush() waits inside a commit or abort before it looks again. */
+const FLUSH_ROUND_MS = 60_000;
+
+export interface TransactionParts {
+  config: Readonly<ProducerConfig>;
+  cluster: Cluster;
+  identity: ProducerIdentity;
+  accumulator: Accumulator;
+  sender: Sender;
+  counters: ProducerStats;
+  logger: Logger;
+  /** The producer's flush(): records go without linger.ms; resolves with those still queued. */
+  flush(timeoutMs: number): Promise<number>;
+}
+
+export function createTransactionManager(p: TransactionParts): TransactionManager {
+  const coordinators = new Coordinators(
+    p.cluster,
+    {
+      retryBackoffMs: p.config["retry.backoff.ms"],
+      retryBackoffMaxMs: p.config["retry.backoff.max.ms"],
+    },
+    p.logger,
+  );
+  const requests = new TransactionRequests(
+    coordinators,
+    p.config["transactional.id"],
+    p.config["transaction.timeout.ms"],
+    p.logger,
+  );
+  const manager = new TransactionManager(
+    requests,
+    p.identity,
+    {
+      // Every record has its own deadline, so the queue does empty.
+      waitIdle: async () => {
+        while ((await p.flush(FLUSH_ROUND_MS)) > 0) {}
+      },
+      inFlight: () => p.accumulator.inFlightBatches(),
+      failUnsent: (err) => {
+        p.accumulator.failAll(() => err, true);
+      },
+      restartSequences: () => p.sender.restartSequences(),
+      failedRecords: () => p.counters.failed,
+      wake: () => p.sender.wakeAll(),
+    },
+    p.logger,
+  );
+  p.sender.setTransaction(manager);
+  return manager;
+}

@@ -1,0 +1,508 @@
+/**
+ * The transactional producer's state machine (KIP-98, with KIP-890's
+ * Transactions v2 where the cluster finalizes transaction.version >= 2):
+ * initTransactions, begin, commit, abort and sendOffsetsToTransaction, the
+ * partitions added to the current transaction (v1), and the errors that make
+ * a transaction abortable or the producer fatal. It owns the transaction's
+ * state; the records stay the accumulator's and the requests the sender's.
+ *
+ * Epochs: under v2 every EndTxn answers with the producer id and epoch of the
+ * next transaction; under v1 an abort that had records asks for a newer epoch
+ * of its own (InitProducerId with the current id and epoch, KIP-360), since
+ * batches stamped but never written left gaps in the partitions' sequences.
+ * Either way every partition then starts again from sequence 0.
+ */
+import { KafkaClientError } from "../client/client-error.js";
+import type { Logger } from "../client/logger.js";
+import { ApiKey } from "../protocol/api-keys.js";
+import { ErrorCode } from "../protocol/errors.js";
+import { PRODUCE_MAX_NAME_VERSION } from "../protocol/produce.js";
+import type { TxnOffsetCommitRequestTopic } from "../protocol/txn-offset-commit.js";
+import type { VersionRange } from "../protocol/versions.js";
+import type { ProducerIdentity } from "./idempotence.js";
+import type { DeliveryError } from "./record.js";
+import { TransactionError } from "./transaction-error.js";
+import type { ProducerIdEpoch, TransactionRequests } from "./transaction-requests.js";
+
+export type TransactionState =
+  | "uninitialized"
+  | "initializing"
+  | "ready"
+  | "in-transaction"
+  | "committing"
+  | "aborting"
+  | "abortable-error"
+  | "fatal-error";
+
+/** Produce versions per protocol: v12 tells the leader to add the partition itself (KIP-890). */
+const PRODUCE_V1: VersionRange = { min: 3, max: 11 };
+const PRODUCE_V2: VersionRange = { min: 12, max: PRODUCE_MAX_NAME_VERSION };
+
+/** What the manager needs from the engine. */
+export interface TransactionEngine {
+  /** Resolves once every queued record has its report (each has its own deadline). */
+  waitIdle(): Promise<void>;
+  /** Batches in Produce requests not answered yet. */
+  inFlight(): number;
+  /** Fails every record that no request carries yet (abort, or an abortable error). */
+  failUnsent(err: DeliveryError): void;
+  /** Every partition stamps its next batch with the identity's id and epoch, from sequence 0. */
+  restartSequences(): void;
+  /** Records reported failed so far (ProducerStats.failed). */
+  failedRecords(): number;
+  /** Something became sendable: run the sender. */
+  wake(): void;
+}
+
+/** A partition as the manager sees it: whether it joined the current transaction (v1). */
+export interface TransactionPartition {
+  readonly topic: string;
+  readonly partition: number;
+  /** The number of the transaction the partition was last added to (the manager's field). */
+  txnAddedIn: number;
+  wake(): void;
+}
+
+/** One offset to commit with the transaction: the next record the group should read. */
+export interface TransactionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch?: number;
+  metadata?: string | null;
+}
+
+/** The consumer group whose offsets the transaction commits (the consumer's group metadata). */
+export interface TransactionGroup {
+  groupId: string;
+  generationId?: number;
+  memberId?: string;
+  groupInstanceId?: string | null;
+}
+
+type Operation = "initTransactions" | "commitTransaction" | "abortTransaction";
+
+export class TransactionManager {
+  state: TransactionState = "uninitialized";
+  /** Transactions v2 for the current transaction (fixed at begin). */
+  v2 = false;
+  /** Transactions begun so far; TransactionPartition.txnAddedIn compares with it. */
+  private number = 0;
+  /** The coordinator knows the transaction: a partition or offsets were added, or (v2) a batch sent. */
+  private started = false;
+  /** Records were produced in the transaction. */
+  private hadRecords = false;
+  private failedAtBegin = 0;
+  private error: TransactionError | undefined;
+  private pending: { op: Operation; promise: Promise<void> } | undefined;
+  private readonly offsetCommits = new Set<Promise<void>>();
+  /** v1: partitions waiting for AddPartitionsToTxn, and whether a request is out. */
+  private readonly toAdd = new Set<TransactionPartition>();
+  private adding = false;
+
+  constructor(
+    private readonly requests: TransactionRequests,
+    private readonly identity: ProducerIdentity,
+    private readonly engine: TransactionEngine,
+    private readonly logger: Logger,
+  ) {}
+
+  get transactionalId(): string {
+    return this.requests.transactionalId;
+  }
+
+  /** Produce versions the current transaction may use. */
+  get produceVersions(): VersionRange {
+    return this.v2 ? PRODUCE_V2 : PRODUCE_V1;
+  }
+
+  /** Failed batches are not retried once the transaction is bound to abort. */
+  get retriesAllowed(): boolean {
+    return this.state === "in-transaction" || this.state === "committing";
+  }
+
+  // --- the engine's side ---------------------------------------------------
+
+  /** produce() on a transactional producer: only inside a transaction. */
+  checkProduce(): void {
+    if (this.state === "in-transaction") {
+      this.hadRecords = true;
+      return;
+    }
+    if (this.error !== undefined) throw this.error;
+    throw stateError(
+      `produce() needs an open transaction (the producer is ${this.state}): call beginTransaction() first`,
+    );
+  }
+
+  /**
+   * Whether a partition's batches may go now. Under v1 a partition must join
+   * the transaction first: it is queued for AddPartitionsToTxn and woken once added.
+   */
+  mayProduce(pq: TransactionPartition): boolean {
+    if (this.v2 || pq.txnAddedIn === this.number) return true;
+    if (this.state !== "in-transaction" && this.state !== "committing") return false;
+    if (!this.toAdd.has(pq)) {
+      this.toAdd.add(pq);
+      if (!this.adding) queueMicrotask(() => this.addPartitions());
+    }
+    return false;
+  }
+
+  /** A batch of the transaction went out: under v2 the leader adds its partition. */
+  onSent(): void {
+    this.started = true;
+  }
+
+  /** A batch failed for good: the transaction can only abort. */
+  onBatchFailed(err: DeliveryError): void {
+    if (this.state === "aborting" || this.state === "fatal-error") return;
+    this.toAbortable(
+      new TransactionError(
+        "abortable",
+        "code" in err && typeof err.code === "string" ? err.code : err.name,
+        `a record of the transaction failed (${err.message}): abort the transaction and begin a new one`,
+        { cause: err },
+      ),
+    );
+  }
+
+  /** The identity failed (a Produce answer fenced the producer). */
+  onFatal(err: DeliveryError): void {
+    if (this.state === "fatal-error") return;
+    this.error = new TransactionError(
+      "fatal",
+      "code" in err && typeof err.code === "string" ? err.code : "FATAL",
+      `the transactional producer cannot go on: ${err.message}`,
+      { cause: err },
+    );
+    this.state = "fatal-error";
+  }
+
+  close(): void {
+    this.requests.close();
+  }
+
+  // --- the API -----------------------------------------------------------------
+
+  initTransactions(timeoutMs: number): Promise<void> {
+    return this.run("initTransactions", timeoutMs, ["uninitialized"], async () => {
+      this.state = "initializing";
+      try {
+        this.assign(await this.requests.initProducerId());
+        this.state = "ready";
+      } catch (err) {
+        this.fail(err);
+        if (this.state === "initializing") this.state = "uninitialized";
+        throw err;
+      }
+    });
+  }
+
+  beginTransaction(): void {
+    this.check(["ready"], "beginTransaction");
+    this.number++;
+    this.started = false;
+    this.hadRecords = false;
+    this.failedAtBegin = this.engine.failedRecords();
+    this.v2 = this.transactionV2();
+    this.toAdd.clear();
+    this.state = "in-transaction";
+    this.logger.debug("transaction begun", { transactionalId: this.transactionalId, v2: this.v2 });
+  }
+
+  commitTransaction(timeoutMs: number): Promise<void> {
+    return this.run("commitTransaction", timeoutMs, ["in-transaction"], async () => {
+      this.state = "committing";
+      try {
+        await Promise.all([...this.offsetCommits]);
+        await this.engine.waitIdle();
+        const failed = this.engine.failedRecords() - this.failedAtBegin;
+        if (this.error === undefined && failed > 0) {
+          this.toAbortable(
+            new TransactionError(
+              "abortable",
+              "RECORDS_FAILED",
+              `${failed} record(s) of the transaction failed: abort the transaction and begin a new one`,
+            ),
+          );
+        }
+        if (this.error !== undefined) throw this.error;
+        if (this.started) {
+          const res = await this.requests.endTxn(this.id(), true, this.v2, [
+            ErrorCode.INVALID_PRODUCER_EPOCH,
+          ]);
+          if (res.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH) {
+            // KIP-588: the coordinator aborted the transaction itself (it ran past
+            // transaction.timeout.ms) and moved to a newer epoch.
+            throw this.toAbortable(
+              new TransactionError(
+                "abortable",
+                "INVALID_PRODUCER_EPOCH",
+                `the coordinator aborted the transaction (did it run past transaction.timeout.ms?): abort and begin a new one`,
+              ),
+            );
+          }
+          if (this.v2) this.assign(res);
+        }
+        this.complete("committed");
+      } catch (err) {
+        this.fail(err);
+        throw err;
+      }
+    });
+  }
+
+  abortTransaction(timeoutMs: number): Promise<void> {
+    return this.run(
+      "abortTransaction",
+      timeoutMs,
+      ["in-transaction", "abortable-error"],
+      async () => {
+        this.state = "aborting";
+        try {
+          this.engine.failUnsent(
+            new KafkaClientError(
+              "TRANSACTION_ABORTED",
+              `the record's transaction (transactional.id "${this.transactionalId}") was aborted before it was sent`,
+            ),
+          );
+          await Promise.allSettled([...this.offsetCommits]);
+          await this.engine.waitIdle();
+          // A Produce request still out would land after the abort markers.
+          while (this.engine.inFlight() > 0) await new Promise((r) => setTimeout(r, 5));
+          let bumped = false;
+          if (this.started) {
+            const res = await this.requests.endTxn(this.id(), false, this.v2, [
+              ErrorCode.INVALID_PRODUCER_EPOCH,
+            ]);
+            if (res.errorCode === 0 && this.v2) {
+              this.assign(res);
+              bumped = true;
+            }
+          }
+          if (this.hadRecords && !bumped)
+            this.assign(await this.requests.initProducerId(this.id()));
+          this.complete("aborted");
+        } catch (err) {
+          this.fail(err);
+          if (this.state === "aborting") this.state = "abortable-error";
+          throw err;
+        }
+      },
+    );
+  }
+
+  async sendOffsetsToTransaction(
+    offsets: readonly TransactionOffset[],
+    group: TransactionGroup,
+    timeoutMs: number,
+  ): Promise<void> {
+    this.check(["in-transaction"], "sendOffsetsToTransaction");
+    const topics = offsetTopics(offsets);
+    const work = (async () => {
+      try {
+        if (!this.v2) await this.requests.addOffsets(this.id(), group.groupId);
+        this.started = true;
+        await this.requests.commitOffsets(
+          this.id(),
+          {
+            groupId: group.groupId,
+            generationId: group.generationId ?? -1,
+            memberId: group.memberId ?? "",
+            groupInstanceId: group.groupInstanceId ?? null,
+          },
+          topics,
+          this.v2,
+        );
+      } catch (err) {
+        this.fail(err);
+        throw err;
+      }
+    })();
+    this.offsetCommits.add(work);
+    const forget = () => this.offsetCommits.delete(work);
+    work.then(forget, forget);
+    return withTimeout(work, timeoutMs, "sendOffsetsToTransaction");
+  }
+
+  // --- inside ------------------------------------------------------------------
+
+  /** Runs `op` once; a second call of the same operation while it runs waits for the same outcome. */
+  private run(
+    op: Operation,
+    timeoutMs: number,
+    from: readonly TransactionState[],
+    body: () => Promise<void>,
+  ): Promise<void> {
+    if (this.pending !== undefined) {
+      if (this.pending.op === op) return withTimeout(this.pending.promise, timeoutMs, op);
+      return Promise.reject(stateError(`${op}() called while ${this.pending.op}() is under way`));
+    }
+    try {
+      this.check(from, op);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const promise = body();
+    const entry = { op, promise };
+    this.pending = entry;
+    const clear = () => {
+      if (this.pending === entry) this.pending = undefined;
+    };
+    promise.then(clear, clear);
+    return withTimeout(promise, timeoutMs, op);
+  }
+
+  private check(states: readonly TransactionState[], op: string): void {
+    if (states.includes(this.state)) return;
+    if (this.state === "fatal-error" && this.error !== undefined) throw this.error;
+    if (this.state === "abortable-error" && this.error !== undefined) throw this.error;
+    throw stateError(`${op}() cannot be called while the producer is ${this.state}`);
+  }
+
+  private id(): ProducerIdEpoch {
+    return { producerId: this.identity.producerId, producerEpoch: this.identity.epoch };
+  }
+
+  /** Takes a new producer id and epoch: every partition starts again from sequence 0. */
+  private assign(id: ProducerIdEpoch): void {
+    this.identity.assign(id.producerId, id.producerEpoch);
+    this.engine.restartSequences();
+  }
+
+  private complete(outcome: "committed" | "aborted"): void {
+    this.state = "ready";
+    this.error = undefined;
+    this.toAdd.clear();
+    this.logger.debug(`transaction ${outcome}`, {
+      transactionalId: this.transactionalId,
+      producerId: this.identity.producerId,
+      epoch: this.identity.epoch,
+    });
+  }
+
+  private toAbortable(err: TransactionError): TransactionError {
+    if (this.state === "fatal-error") return this.error ?? err;
+    if (this.error === undefined) this.error = err;
+    this.state = "abortable-error";
+    this.engine.failUnsent(
+      new KafkaClientError("TRANSACTION_ABORTED", `not sent: ${err.message}`, { cause: err }),
+    );
+    return err;
+  }
+
+  /** Applies a failed call's error to the state: fatal ends the producer, abortable the transaction. */
+  private fail(err: unknown): void {
+    if (!(err instanceof TransactionError)) return;
+    if (err.fatal) {
+      if (this.state === "fatal-error") return;
+      this.error = err;
+      this.state = "fatal-error";
+      this.logger.error("transactional producer failed", { error: err.message });
+      this.identity.fail(new KafkaClientError("FATAL", err.message, { cause: err }));
+    } else if (err.abortable) {
+      this.toAbortable(err);
+    }
+  }
+
+  /** v1 partitions join the transaction, in one AddPartitionsToTxn for all that wait. */
+  private async addPartitions(): Promise<void> {
+    if (this.adding || this.toAdd.size === 0) return;
+    this.adding = true;
+    const number = this.number;
+    const batch = [...this.toAdd];
+    const byTopic = new Map<string, number[]>();
+    for (const pq of batch) {
+      const list = byTopic.get(pq.topic);
+      if (list === undefined) byTopic.set(pq.topic, [pq.partition]);
+      else list.push(pq.partition);
+    }
+    try {
+      await this.requests.addPartitions(
+        this.id(),
+        [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      );
+      if (number === this.number) {
+        this.started = true;
+        for (const pq of batch) {
+          pq.txnAddedIn = number;
+          this.toAdd.delete(pq);
+          pq.wake();
+        }
+        this.engine.wake();
+      }
+    } catch (err) {
+      for (const pq of batch) this.toAdd.delete(pq);
+      this.fail(err);
+    } finally {
+      this.adding = false;
+      if (this.toAdd.size > 0) queueMicrotask(() => this.addPartitions());
+    }
+  }
+
+  /** Whether the coordinator's cluster finalizes transaction.version >= 2 with the APIs it needs. */
+  private transactionV2(): boolean {
+    const conn = this.requests.coordinator;
+    if (conn === undefined) return this.v2;
+    const level = conn.finalizedFeatures.get("transaction.version") ?? 0;
+    const endTxn = conn.brokerVersions.get(ApiKey.EndTxn);
+    const produce = conn.brokerVersions.get(ApiKey.Produce);
+    return level >= 2 && (endTxn?.max ?? 0) >= 5 && (produce?.max ?? 0) >= 12;
+  }
+}
+
+function stateError(message: string): TransactionError {
+  return new TransactionError("state", "STATE", message);
+}
+
+/** Waits for `work` at most `timeoutMs`; the work goes on after a timeout. */
+function withTimeout(work: Promise<void>, timeoutMs: number, op: string): Promise<void> {
+  if (!Number.isFinite(timeoutMs)) return work;
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new TransactionError(
+          "retriable",
+          "TIMED_OUT",
+          `${op}() did not finish within ${timeoutMs} ms; it goes on: call ${op}() again to wait for its outcome`,
+        ),
+      );
+    }, timeoutMs);
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+function offsetTopics(offsets: readonly TransactionOffset[]): TxnOffsetCommitRequestTopic[] {
+  const byTopic = new Map<string, TxnOffsetCommitRequestTopic>();
+  for (const o of offsets) {
+    if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+      throw new TransactionError(
+        "state",
+        "INVALID_ARG",
+        `offset for ${o.topic}-${o.partition} must be a non-negative integer: ${o.offset}`,
+      );
+    }
+    let t = byTopic.get(o.topic);
+    if (t === undefined) {
+      t = { name: o.topic, partitions: [] };
+      byTopic.set(o.topic, t);
+    }
+    t.partitions.push({
+      partitionIndex: o.partition,
+      committedOffset: o.offset,
+      committedLeaderEpoch: o.leaderEpoch ?? -1,
+      committedMetadata: o.metadata ?? null,
+    });
+  }
+  return [...byTopic.values()];
+}
