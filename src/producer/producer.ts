@@ -71,6 +71,12 @@ export interface ProducerOptions {
   onError?: (err: Error) => void;
   /** OAUTHBEARER tokens; called again when 80% of a token's lifetime has passed. */
   oauthBearerTokenProvider?: OAuthBearerTokenProvider;
+  /**
+   * The newest transaction protocol to use: 2 (the default) where the cluster
+   * finalizes transaction.version >= 2 (KIP-890), else 1; 1 keeps to
+   * Transactions v1 everywhere (as clients before Kafka 4.0 do).
+   */
+  maxTransactionVersion?: 1 | 2;
 }
 
 export class Producer {
@@ -219,6 +225,7 @@ export class Producer {
             counters: this.#counters,
             logger,
             flush: (ms) => this.flush(ms),
+            maxVersion: options.maxTransactionVersion ?? 2,
           })
         : undefined;
   }

@@ -27,6 +27,8 @@ export interface TransactionParts {
   logger: Logger;
   /** The producer's flush(): records go without linger.ms; resolves with those still queued. */
   flush(timeoutMs: number): Promise<number>;
+  /** The newest transaction protocol to use (1 or 2). */
+  maxVersion: 1 | 2;
 }
 
 export function createTransactionManager(p: TransactionParts): TransactionManager {
@@ -61,6 +63,7 @@ export function createTransactionManager(p: TransactionParts): TransactionManage
       wake: () => p.sender.wakeAll(),
     },
     p.logger,
+    p.maxVersion,
   );
   p.sender.setTransaction(manager);
   return manager;

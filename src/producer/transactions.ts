@@ -105,6 +105,8 @@ export class TransactionManager {
     private readonly identity: ProducerIdentity,
     private readonly engine: TransactionEngine,
     private readonly logger: Logger,
+    /** The newest protocol to use: 1 keeps to Transactions v1 even where v2 is finalized. */
+    private readonly maxVersion: 1 | 2 = 2,
   ) {}
 
   get transactionalId(): string {
@@ -443,6 +445,7 @@ export class TransactionManager {
 
   /** Whether the coordinator's cluster finalizes transaction.version >= 2 with the APIs it needs. */
   private transactionV2(): boolean {
+    if (this.maxVersion < 2) return false;
     const conn = this.requests.coordinator;
     if (conn === undefined) return this.v2;
     const level = conn.finalizedFeatures.get("transaction.version") ?? 0;

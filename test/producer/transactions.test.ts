@@ -7,12 +7,16 @@
  */
 import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { BrokerConnection } from "../../src/client/connection.js";
+import { silentLogger } from "../../src/client/logger.js";
 import { TransactionError } from "../../src/producer/transaction-error.js";
 import { javaCommittedOffsets, javaConsume, text } from "../broker/java-reader.js";
 import { uniqueTopic } from "../helpers/topics.js";
 import { connectAdmin, createTopic, producerSet } from "./helpers.js";
 
 const bootstrap = inject("kafkaBootstrap");
+/** Whether the cluster finalizes transaction.version >= 2 (Kafka 4.x does on a new cluster). */
+let brokerHasV2 = false;
 const producers = producerSet(bootstrap);
 let admin: Admin;
 
@@ -21,6 +25,20 @@ const UNCOMMITTED = { "isolation.level": "read_uncommitted" };
 
 beforeAll(async () => {
   admin = await connectAdmin(bootstrap);
+  const [host, port] = bootstrap.split(",")[0]!.split(":");
+  const conn = await BrokerConnection.connect({
+    host: host!,
+    port: Number(port),
+    clientId: "transactions-test",
+    connectTimeoutMs: 10_000,
+    requestTimeoutMs: 10_000,
+    maxInFlight: 1,
+    maxResponseBytes: 1 << 20,
+    noDelay: true,
+    keepAlive: false,
+  });
+  brokerHasV2 = (conn.finalizedFeatures.get("transaction.version") ?? 0) >= 2;
+  conn.close();
 });
 
 afterAll(async () => {
@@ -28,8 +46,13 @@ afterAll(async () => {
   await admin?.disconnect();
 });
 
+let protocol: 1 | 2 = 2;
+
 function transactional(id = uniqueTopic("txn")) {
-  return producers.create({ "transactional.id": id, "linger.ms": 5 });
+  return producers.create(
+    { "transactional.id": id, "linger.ms": 5 },
+    { maxTransactionVersion: protocol, logger: silentLogger },
+  );
 }
 
 /** Values read from `topics`, per partition in offset order, as "topic/partition:value". */
@@ -47,7 +70,22 @@ function sendAll(
   return Promise.all(values.map((v, i) => p.send({ topic, partition: i % partitions, value: v })));
 }
 
-describe("transactions on a real broker", () => {
+describe.each([2, 1] as const)("transactions on a real broker, at most v%i", (version) => {
+  beforeAll(() => {
+    protocol = version;
+  });
+
+  it("uses the protocol the cluster and the option allow", async () => {
+    const p = transactional();
+    await p.initTransactions();
+    p.beginTransaction();
+    expect(p.transactionState).toEqual({
+      state: "in-transaction",
+      version: version === 2 && brokerHasV2 ? 2 : 1,
+    });
+    await p.abortTransaction();
+  });
+
   it("commits atomically over two topics and three partitions, visible once and in order", async () => {
     const [a, b] = [uniqueTopic("txn-a"), uniqueTopic("txn-b")];
     await createTopic(admin, a, { partitions: 3 });
@@ -130,7 +168,10 @@ describe("transactions on a real broker", () => {
   it("records queued but unsent when the transaction aborts fail with TRANSACTION_ABORTED", async () => {
     const topic = uniqueTopic("txn-unsent");
     await createTopic(admin, topic, { partitions: 1 });
-    const p = producers.create({ "transactional.id": uniqueTopic("txn"), "linger.ms": 60_000 });
+    const p = producers.create(
+      { "transactional.id": uniqueTopic("txn"), "linger.ms": 60_000 },
+      { maxTransactionVersion: protocol, logger: silentLogger },
+    );
     await p.initTransactions();
     p.beginTransaction();
     const outcomes = Array.from({ length: 5 }, (_, i) =>
