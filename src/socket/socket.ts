@@ -227,6 +227,14 @@ export function parseSocket(input: string, options: ParseOptions = {}): KafkaSoc
             `unsupported property "${name}": the brokers are given before the '/'`,
           );
         }
+        if (canonical === "transactional.id" || canonical === "transaction.timeout.ms") {
+          // An event is one record with its own report: there is no transaction to hold it.
+          throw new SocketError(
+            input,
+            col,
+            `unsupported property "${name}": events are not published in transactions (use the Producer API's transactions)`,
+          );
+        }
         // The first occurrence of a property wins, whatever name or alias it used.
         const first = firstName.get(canonical);
         if (first === undefined) {

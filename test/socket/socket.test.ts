@@ -38,6 +38,11 @@ describe("socket parser: the error table", () => {
     ["kafka:h:9092/t?linger.ms=5", /^unknown property prefix in "linger.ms"/, 16],
     ["kafka:h:9092/t?x.linger.ms=5", /^unknown property prefix in "x.linger.ms"/, 16],
     ["kafka:h:9092/t?key=from", /^unsupported value for key: "from"/, 20],
+    [
+      "kafka:h:9092/t?g.transactional.id=x",
+      /^unsupported property "g.transactional.id": events are not published in transactions/,
+      16,
+    ],
     ["kafka:h:9092/t?g.no.such.thing=1", /^No such configuration property: "no.such.thing"$/, 16],
     ["kafka:h:9092/t?t.linger.ms=1", /^No such topic configuration property: "linger.ms"$/, 16],
     [
