@@ -16,136 +16,21 @@ import {
   BATCH_HEADER_SIZE,
   type CompressionCodec,
   type DelimitedRun,
-  type RecordData,
-  type RecordHeader,
 } from "../protocol/record-batch.js";
 import { decodeRecordBatch } from "../protocol/record-batch-decoder.js";
 import { Batch, type BatchLimits, TALLIED, WriterPool } from "./batch.js";
-import type { ProducerIdAndEpoch } from "./idempotence.js";
-import { createTopicState, type Partitioner, type TopicPartitionerState } from "./partitioners.js";
-import type {
-  DeliveryCallback,
-  DeliveryError,
-  DeliveryReport,
-  DeliveryTally,
-  ProducerRecord,
+import { createTopicState, type Partitioner } from "./partitioners.js";
+import { type PartitionQueue, TopicQueue } from "./queues.js";
+import {
+  copyRecord,
+  type DeliveryCallback,
+  type DeliveryError,
+  type DeliveryReport,
+  type DeliveryTally,
+  type ProducerRecord,
 } from "./record.js";
 import type { ProducerStats } from "./stats.js";
-import { copyWaitingRun, type WaitingRun } from "./waiting-run.js";
-
-/** The batches of one partition, oldest first; those in flight are a prefix. */
-export class PartitionQueue {
-  readonly batches: Batch[] = [];
-
-  // --- sending state (the Sender's) ---
-  /** Batches of this partition in Produce requests not answered yet. */
-  inFlight = 0;
-  /** The broker those requests went to. */
-  inFlightNode = -1;
-  /**
-   * A batch came back for a retry: nothing more is sent until every request
-   * still in flight is answered, then the queue is sent again from its head,
-   * in order.
-   */
-  blocked = false;
-  /** Idempotence: the producer id this partition's batches carry (-1 until the first stamp). */
-  producerId = -1;
-  /** Idempotence: the epoch this partition's batches carry (-1 until the first stamp). */
-  producerEpoch = -1;
-  /** Idempotence: the identity's generation of that id and epoch (0 until the first stamp). */
-  generation = 0;
-  /** Idempotence: the sequence the next stamped batch gets. */
-  nextSequence = 0;
-  /**
-   * Idempotence: the broker holds neither the head batch nor anything after
-   * it; once nothing is in flight the partition takes a new epoch and stamps
-   * its queue again from 0.
-   */
-  bumpPending = false;
-  /**
-   * Idempotence: a batch of the current epoch was acknowledged, so the broker
-   * holds the producer's state for this partition. Until then one batch goes at
-   * a time: a broker without that state appends whatever sequence reaches it
-   * first, so a later batch could overtake a first one that came back.
-   */
-  sequenceConfirmed = false;
-  /**
-   * Parked by the sender (see Sender.park) in its parking round `parkedIn`:
-   * nothing to do before `checkAt` unless something happens to the
-   * partition, which calls wake(). -1: not parked.
-   */
-  parkedIn = -1;
-  checkAt = 0;
-
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-  ) {}
-
-  /** Something changed for this partition: the sender looks at it on its next run. */
-  wake(): void {
-    this.parkedIn = -1;
-  }
-
-  /** Stamps from now on with `next` (a newer producer id or epoch), from sequence 0. */
-  adopt(next: ProducerIdAndEpoch): void {
-    this.producerId = next.producerId;
-    this.producerEpoch = next.producerEpoch;
-    this.generation = next.generation;
-    this.nextSequence = 0;
-  }
-
-  /** The batch still taking records, if any. */
-  openBatch(): Batch | undefined {
-    const last = this.batches[this.batches.length - 1];
-    return last !== undefined && !last.closed ? last : undefined;
-  }
-}
-
-/** A record waiting for its topic's metadata, copied so the caller may reuse its buffers. */
-interface WaitingRecord {
-  record: ProducerRecord;
-  callback: DeliveryCallback | undefined;
-  timestamp: number;
-  size: number;
-  deadline: number;
-}
-
-type Waiting = WaitingRecord | WaitingRun;
-
-class TopicQueue {
-  partitions: PartitionQueue[] = [];
-  /** Records produced before the topic's partitions were known, in produce order. */
-  readonly waiting: Waiting[] = [];
-  /** When a record was last produced to the topic (see metadata.max.idle.ms). */
-  lastUsedAt: number;
-  /**
-   * Idle past metadata.max.idle.ms: the cluster no longer asks for it. The
-   * queue itself stays, so its partitions keep their idempotent sequences.
-   */
-  forgotten = false;
-
-  constructor(
-    readonly name: string,
-    /** When the producer first used the topic (for topic.metadata.propagation.max.ms). */
-    readonly firstUsedAt: number,
-    /** The partitioner's sticky state for this topic. */
-    readonly partitionerState: TopicPartitionerState,
-  ) {
-    this.lastUsedAt = firstUsedAt;
-  }
-
-  /** Whether no record of the topic is queued. */
-  get empty(): boolean {
-    return this.waiting.length === 0 && this.partitions.every((pq) => pq.batches.length === 0);
-  }
-
-  resize(count: number): void {
-    for (let p = this.partitions.length; p < count; p++) {
-      this.partitions.push(new PartitionQueue(this.name, p));
-    }
-  }
-}
+import { copyWaitingRun, type Waiting } from "./waiting.js";
 
 export interface AccumulatorEvents {
   /** A batch is ready to go (closed): run the sender soon. */
@@ -867,19 +752,4 @@ export class Accumulator {
 /** The buffer a batch of `bytes` needs: a power of two, 1 KiB at least (as WriterPool sizes new ones). */
 function bufferSizeFor(bytes: number): number {
   return bytes <= 1024 ? 1024 : 2 ** Math.ceil(Math.log2(bytes));
-}
-
-/** A copy of a record whose byte arrays the caller may reuse once produce() returns. */
-function copyRecord(r: ProducerRecord): ProducerRecord {
-  const copy: ProducerRecord = { ...r, key: copyData(r.key), value: copyData(r.value) };
-  if (r.headers !== undefined) {
-    copy.headers = r.headers.map(
-      (h): RecordHeader => ({ key: h.key, value: copyData(h.value) ?? null }),
-    );
-  }
-  return copy;
-}
-
-function copyData<T extends RecordData | null | undefined>(d: T): T {
-  return (d instanceof Uint8Array ? Buffer.from(d) : d) as T;
 }
