@@ -1,7 +1,8 @@
 /**
  * Record storage between produce() and the delivery report, with one owner:
  * topics, per-partition queues of record batches, records waiting for their
- * topic's metadata, the buffer pool, the queue counters and every report.
+ * topic's metadata, the buffer pool, the queue counters and when each record
+ * is reported (the DeliveryReporter calls the callbacks).
  *
  * The Sender takes ready batches from `active` and hands outcomes back
  * (`complete`, `fail`, `release`, `split`); nothing else changes the queues.
@@ -18,14 +19,14 @@ import {
   type DelimitedRun,
 } from "../protocol/record-batch.js";
 import { decodeRecordBatch } from "../protocol/record-batch-decoder.js";
-import { Batch, type BatchLimits, TALLIED, WriterPool } from "./batch.js";
+import { Batch, type BatchLimits, WriterPool } from "./batch.js";
+import { DeliveryReporter } from "./delivery-reporter.js";
 import { createTopicState, type Partitioner } from "./partitioners.js";
 import { type PartitionQueue, TopicQueue } from "./queues.js";
 import {
   copyRecord,
   type DeliveryCallback,
   type DeliveryError,
-  type DeliveryReport,
   type DeliveryTally,
   type ProducerRecord,
 } from "./record.js";
@@ -52,6 +53,7 @@ export class Accumulator {
   private readonly lingerMs: number;
   private readonly codec: CompressionCodec;
   private readonly level: number;
+  private readonly reporter: DeliveryReporter;
   /** The topic of the last append and its queue: most callers use one topic. */
   private lastTopic: TopicQueue | undefined;
   /** Bytes of buffer held by live batches (counted against queue.buffering.max.kbytes). */
@@ -80,6 +82,7 @@ export class Accumulator {
       deadlineSlackMs: Math.max(config["linger.ms"], Math.min(1000, Math.max(100, timeout / 10))),
     };
     this.lingerMs = config["linger.ms"];
+    this.reporter = new DeliveryReporter(counters, logger);
     this.codec = config["compression.codec"];
     this.level = config["compression.level"];
     // Buffers sized for their first record that grow with their batch; the
@@ -379,8 +382,8 @@ export class Accumulator {
   private routeWaiting(tq: TopicQueue, w: Waiting, now: number): void {
     const p = "run" in w ? w.partition : w.record.partition;
     if (p !== undefined && p !== -1 && p >= tq.partitions.length) {
-      this.reportWaiting(
-        tq,
+      this.reporter.waitingFailed(
+        tq.name,
         w,
         new KafkaClientError(
           "UNKNOWN_PARTITION",
@@ -437,7 +440,7 @@ export class Accumulator {
                 `record for topic "${tq.name}" not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms): no metadata for the topic${cause ? `: last error ${cause.message}` : ""}`,
                 { cause },
               );
-        for (const w of tq.waiting.splice(0, expired)) this.reportWaiting(tq, w, err);
+        for (const w of tq.waiting.splice(0, expired)) this.reporter.waitingFailed(tq.name, w, err);
       }
       if (tq.waiting.length === 0) this.waitingTopics.delete(tq);
       else next = Math.min(next, tq.waiting[0]!.deadline);
@@ -480,33 +483,10 @@ export class Accumulator {
     return undefined;
   }
 
-  private reportWaiting(tq: TopicQueue, w: Waiting, err: DeliveryError): void {
-    if ("run" in w) {
-      this.counters.queued -= w.records;
-      this.counters.queuedBytes -= w.size;
-      this.counters.failed += w.records;
-      this.invokeTally(w.tally, err, w.records);
-      return;
-    }
-    this.counters.queued--;
-    this.counters.queuedBytes -= w.size;
-    this.counters.failed++;
-    const p = w.record.partition;
-    this.invoke(w.callback, err, {
-      topic: tq.name,
-      partition: p === undefined ? -1 : p,
-      offset: -1,
-      timestamp: w.timestamp,
-      opaque: w.record.opaque,
-      possiblyPersisted: false,
-    });
-  }
-
   /** Reports a batch delivered; removes it unless a request still carries it. */
   complete(batch: Batch, baseOffset: number, logAppendTime: number): void {
     if (batch.done) return;
-    this.report(batch, null, baseOffset, logAppendTime);
-    this.counters.delivered += batch.count;
+    this.reporter.delivered(batch, baseOffset, logAppendTime);
     if (!batch.inFlight) this.release(batch);
     this.checkIdle();
   }
@@ -518,46 +498,9 @@ export class Accumulator {
    */
   fail(batch: Batch, err: DeliveryError): void {
     if (batch.done) return;
-    this.reportFailed(batch, err);
+    this.reporter.failed(batch, err);
     if (!batch.inFlight) this.release(batch);
     this.checkIdle();
-  }
-
-  /** Reports a batch failed and counts it; removing it is the caller's. */
-  private reportFailed(batch: Batch, err: DeliveryError): void {
-    this.report(batch, err, -1, -1);
-    this.counters.failed += batch.count;
-  }
-
-  private report(
-    batch: Batch,
-    err: DeliveryError | null,
-    baseOffset: number,
-    logAppendTime: number,
-  ): void {
-    batch.done = true;
-    this.counters.queued -= batch.count;
-    this.counters.queuedBytes -= batch.bytes;
-    // A failure while a request carried the batch, or after one got no answer:
-    // the broker may hold the records.
-    const possiblyPersisted = err !== null && (batch.inFlight || batch.unresolved);
-    if (batch.hasOwnReports) {
-      for (let i = 0; i < batch.count; i++) {
-        const cb = batch.callbackAt(i);
-        if (cb === TALLIED) continue;
-        this.invoke(cb, err, {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: err || baseOffset < 0 ? -1 : baseOffset + i,
-          timestamp: logAppendTime >= 0 ? logAppendTime : batch.timestampAt(i),
-          opaque: batch.opaqueAt(i),
-          possiblyPersisted,
-        });
-      }
-    }
-    if (batch.tally !== undefined && batch.tallied > 0) {
-      this.invokeTally(batch.tally, err, batch.tallied);
-    }
   }
 
   /** Removes a reported batch that no request carries any more, and frees its buffer. */
@@ -622,7 +565,7 @@ export class Accumulator {
         err = makeError(b);
         like = b;
       }
-      this.reportFailed(b, err!);
+      this.reporter.failed(b, err!);
       reported++;
     }
     if (reported > 0) {
@@ -707,41 +650,19 @@ export class Accumulator {
   failAll(makeError: (topic: string) => DeliveryError): number {
     const before = this.counters.failed;
     for (const tq of this.topics.values()) {
-      for (const w of tq.waiting.splice(0)) this.reportWaiting(tq, w, makeError(tq.name));
+      for (const w of tq.waiting.splice(0))
+        this.reporter.waitingFailed(tq.name, w, makeError(tq.name));
       this.waitingTopics.delete(tq);
     }
     for (const pq of [...this.active]) {
       const err = makeError(pq.topic);
       for (const batch of pq.batches) {
-        if (!batch.done) this.reportFailed(batch, err);
+        if (!batch.done) this.reporter.failed(batch, err);
       }
       this.removeReported(pq);
     }
     this.checkIdle();
     return this.counters.failed - before;
-  }
-
-  private invoke(
-    cb: DeliveryCallback | undefined,
-    err: DeliveryError | null,
-    report: DeliveryReport,
-  ): void {
-    if (cb === undefined) return;
-    try {
-      cb(err, report);
-    } catch (e) {
-      // A throwing callback must not cost other records their reports.
-      this.logger.error("delivery callback threw", { error: (e as Error).message });
-    }
-  }
-
-  private invokeTally(tally: DeliveryTally, err: DeliveryError | null, records: number): void {
-    try {
-      tally(err, records);
-    } catch (e) {
-      // As for a callback: the other reports still come.
-      this.logger.error("delivery tally threw", { error: (e as Error).message });
-    }
   }
 
   private checkIdle(): void {
