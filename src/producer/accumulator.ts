@@ -18,8 +18,8 @@ import {
   type CompressionCodec,
   type DelimitedRun,
 } from "../protocol/record-batch.js";
-import { decodeRecordBatch } from "../protocol/record-batch-decoder.js";
 import { Batch, type BatchLimits, WriterPool } from "./batch.js";
+import { splitBatch } from "./batch-split.js";
 import { DeliveryReporter } from "./delivery-reporter.js";
 import { createTopicState, type Partitioner } from "./partitioners.js";
 import { type PartitionQueue, TopicQueue } from "./queues.js";
@@ -596,46 +596,11 @@ export class Accumulator {
     const pq = this.partitionQueue(batch);
     const at = pq.batches.indexOf(batch);
     if (at < 0) return undefined;
-    const decoded = decodeRecordBatch(batch.data).records;
-    const half = Math.ceil(decoded.length / 2);
-    const limits: BatchLimits = {
-      maxRecords: Number.MAX_SAFE_INTEGER,
-      maxBytes: Number.MAX_SAFE_INTEGER,
-      deadlineSlackMs: Number.POSITIVE_INFINITY,
-    };
-    const halves = [0, half].map((from) => {
-      const part = new Batch(
-        batch.topic,
-        batch.partition,
-        this.pool.take(batch.byteLength),
-        now,
-        batch.deadline,
-        this.codec,
-        this.level,
-      );
-      const to = from === 0 ? half : decoded.length;
-      for (let i = from; i < to; i++) {
-        const r = decoded[i]!;
-        part.tryAppend(
-          r.key,
-          r.value,
-          r.timestamp,
-          r.headers,
-          0,
-          batch.deadline,
-          batch.callbackAt(i),
-          batch.opaqueAt(i),
-          limits,
-        );
-      }
-      part.tally = batch.tally;
-      part.closed = true;
+    const halves = splitBatch(batch, now, this.pool, this.codec, this.level);
+    for (const part of halves) {
       part.heldBytes = Math.min(part.capacity, bufferSizeFor(part.byteLength));
       this.bufferBytes += part.heldBytes;
-      return part;
-    }) as [Batch, Batch];
-    // The halves account for the queue bytes the whole batch held.
-    halves[1].bytes = batch.bytes - halves[0].bytes;
+    }
     pq.batches.splice(at, 1, halves[0], halves[1]);
     this.free(batch);
     this.logger.debug("batch split after a too-large error", {
@@ -650,8 +615,9 @@ export class Accumulator {
   failAll(makeError: (topic: string) => DeliveryError): number {
     const before = this.counters.failed;
     for (const tq of this.topics.values()) {
-      for (const w of tq.waiting.splice(0))
+      for (const w of tq.waiting.splice(0)) {
         this.reporter.waitingFailed(tq.name, w, makeError(tq.name));
+      }
       this.waitingTopics.delete(tq);
     }
     for (const pq of [...this.active]) {
