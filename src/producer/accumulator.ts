@@ -1,8 +1,8 @@
 /**
  * Record storage between produce() and the delivery report, with one owner:
- * topics, per-partition queues of record batches, records waiting for their
- * topic's metadata, the buffer pool, the queue counters and when each record
- * is reported (the DeliveryReporter calls the callbacks).
+ * topics (in a TopicTable), per-partition queues of record batches, records
+ * waiting for their topic's metadata, the buffer pool, the queue counters and
+ * when each record is reported (the DeliveryReporter calls the callbacks).
  *
  * The Sender takes ready batches from `active` and hands outcomes back
  * (`complete`, `fail`, `release`, `split`); nothing else changes the queues.
@@ -12,7 +12,6 @@ import { KafkaClientError } from "../client/client-error.js";
 import type { Cluster } from "../client/cluster.js";
 import type { Logger } from "../client/logger.js";
 import type { ProducerConfig } from "../config/index.js";
-import { ErrorCode, errorByCode } from "../protocol/errors.js";
 import {
   BATCH_HEADER_SIZE,
   type CompressionCodec,
@@ -21,8 +20,8 @@ import {
 import { Batch, type BatchLimits, WriterPool } from "./batch.js";
 import { splitBatch } from "./batch-split.js";
 import { DeliveryReporter } from "./delivery-reporter.js";
-import { createTopicState, type Partitioner } from "./partitioners.js";
-import { type PartitionQueue, TopicQueue } from "./queues.js";
+import type { Partitioner } from "./partitioners.js";
+import type { PartitionQueue, TopicQueue } from "./queues.js";
 import {
   copyRecord,
   type DeliveryCallback,
@@ -31,6 +30,7 @@ import {
   type ProducerRecord,
 } from "./record.js";
 import type { ProducerStats } from "./stats.js";
+import { TopicTable } from "./topics.js";
 import { copyWaitingRun, type Waiting } from "./waiting.js";
 
 export interface AccumulatorEvents {
@@ -45,7 +45,7 @@ export interface AccumulatorEvents {
 export class Accumulator {
   /** Partitions that hold batches: the sender's work list. */
   readonly active = new Set<PartitionQueue>();
-  private readonly topics = new Map<string, TopicQueue>();
+  private readonly topics: TopicTable;
   /** Topics with records waiting for metadata. */
   private readonly waitingTopics = new Set<TopicQueue>();
   private readonly pool: WriterPool;
@@ -54,8 +54,6 @@ export class Accumulator {
   private readonly codec: CompressionCodec;
   private readonly level: number;
   private readonly reporter: DeliveryReporter;
-  /** The topic of the last append and its queue: most callers use one topic. */
-  private lastTopic: TopicQueue | undefined;
   /** Bytes of buffer held by live batches (counted against queue.buffering.max.kbytes). */
   bufferBytes = 0;
 
@@ -83,6 +81,7 @@ export class Accumulator {
     };
     this.lingerMs = config["linger.ms"];
     this.reporter = new DeliveryReporter(counters, logger);
+    this.topics = new TopicTable(config, cluster, logger);
     this.codec = config["compression.codec"];
     this.level = config["compression.level"];
     // Buffers sized for their first record that grow with their batch; the
@@ -94,13 +93,7 @@ export class Accumulator {
 
   /** The partition count of a topic the producer has used, 0 while unknown. */
   knownPartitions(topic: string): number | undefined {
-    return this.topicQueue(topic)?.partitions.length;
-  }
-
-  /** The queue of a topic in use; the last one used is checked first (most callers use one). */
-  private topicQueue(topic: string): TopicQueue | undefined {
-    const last = this.lastTopic;
-    return last !== undefined && last.name === topic ? last : this.topics.get(topic);
+    return this.topics.get(topic)?.partitions.length;
   }
 
   /**
@@ -116,10 +109,7 @@ export class Accumulator {
     now: number,
     deadline: number,
   ): void {
-    const tq = this.topicQueue(record.topic) ?? this.addTopic(record.topic, now);
-    this.lastTopic = tq;
-    tq.lastUsedAt = now;
-    if (tq.forgotten) this.remember(tq);
+    const tq = this.topics.use(record.topic, now);
     this.counters.produced++;
     this.counters.queued++;
     this.counters.queuedBytes += size;
@@ -157,10 +147,7 @@ export class Accumulator {
     deadline: number,
     overhead: number,
   ): number {
-    const tq = this.topicQueue(topic) ?? this.addTopic(topic, now);
-    this.lastTopic = tq;
-    tq.lastUsedAt = now;
-    if (tq.forgotten) this.remember(tq);
+    const tq = this.topics.use(topic, now);
     if (tq.partitions.length === 0 || tq.waiting.length > 0) {
       const waiting = copyWaitingRun(
         run,
@@ -235,23 +222,6 @@ export class Accumulator {
     this.bufferBytes -= batch.heldBytes;
     batch.heldBytes = 0;
     this.pool.give(batch.writer);
-  }
-
-  private addTopic(topic: string, now: number): TopicQueue {
-    const tq = new TopicQueue(
-      topic,
-      now,
-      createTopicState((p) => {
-        const meta = this.cluster.topics.get(topic)?.partitions[p];
-        return meta !== undefined && meta.leader >= 0;
-      }),
-    );
-    this.topics.set(topic, tq);
-    this.cluster.want(topic);
-    const known = this.cluster.topics.get(topic);
-    if (known && known.partitions.length > 0) tq.resize(known.partitions.length);
-    else this.cluster.requestRefresh(`new topic ${topic}`);
-    return tq;
   }
 
   /** Encodes a record into its partition's open batch (a new one when it does not fit). */
@@ -342,23 +312,10 @@ export class Accumulator {
 
   /**
    * Forgets the topics with nothing queued and no record produced for
-   * `idleMs` (metadata.max.idle.ms): the cluster stops asking for them, so a
-   * topic deleted on purpose is neither looked up nor created again.
+   * `idleMs` (metadata.max.idle.ms): see TopicTable.forgetIdle.
    */
   forgetIdle(now: number, idleMs: number): void {
-    for (const [name, tq] of this.topics) {
-      if (tq.forgotten || now - tq.lastUsedAt < idleMs || !tq.empty) continue;
-      tq.forgotten = true;
-      this.cluster.forget(name);
-      this.logger.debug("topic forgotten after metadata.max.idle.ms", { topic: name });
-    }
-  }
-
-  /** A forgotten topic is produced to again: the cluster asks for it again. */
-  private remember(tq: TopicQueue): void {
-    tq.forgotten = false;
-    this.cluster.want(tq.name);
-    this.cluster.requestRefresh(`topic ${tq.name} in use again`);
+    this.topics.forgetIdle(now, idleMs);
   }
 
   /** Topics with records waiting for their metadata (the ones auto-creation is asked for). */
@@ -368,10 +325,7 @@ export class Accumulator {
 
   /** New metadata: topics grow to their partition count, waiting records are routed in order. */
   onMetadata(now: number): void {
-    for (const [name, tq] of this.topics) {
-      const meta = this.cluster.topics.get(name);
-      if (meta && meta.partitions.length > tq.partitions.length) tq.resize(meta.partitions.length);
-    }
+    this.topics.grow();
     for (const tq of this.waitingTopics) {
       if (tq.partitions.length === 0) continue;
       this.waitingTopics.delete(tq);
@@ -423,7 +377,7 @@ export class Accumulator {
   expireWaiting(now: number): number {
     let next = Number.POSITIVE_INFINITY;
     for (const tq of this.waitingTopics) {
-      const failure = this.topicFailure(tq, now);
+      const failure = this.topics.failure(tq, now);
       if (typeof failure === "number") next = Math.min(next, failure);
       // Deadlines grow along the list: the expired records are a prefix, cut at once
       // (one shift per record would be quadratic for a queue of 100000).
@@ -447,40 +401,6 @@ export class Accumulator {
     }
     this.checkIdle();
     return next;
-  }
-
-  /**
-   * Why a topic's waiting records cannot be routed: an error that fails them
-   * all, a time to look again, or undefined (wait for metadata).
-   */
-  private topicFailure(tq: TopicQueue, now: number): KafkaClientError | number | undefined {
-    const meta = this.cluster.topics.get(tq.name);
-    if (!meta || meta.errorCode === 0) {
-      if (!meta || meta.partitions.length === 0) {
-        this.cluster.requestRefresh(`topic ${tq.name} has no partitions yet`);
-      }
-      return undefined;
-    }
-    const info = errorByCode(meta.errorCode);
-    if (meta.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
-      const propagation = this.config["topic.metadata.propagation.max.ms"];
-      if (now - tq.firstUsedAt >= propagation) {
-        return new KafkaClientError(
-          "UNKNOWN_TOPIC",
-          `topic "${tq.name}" does not exist and was not created within topic.metadata.propagation.max.ms (${propagation} ms)`,
-        );
-      }
-      this.cluster.requestRefresh(`topic ${tq.name} unknown`);
-      return tq.firstUsedAt + propagation;
-    }
-    if (!info.retriable) {
-      return new KafkaClientError(
-        "UNKNOWN_TOPIC",
-        `topic "${tq.name}" cannot be produced to: ${info.name} (error code ${info.code})`,
-      );
-    }
-    this.cluster.requestRefresh(`topic ${tq.name}: ${info.name}`);
-    return undefined;
   }
 
   /** Reports a batch delivered; removes it unless a request still carries it. */
@@ -582,7 +502,7 @@ export class Accumulator {
   }
 
   partitionQueue(batch: Batch): PartitionQueue {
-    return this.topics.get(batch.topic)!.partitions[batch.partition]!;
+    return this.topics.partitionQueue(batch);
   }
 
   /**
