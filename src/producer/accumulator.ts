@@ -1,8 +1,9 @@
 /**
  * Record storage between produce() and the delivery report, with one owner:
  * topics (in a TopicTable), per-partition queues of record batches, records
- * waiting for their topic's metadata, the buffer pool, the queue counters and
- * when each record is reported (the DeliveryReporter calls the callbacks).
+ * waiting for their topic's metadata, the batch buffers (counted by
+ * BatchBuffers), the queue counters and when each record is reported (the
+ * DeliveryReporter calls the callbacks).
  *
  * The Sender takes ready batches from `active` and hands outcomes back
  * (`complete`, `fail`, `release`, `split`); nothing else changes the queues.
@@ -17,7 +18,8 @@ import {
   type CompressionCodec,
   type DelimitedRun,
 } from "../protocol/record-batch.js";
-import { Batch, type BatchLimits, WriterPool } from "./batch.js";
+import { Batch, type BatchLimits } from "./batch.js";
+import { BatchBuffers } from "./batch-buffers.js";
 import { splitBatch } from "./batch-split.js";
 import { DeliveryReporter } from "./delivery-reporter.js";
 import type { Partitioner } from "./partitioners.js";
@@ -48,14 +50,12 @@ export class Accumulator {
   private readonly topics: TopicTable;
   /** Topics with records waiting for metadata. */
   private readonly waitingTopics = new Set<TopicQueue>();
-  private readonly pool: WriterPool;
+  private readonly buffers: BatchBuffers;
   private readonly limits: BatchLimits;
   private readonly lingerMs: number;
   private readonly codec: CompressionCodec;
   private readonly level: number;
   private readonly reporter: DeliveryReporter;
-  /** Bytes of buffer held by live batches (counted against queue.buffering.max.kbytes). */
-  bufferBytes = 0;
 
   constructor(
     private readonly config: Readonly<ProducerConfig>,
@@ -84,11 +84,12 @@ export class Accumulator {
     this.topics = new TopicTable(config, cluster, logger);
     this.codec = config["compression.codec"];
     this.level = config["compression.level"];
-    // Buffers sized for their first record that grow with their batch; the
-    // pool keeps grown ones up to a bound, so a steady stream does not reallocate.
-    this.pool = new WriterPool(
-      Math.min(64 * 1024 * 1024, config["queue.buffering.max.kbytes"] * 1024),
-    );
+    this.buffers = new BatchBuffers(config["queue.buffering.max.kbytes"] * 1024);
+  }
+
+  /** Bytes of buffer held by live batches (counted against queue.buffering.max.kbytes). */
+  get bufferBytes(): number {
+    return this.buffers.bytes;
   }
 
   /** The partition count of a topic the producer has used, 0 while unknown. */
@@ -208,7 +209,7 @@ export class Accumulator {
         this.dropEmpty(pq, batch);
         return pos;
       }
-      this.trackCapacity(batch);
+      this.buffers.track(batch);
       if (batch.isFull(limits)) this.closeBatch(batch);
       if (batch.lastStop !== "batch") return pos;
       this.closeBatch(batch);
@@ -219,9 +220,7 @@ export class Accumulator {
   private dropEmpty(pq: PartitionQueue, batch: Batch): void {
     pq.batches.pop();
     if (pq.batches.length === 0) this.active.delete(pq);
-    this.bufferBytes -= batch.heldBytes;
-    batch.heldBytes = 0;
-    this.pool.give(batch.writer);
+    this.buffers.release(batch);
   }
 
   /** Encodes a record into its partition's open batch (a new one when it does not fit). */
@@ -263,7 +262,7 @@ export class Accumulator {
     // produce() counted an estimate (up to 3 bytes per UTF-16 unit); from here on
     // the queue counts the bytes really encoded, or it would fill up early.
     this.counters.queuedBytes += encoded - size;
-    this.trackCapacity(batch);
+    this.buffers.track(batch);
     if (batch.isFull(limits)) this.closeBatch(batch);
   }
 
@@ -272,34 +271,19 @@ export class Accumulator {
     const batch = new Batch(
       pq.topic,
       pq.partition,
-      this.pool.take(need),
+      this.buffers.take(need),
       now,
       deadline,
       this.codec,
       this.level,
     );
-    batch.heldBytes = Math.min(batch.capacity, bufferSizeFor(need));
-    this.bufferBytes += batch.heldBytes;
+    this.buffers.hold(batch, need);
     pq.batches.push(batch);
     pq.wake();
     this.active.add(pq);
     // Behind a batch in flight it waits for that answer, which runs the sender anyway.
     if (pq.inFlight === 0) this.events.wake(now + this.lingerMs);
     return batch;
-  }
-
-  /**
-   * Counts a batch's buffer as what a buffer sized to its bytes would take
-   * (the next power of two), not the size of a larger pooled buffer it was
-   * given: pooled slack is bounded by the pool and must not fill the queue.
-   */
-  private trackCapacity(batch: Batch): void {
-    const used = batch.byteLength;
-    if (used > batch.heldBytes) {
-      const counted = Math.min(batch.capacity, bufferSizeFor(used));
-      this.bufferBytes += counted - batch.heldBytes;
-      batch.heldBytes = counted;
-    }
   }
 
   /** Closes a batch to new records and lets the sender take it. */
@@ -431,14 +415,7 @@ export class Accumulator {
     pq.batches.splice(i, 1);
     pq.wake();
     if (pq.batches.length === 0) this.active.delete(pq);
-    this.free(batch);
-  }
-
-  private free(batch: Batch): void {
-    this.bufferBytes -= batch.heldBytes;
-    batch.heldBytes = 0;
-    // A batch still being compressed keeps its writer: the codec writes into it.
-    if (!batch.sealing) this.pool.give(batch.writer);
+    this.buffers.release(batch);
   }
 
   /**
@@ -450,7 +427,7 @@ export class Accumulator {
     let kept = 0;
     for (let i = 0; i < batches.length; i++) {
       const b = batches[i]!;
-      if (b.done && !b.inFlight) this.free(b);
+      if (b.done && !b.inFlight) this.buffers.release(b);
       else batches[kept++] = b;
     }
     batches.length = kept;
@@ -516,13 +493,10 @@ export class Accumulator {
     const pq = this.partitionQueue(batch);
     const at = pq.batches.indexOf(batch);
     if (at < 0) return undefined;
-    const halves = splitBatch(batch, now, this.pool, this.codec, this.level);
-    for (const part of halves) {
-      part.heldBytes = Math.min(part.capacity, bufferSizeFor(part.byteLength));
-      this.bufferBytes += part.heldBytes;
-    }
+    const halves = splitBatch(batch, now, this.buffers, this.codec, this.level);
+    for (const part of halves) this.buffers.hold(part, part.byteLength);
     pq.batches.splice(at, 1, halves[0], halves[1]);
-    this.free(batch);
+    this.buffers.release(batch);
     this.logger.debug("batch split after a too-large error", {
       topic: batch.topic,
       partition: batch.partition,
@@ -554,9 +528,4 @@ export class Accumulator {
   private checkIdle(): void {
     if (this.counters.queued === 0) this.events.onIdle();
   }
-}
-
-/** The buffer a batch of `bytes` needs: a power of two, 1 KiB at least (as WriterPool sizes new ones). */
-function bufferSizeFor(bytes: number): number {
-  return bytes <= 1024 ? 1024 : 2 ** Math.ceil(Math.log2(bytes));
 }

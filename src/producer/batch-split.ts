@@ -6,7 +6,8 @@
 
 import type { CompressionCodec } from "../protocol/record-batch.js";
 import { decodeRecordBatch } from "../protocol/record-batch-decoder.js";
-import { Batch, type BatchLimits, type WriterPool } from "./batch.js";
+import { Batch, type BatchLimits } from "./batch.js";
+import type { BatchBuffers } from "./batch-buffers.js";
 
 /** No limit: a half takes every record it is given. */
 const UNLIMITED: BatchLimits = {
@@ -24,7 +25,7 @@ const UNLIMITED: BatchLimits = {
 export function splitBatch(
   batch: Batch,
   now: number,
-  pool: WriterPool,
+  buffers: Pick<BatchBuffers, "take">,
   codec: CompressionCodec,
   level: number,
 ): [Batch, Batch] {
@@ -34,7 +35,7 @@ export function splitBatch(
     const part = new Batch(
       batch.topic,
       batch.partition,
-      pool.take(batch.byteLength),
+      buffers.take(batch.byteLength),
       now,
       batch.deadline,
       codec,
