@@ -1,15 +1,14 @@
 /**
  * Record storage between produce() and the delivery report, with one owner:
  * topics (in a TopicTable), per-partition queues of record batches, records
- * waiting for their topic's metadata, the batch buffers (counted by
- * BatchBuffers), the queue counters and when each record is reported (the
- * DeliveryReporter calls the callbacks).
+ * waiting for their topic's metadata (in WaitingTopics), the batch buffers
+ * (counted by BatchBuffers), the queue counters and when each record is
+ * reported (the DeliveryReporter calls the callbacks).
  *
  * The Sender takes ready batches from `active` and hands outcomes back
  * (`complete`, `fail`, `release`, `split`); nothing else changes the queues.
  */
 
-import { KafkaClientError } from "../client/client-error.js";
 import type { Cluster } from "../client/cluster.js";
 import type { Logger } from "../client/logger.js";
 import type { ProducerConfig } from "../config/index.js";
@@ -34,6 +33,7 @@ import {
 import type { ProducerStats } from "./stats.js";
 import { TopicTable } from "./topics.js";
 import { copyWaitingRun, type Waiting } from "./waiting.js";
+import { WaitingTopics } from "./waiting-topics.js";
 
 export interface AccumulatorEvents {
   /** A batch is ready to go (closed): run the sender soon. */
@@ -48,8 +48,7 @@ export class Accumulator {
   /** Partitions that hold batches: the sender's work list. */
   readonly active = new Set<PartitionQueue>();
   private readonly topics: TopicTable;
-  /** Topics with records waiting for metadata. */
-  private readonly waitingTopics = new Set<TopicQueue>();
+  private readonly waiting: WaitingTopics;
   private readonly buffers: BatchBuffers;
   private readonly limits: BatchLimits;
   private readonly lingerMs: number;
@@ -58,12 +57,9 @@ export class Accumulator {
   private readonly reporter: DeliveryReporter;
 
   constructor(
-    private readonly config: Readonly<ProducerConfig>,
+    config: Readonly<ProducerConfig>,
     private readonly counters: ProducerStats,
-    private readonly cluster: Pick<
-      Cluster,
-      "topics" | "want" | "forget" | "requestRefresh" | "lastConnectionError"
-    >,
+    cluster: Pick<Cluster, "topics" | "want" | "forget" | "requestRefresh" | "lastConnectionError">,
     private readonly partitioner: Partitioner,
     private readonly events: AccumulatorEvents,
     private readonly logger: Logger,
@@ -82,6 +78,7 @@ export class Accumulator {
     this.lingerMs = config["linger.ms"];
     this.reporter = new DeliveryReporter(counters, logger);
     this.topics = new TopicTable(config, cluster, logger);
+    this.waiting = new WaitingTopics(config, cluster, this.topics, this.reporter);
     this.codec = config["compression.codec"];
     this.level = config["compression.level"];
     this.buffers = new BatchBuffers(config["queue.buffering.max.kbytes"] * 1024);
@@ -115,8 +112,7 @@ export class Accumulator {
     this.counters.queued++;
     this.counters.queuedBytes += size;
     if (tq.partitions.length === 0 || tq.waiting.length > 0) {
-      tq.waiting.push({ record: copyRecord(record), callback, timestamp, size, deadline });
-      this.waitingTopics.add(tq);
+      this.waiting.add(tq, { record: copyRecord(record), callback, timestamp, size, deadline });
       this.events.wake(deadline);
       return;
     }
@@ -164,8 +160,7 @@ export class Accumulator {
       this.counters.produced += records;
       this.counters.queued += records;
       this.counters.queuedBytes += size;
-      tq.waiting.push({ run: waiting.copy, partition, records, size, tally, deadline });
-      this.waitingTopics.add(tq);
+      this.waiting.add(tq, { run: waiting.copy, partition, records, size, tally, deadline });
       this.events.wake(deadline);
       return waiting.offset;
     }
@@ -304,32 +299,21 @@ export class Accumulator {
 
   /** Topics with records waiting for their metadata (the ones auto-creation is asked for). */
   *topicsAwaitingMetadata(): Iterable<string> {
-    for (const tq of this.waitingTopics) yield tq.name;
+    yield* this.waiting.names();
   }
 
   /** New metadata: topics grow to their partition count, waiting records are routed in order. */
   onMetadata(now: number): void {
     this.topics.grow();
-    for (const tq of this.waitingTopics) {
-      if (tq.partitions.length === 0) continue;
-      this.waitingTopics.delete(tq);
+    for (const tq of this.waiting.routable()) {
       for (const w of tq.waiting.splice(0)) this.routeWaiting(tq, w, now);
     }
   }
 
+  /** Queues a record (or run) that waited for its topic's metadata as if produced now. */
   private routeWaiting(tq: TopicQueue, w: Waiting, now: number): void {
     const p = "run" in w ? w.partition : w.record.partition;
-    if (p !== undefined && p !== -1 && p >= tq.partitions.length) {
-      this.reporter.waitingFailed(
-        tq.name,
-        w,
-        new KafkaClientError(
-          "UNKNOWN_PARTITION",
-          `partition ${p} does not exist in topic "${tq.name}", which has ${tq.partitions.length} partition(s)`,
-        ),
-      );
-      return;
-    }
+    if (this.waiting.rejectMissingPartition(tq, w, p)) return;
     if ("run" in w) {
       // Counted again as they are encoded.
       this.counters.produced -= w.records;
@@ -359,30 +343,7 @@ export class Accumulator {
 
   /** Fails waiting records past their deadline or of a topic that cannot be had; returns the next deadline. */
   expireWaiting(now: number): number {
-    let next = Number.POSITIVE_INFINITY;
-    for (const tq of this.waitingTopics) {
-      const failure = this.topics.failure(tq, now);
-      if (typeof failure === "number") next = Math.min(next, failure);
-      // Deadlines grow along the list: the expired records are a prefix, cut at once
-      // (one shift per record would be quadratic for a queue of 100000).
-      let expired = 0;
-      if (failure instanceof KafkaClientError) expired = tq.waiting.length;
-      else while (expired < tq.waiting.length && tq.waiting[expired]!.deadline <= now) expired++;
-      if (expired > 0) {
-        const cause = this.cluster.lastConnectionError;
-        const err =
-          failure instanceof KafkaClientError
-            ? failure
-            : new KafkaClientError(
-                "MSG_TIMED_OUT",
-                `record for topic "${tq.name}" not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms): no metadata for the topic${cause ? `: last error ${cause.message}` : ""}`,
-                { cause },
-              );
-        for (const w of tq.waiting.splice(0, expired)) this.reporter.waitingFailed(tq.name, w, err);
-      }
-      if (tq.waiting.length === 0) this.waitingTopics.delete(tq);
-      else next = Math.min(next, tq.waiting[0]!.deadline);
-    }
+    const next = this.waiting.expire(now);
     this.checkIdle();
     return next;
   }
@@ -508,12 +469,7 @@ export class Accumulator {
   /** Reports every record still queued as failed (close()'s deadline, a fatal error); returns how many. */
   failAll(makeError: (topic: string) => DeliveryError): number {
     const before = this.counters.failed;
-    for (const tq of this.topics.values()) {
-      for (const w of tq.waiting.splice(0)) {
-        this.reporter.waitingFailed(tq.name, w, makeError(tq.name));
-      }
-      this.waitingTopics.delete(tq);
-    }
+    this.waiting.failAll(makeError);
     for (const pq of [...this.active]) {
       const err = makeError(pq.topic);
       for (const batch of pq.batches) {
