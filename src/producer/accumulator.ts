@@ -1,153 +1,39 @@
 /**
  * Record storage between produce() and the delivery report, with one owner:
- * topics, per-partition queues of record batches, records waiting for their
- * topic's metadata, the buffer pool, the queue counters and every report.
+ * topics (in a TopicTable), per-partition queues of record batches, records
+ * waiting for their topic's metadata (in WaitingTopics), the batch buffers
+ * (counted by BatchBuffers), the queue counters and when each record is
+ * reported (the DeliveryReporter calls the callbacks).
  *
  * The Sender takes ready batches from `active` and hands outcomes back
  * (`complete`, `fail`, `release`, `split`); nothing else changes the queues.
  */
 
-import { KafkaClientError } from "../client/client-error.js";
 import type { Cluster } from "../client/cluster.js";
 import type { Logger } from "../client/logger.js";
 import type { ProducerConfig } from "../config/index.js";
-import { ErrorCode, errorByCode } from "../protocol/errors.js";
 import {
   BATCH_HEADER_SIZE,
   type CompressionCodec,
   type DelimitedRun,
-  type RecordData,
-  type RecordHeader,
 } from "../protocol/record-batch.js";
-import { decodeRecordBatch } from "../protocol/record-batch-decoder.js";
-import { Batch, type BatchLimits, TALLIED, WriterPool } from "./batch.js";
-import type { ProducerIdAndEpoch } from "./idempotence.js";
-import { createTopicState, type Partitioner, type TopicPartitionerState } from "./partitioners.js";
-import type {
-  DeliveryCallback,
-  DeliveryError,
-  DeliveryReport,
-  DeliveryTally,
-  ProducerRecord,
+import { Batch, type BatchLimits } from "./batch.js";
+import { BatchBuffers } from "./batch-buffers.js";
+import { splitBatch } from "./batch-split.js";
+import { DeliveryReporter } from "./delivery-reporter.js";
+import type { Partitioner } from "./partitioners.js";
+import type { PartitionQueue, TopicQueue } from "./queues.js";
+import {
+  copyRecord,
+  type DeliveryCallback,
+  type DeliveryError,
+  type DeliveryTally,
+  type ProducerRecord,
 } from "./record.js";
 import type { ProducerStats } from "./stats.js";
-import { copyWaitingRun, type WaitingRun } from "./waiting-run.js";
-
-/** The batches of one partition, oldest first; those in flight are a prefix. */
-export class PartitionQueue {
-  readonly batches: Batch[] = [];
-
-  // --- sending state (the Sender's) ---
-  /** Batches of this partition in Produce requests not answered yet. */
-  inFlight = 0;
-  /** The broker those requests went to. */
-  inFlightNode = -1;
-  /**
-   * A batch came back for a retry: nothing more is sent until every request
-   * still in flight is answered, then the queue is sent again from its head,
-   * in order.
-   */
-  blocked = false;
-  /** Idempotence: the producer id this partition's batches carry (-1 until the first stamp). */
-  producerId = -1;
-  /** Idempotence: the epoch this partition's batches carry (-1 until the first stamp). */
-  producerEpoch = -1;
-  /** Idempotence: the identity's generation of that id and epoch (0 until the first stamp). */
-  generation = 0;
-  /** Idempotence: the sequence the next stamped batch gets. */
-  nextSequence = 0;
-  /**
-   * Idempotence: the broker holds neither the head batch nor anything after
-   * it; once nothing is in flight the partition takes a new epoch and stamps
-   * its queue again from 0.
-   */
-  bumpPending = false;
-  /**
-   * Idempotence: a batch of the current epoch was acknowledged, so the broker
-   * holds the producer's state for this partition. Until then one batch goes at
-   * a time: a broker without that state appends whatever sequence reaches it
-   * first, so a later batch could overtake a first one that came back.
-   */
-  sequenceConfirmed = false;
-  /**
-   * Parked by the sender (see Sender.park) in its parking round `parkedIn`:
-   * nothing to do before `checkAt` unless something happens to the
-   * partition, which calls wake(). -1: not parked.
-   */
-  parkedIn = -1;
-  checkAt = 0;
-  /** Transactions v1: the transaction this partition was last added to (the transaction manager's). */
-  txnAddedIn = -1;
-
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-  ) {}
-
-  /** Something changed for this partition: the sender looks at it on its next run. */
-  wake(): void {
-    this.parkedIn = -1;
-  }
-
-  /** Stamps from now on with `next` (a newer producer id or epoch), from sequence 0. */
-  adopt(next: ProducerIdAndEpoch): void {
-    this.producerId = next.producerId;
-    this.producerEpoch = next.producerEpoch;
-    this.generation = next.generation;
-    this.nextSequence = 0;
-  }
-
-  /** The batch still taking records, if any. */
-  openBatch(): Batch | undefined {
-    const last = this.batches[this.batches.length - 1];
-    return last !== undefined && !last.closed ? last : undefined;
-  }
-}
-
-/** A record waiting for its topic's metadata, copied so the caller may reuse its buffers. */
-interface WaitingRecord {
-  record: ProducerRecord;
-  callback: DeliveryCallback | undefined;
-  timestamp: number;
-  size: number;
-  deadline: number;
-}
-
-type Waiting = WaitingRecord | WaitingRun;
-
-class TopicQueue {
-  partitions: PartitionQueue[] = [];
-  /** Records produced before the topic's partitions were known, in produce order. */
-  readonly waiting: Waiting[] = [];
-  /** When a record was last produced to the topic (see metadata.max.idle.ms). */
-  lastUsedAt: number;
-  /**
-   * Idle past metadata.max.idle.ms: the cluster no longer asks for it. The
-   * queue itself stays, so its partitions keep their idempotent sequences.
-   */
-  forgotten = false;
-
-  constructor(
-    readonly name: string,
-    /** When the producer first used the topic (for topic.metadata.propagation.max.ms). */
-    readonly firstUsedAt: number,
-    /** The partitioner's sticky state for this topic. */
-    readonly partitionerState: TopicPartitionerState,
-  ) {
-    this.lastUsedAt = firstUsedAt;
-  }
-
-  /** Whether no record of the topic is queued. */
-  get empty(): boolean {
-    return this.waiting.length === 0 && this.partitions.every((pq) => pq.batches.length === 0);
-  }
-
-  resize(count: number): void {
-    for (let p = this.partitions.length; p < count; p++) {
-      this.partitions.push(new PartitionQueue(this.name, p));
-    }
-  }
-}
+import { TopicTable } from "./topics.js";
+import { copyWaitingRun, type Waiting } from "./waiting.js";
+import { WaitingTopics } from "./waiting-topics.js";
 
 export interface AccumulatorEvents {
   /** A batch is ready to go (closed): run the sender soon. */
@@ -161,26 +47,19 @@ export interface AccumulatorEvents {
 export class Accumulator {
   /** Partitions that hold batches: the sender's work list. */
   readonly active = new Set<PartitionQueue>();
-  private readonly topics = new Map<string, TopicQueue>();
-  /** Topics with records waiting for metadata. */
-  private readonly waitingTopics = new Set<TopicQueue>();
-  private readonly pool: WriterPool;
+  private readonly topics: TopicTable;
+  private readonly waiting: WaitingTopics;
+  private readonly buffers: BatchBuffers;
   private readonly limits: BatchLimits;
   private readonly lingerMs: number;
   private readonly codec: CompressionCodec;
   private readonly level: number;
-  /** The topic of the last append and its queue: most callers use one topic. */
-  private lastTopic: TopicQueue | undefined;
-  /** Bytes of buffer held by live batches (counted against queue.buffering.max.kbytes). */
-  bufferBytes = 0;
+  private readonly reporter: DeliveryReporter;
 
   constructor(
-    private readonly config: Readonly<ProducerConfig>,
+    config: Readonly<ProducerConfig>,
     private readonly counters: ProducerStats,
-    private readonly cluster: Pick<
-      Cluster,
-      "topics" | "want" | "forget" | "requestRefresh" | "lastConnectionError"
-    >,
+    cluster: Pick<Cluster, "topics" | "want" | "forget" | "requestRefresh" | "lastConnectionError">,
     private readonly partitioner: Partitioner,
     private readonly events: AccumulatorEvents,
     private readonly logger: Logger,
@@ -197,24 +76,22 @@ export class Accumulator {
       deadlineSlackMs: Math.max(config["linger.ms"], Math.min(1000, Math.max(100, timeout / 10))),
     };
     this.lingerMs = config["linger.ms"];
+    this.reporter = new DeliveryReporter(counters, logger);
+    this.topics = new TopicTable(config, cluster, logger);
+    this.waiting = new WaitingTopics(config, cluster, this.topics, this.reporter);
     this.codec = config["compression.codec"];
     this.level = config["compression.level"];
-    // Buffers sized for their first record that grow with their batch; the
-    // pool keeps grown ones up to a bound, so a steady stream does not reallocate.
-    this.pool = new WriterPool(
-      Math.min(64 * 1024 * 1024, config["queue.buffering.max.kbytes"] * 1024),
-    );
+    this.buffers = new BatchBuffers(config["queue.buffering.max.kbytes"] * 1024);
+  }
+
+  /** Bytes of buffer held by live batches (counted against queue.buffering.max.kbytes). */
+  get bufferBytes(): number {
+    return this.buffers.bytes;
   }
 
   /** The partition count of a topic the producer has used, 0 while unknown. */
   knownPartitions(topic: string): number | undefined {
-    return this.topicQueue(topic)?.partitions.length;
-  }
-
-  /** The queue of a topic in use; the last one used is checked first (most callers use one). */
-  private topicQueue(topic: string): TopicQueue | undefined {
-    const last = this.lastTopic;
-    return last !== undefined && last.name === topic ? last : this.topics.get(topic);
+    return this.topics.get(topic)?.partitions.length;
   }
 
   /**
@@ -230,16 +107,12 @@ export class Accumulator {
     now: number,
     deadline: number,
   ): void {
-    const tq = this.topicQueue(record.topic) ?? this.addTopic(record.topic, now);
-    this.lastTopic = tq;
-    tq.lastUsedAt = now;
-    if (tq.forgotten) this.remember(tq);
+    const tq = this.topics.use(record.topic, now);
     this.counters.produced++;
     this.counters.queued++;
     this.counters.queuedBytes += size;
     if (tq.partitions.length === 0 || tq.waiting.length > 0) {
-      tq.waiting.push({ record: copyRecord(record), callback, timestamp, size, deadline });
-      this.waitingTopics.add(tq);
+      this.waiting.add(tq, { record: copyRecord(record), callback, timestamp, size, deadline });
       this.events.wake(deadline);
       return;
     }
@@ -271,10 +144,7 @@ export class Accumulator {
     deadline: number,
     overhead: number,
   ): number {
-    const tq = this.topicQueue(topic) ?? this.addTopic(topic, now);
-    this.lastTopic = tq;
-    tq.lastUsedAt = now;
-    if (tq.forgotten) this.remember(tq);
+    const tq = this.topics.use(topic, now);
     if (tq.partitions.length === 0 || tq.waiting.length > 0) {
       const waiting = copyWaitingRun(
         run,
@@ -290,8 +160,7 @@ export class Accumulator {
       this.counters.produced += records;
       this.counters.queued += records;
       this.counters.queuedBytes += size;
-      tq.waiting.push({ run: waiting.copy, partition, records, size, tally, deadline });
-      this.waitingTopics.add(tq);
+      this.waiting.add(tq, { run: waiting.copy, partition, records, size, tally, deadline });
       this.events.wake(deadline);
       return waiting.offset;
     }
@@ -335,7 +204,7 @@ export class Accumulator {
         this.dropEmpty(pq, batch);
         return pos;
       }
-      this.trackCapacity(batch);
+      this.buffers.track(batch);
       if (batch.isFull(limits)) this.closeBatch(batch);
       if (batch.lastStop !== "batch") return pos;
       this.closeBatch(batch);
@@ -346,26 +215,7 @@ export class Accumulator {
   private dropEmpty(pq: PartitionQueue, batch: Batch): void {
     pq.batches.pop();
     if (pq.batches.length === 0) this.active.delete(pq);
-    this.bufferBytes -= batch.heldBytes;
-    batch.heldBytes = 0;
-    this.pool.give(batch.writer);
-  }
-
-  private addTopic(topic: string, now: number): TopicQueue {
-    const tq = new TopicQueue(
-      topic,
-      now,
-      createTopicState((p) => {
-        const meta = this.cluster.topics.get(topic)?.partitions[p];
-        return meta !== undefined && meta.leader >= 0;
-      }),
-    );
-    this.topics.set(topic, tq);
-    this.cluster.want(topic);
-    const known = this.cluster.topics.get(topic);
-    if (known && known.partitions.length > 0) tq.resize(known.partitions.length);
-    else this.cluster.requestRefresh(`new topic ${topic}`);
-    return tq;
+    this.buffers.release(batch);
   }
 
   /** Encodes a record into its partition's open batch (a new one when it does not fit). */
@@ -407,7 +257,7 @@ export class Accumulator {
     // produce() counted an estimate (up to 3 bytes per UTF-16 unit); from here on
     // the queue counts the bytes really encoded, or it would fill up early.
     this.counters.queuedBytes += encoded - size;
-    this.trackCapacity(batch);
+    this.buffers.track(batch);
     if (batch.isFull(limits)) this.closeBatch(batch);
   }
 
@@ -416,34 +266,19 @@ export class Accumulator {
     const batch = new Batch(
       pq.topic,
       pq.partition,
-      this.pool.take(need),
+      this.buffers.take(need),
       now,
       deadline,
       this.codec,
       this.level,
     );
-    batch.heldBytes = Math.min(batch.capacity, bufferSizeFor(need));
-    this.bufferBytes += batch.heldBytes;
+    this.buffers.hold(batch, need);
     pq.batches.push(batch);
     pq.wake();
     this.active.add(pq);
     // Behind a batch in flight it waits for that answer, which runs the sender anyway.
     if (pq.inFlight === 0) this.events.wake(now + this.lingerMs);
     return batch;
-  }
-
-  /**
-   * Counts a batch's buffer as what a buffer sized to its bytes would take
-   * (the next power of two), not the size of a larger pooled buffer it was
-   * given: pooled slack is bounded by the pool and must not fill the queue.
-   */
-  private trackCapacity(batch: Batch): void {
-    const used = batch.byteLength;
-    if (used > batch.heldBytes) {
-      const counted = Math.min(batch.capacity, bufferSizeFor(used));
-      this.bufferBytes += counted - batch.heldBytes;
-      batch.heldBytes = counted;
-    }
   }
 
   /** Closes a batch to new records and lets the sender take it. */
@@ -456,56 +291,29 @@ export class Accumulator {
 
   /**
    * Forgets the topics with nothing queued and no record produced for
-   * `idleMs` (metadata.max.idle.ms): the cluster stops asking for them, so a
-   * topic deleted on purpose is neither looked up nor created again.
+   * `idleMs` (metadata.max.idle.ms): see TopicTable.forgetIdle.
    */
   forgetIdle(now: number, idleMs: number): void {
-    for (const [name, tq] of this.topics) {
-      if (tq.forgotten || now - tq.lastUsedAt < idleMs || !tq.empty) continue;
-      tq.forgotten = true;
-      this.cluster.forget(name);
-      this.logger.debug("topic forgotten after metadata.max.idle.ms", { topic: name });
-    }
-  }
-
-  /** A forgotten topic is produced to again: the cluster asks for it again. */
-  private remember(tq: TopicQueue): void {
-    tq.forgotten = false;
-    this.cluster.want(tq.name);
-    this.cluster.requestRefresh(`topic ${tq.name} in use again`);
+    this.topics.forgetIdle(now, idleMs);
   }
 
   /** Topics with records waiting for their metadata (the ones auto-creation is asked for). */
   *topicsAwaitingMetadata(): Iterable<string> {
-    for (const tq of this.waitingTopics) yield tq.name;
+    yield* this.waiting.names();
   }
 
   /** New metadata: topics grow to their partition count, waiting records are routed in order. */
   onMetadata(now: number): void {
-    for (const [name, tq] of this.topics) {
-      const meta = this.cluster.topics.get(name);
-      if (meta && meta.partitions.length > tq.partitions.length) tq.resize(meta.partitions.length);
-    }
-    for (const tq of this.waitingTopics) {
-      if (tq.partitions.length === 0) continue;
-      this.waitingTopics.delete(tq);
+    this.topics.grow();
+    for (const tq of this.waiting.routable()) {
       for (const w of tq.waiting.splice(0)) this.routeWaiting(tq, w, now);
     }
   }
 
+  /** Queues a record (or run) that waited for its topic's metadata as if produced now. */
   private routeWaiting(tq: TopicQueue, w: Waiting, now: number): void {
     const p = "run" in w ? w.partition : w.record.partition;
-    if (p !== undefined && p !== -1 && p >= tq.partitions.length) {
-      this.reportWaiting(
-        tq,
-        w,
-        new KafkaClientError(
-          "UNKNOWN_PARTITION",
-          `partition ${p} does not exist in topic "${tq.name}", which has ${tq.partitions.length} partition(s)`,
-        ),
-      );
-      return;
-    }
+    if (this.waiting.rejectMissingPartition(tq, w, p)) return;
     if ("run" in w) {
       // Counted again as they are encoded.
       this.counters.produced -= w.records;
@@ -535,95 +343,15 @@ export class Accumulator {
 
   /** Fails waiting records past their deadline or of a topic that cannot be had; returns the next deadline. */
   expireWaiting(now: number): number {
-    let next = Number.POSITIVE_INFINITY;
-    for (const tq of this.waitingTopics) {
-      const failure = this.topicFailure(tq, now);
-      if (typeof failure === "number") next = Math.min(next, failure);
-      // Deadlines grow along the list: the expired records are a prefix, cut at once
-      // (one shift per record would be quadratic for a queue of 100000).
-      let expired = 0;
-      if (failure instanceof KafkaClientError) expired = tq.waiting.length;
-      else while (expired < tq.waiting.length && tq.waiting[expired]!.deadline <= now) expired++;
-      if (expired > 0) {
-        const cause = this.cluster.lastConnectionError;
-        const err =
-          failure instanceof KafkaClientError
-            ? failure
-            : new KafkaClientError(
-                "MSG_TIMED_OUT",
-                `record for topic "${tq.name}" not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms): no metadata for the topic${cause ? `: last error ${cause.message}` : ""}`,
-                { cause },
-              );
-        for (const w of tq.waiting.splice(0, expired)) this.reportWaiting(tq, w, err);
-      }
-      if (tq.waiting.length === 0) this.waitingTopics.delete(tq);
-      else next = Math.min(next, tq.waiting[0]!.deadline);
-    }
+    const next = this.waiting.expire(now);
     this.checkIdle();
     return next;
-  }
-
-  /**
-   * Why a topic's waiting records cannot be routed: an error that fails them
-   * all, a time to look again, or undefined (wait for metadata).
-   */
-  private topicFailure(tq: TopicQueue, now: number): KafkaClientError | number | undefined {
-    const meta = this.cluster.topics.get(tq.name);
-    if (!meta || meta.errorCode === 0) {
-      if (!meta || meta.partitions.length === 0) {
-        this.cluster.requestRefresh(`topic ${tq.name} has no partitions yet`);
-      }
-      return undefined;
-    }
-    const info = errorByCode(meta.errorCode);
-    if (meta.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
-      const propagation = this.config["topic.metadata.propagation.max.ms"];
-      if (now - tq.firstUsedAt >= propagation) {
-        return new KafkaClientError(
-          "UNKNOWN_TOPIC",
-          `topic "${tq.name}" does not exist and was not created within topic.metadata.propagation.max.ms (${propagation} ms)`,
-        );
-      }
-      this.cluster.requestRefresh(`topic ${tq.name} unknown`);
-      return tq.firstUsedAt + propagation;
-    }
-    if (!info.retriable) {
-      return new KafkaClientError(
-        "UNKNOWN_TOPIC",
-        `topic "${tq.name}" cannot be produced to: ${info.name} (error code ${info.code})`,
-      );
-    }
-    this.cluster.requestRefresh(`topic ${tq.name}: ${info.name}`);
-    return undefined;
-  }
-
-  private reportWaiting(tq: TopicQueue, w: Waiting, err: DeliveryError): void {
-    if ("run" in w) {
-      this.counters.queued -= w.records;
-      this.counters.queuedBytes -= w.size;
-      this.counters.failed += w.records;
-      this.invokeTally(w.tally, err, w.records);
-      return;
-    }
-    this.counters.queued--;
-    this.counters.queuedBytes -= w.size;
-    this.counters.failed++;
-    const p = w.record.partition;
-    this.invoke(w.callback, err, {
-      topic: tq.name,
-      partition: p === undefined ? -1 : p,
-      offset: -1,
-      timestamp: w.timestamp,
-      opaque: w.record.opaque,
-      possiblyPersisted: false,
-    });
   }
 
   /** Reports a batch delivered; removes it unless a request still carries it. */
   complete(batch: Batch, baseOffset: number, logAppendTime: number): void {
     if (batch.done) return;
-    this.report(batch, null, baseOffset, logAppendTime);
-    this.counters.delivered += batch.count;
+    this.reporter.delivered(batch, baseOffset, logAppendTime);
     if (!batch.inFlight) this.release(batch);
     this.checkIdle();
   }
@@ -635,46 +363,9 @@ export class Accumulator {
    */
   fail(batch: Batch, err: DeliveryError): void {
     if (batch.done) return;
-    this.reportFailed(batch, err);
+    this.reporter.failed(batch, err);
     if (!batch.inFlight) this.release(batch);
     this.checkIdle();
-  }
-
-  /** Reports a batch failed and counts it; removing it is the caller's. */
-  private reportFailed(batch: Batch, err: DeliveryError): void {
-    this.report(batch, err, -1, -1);
-    this.counters.failed += batch.count;
-  }
-
-  private report(
-    batch: Batch,
-    err: DeliveryError | null,
-    baseOffset: number,
-    logAppendTime: number,
-  ): void {
-    batch.done = true;
-    this.counters.queued -= batch.count;
-    this.counters.queuedBytes -= batch.bytes;
-    // A failure while a request carried the batch, or after one got no answer:
-    // the broker may hold the records.
-    const possiblyPersisted = err !== null && (batch.inFlight || batch.unresolved);
-    if (batch.hasOwnReports) {
-      for (let i = 0; i < batch.count; i++) {
-        const cb = batch.callbackAt(i);
-        if (cb === TALLIED) continue;
-        this.invoke(cb, err, {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: err || baseOffset < 0 ? -1 : baseOffset + i,
-          timestamp: logAppendTime >= 0 ? logAppendTime : batch.timestampAt(i),
-          opaque: batch.opaqueAt(i),
-          possiblyPersisted,
-        });
-      }
-    }
-    if (batch.tally !== undefined && batch.tallied > 0) {
-      this.invokeTally(batch.tally, err, batch.tallied);
-    }
   }
 
   /** Removes a reported batch that no request carries any more, and frees its buffer. */
@@ -685,14 +376,7 @@ export class Accumulator {
     pq.batches.splice(i, 1);
     pq.wake();
     if (pq.batches.length === 0) this.active.delete(pq);
-    this.free(batch);
-  }
-
-  private free(batch: Batch): void {
-    this.bufferBytes -= batch.heldBytes;
-    batch.heldBytes = 0;
-    // A batch still being compressed keeps its writer: the codec writes into it.
-    if (!batch.sealing) this.pool.give(batch.writer);
+    this.buffers.release(batch);
   }
 
   /**
@@ -704,7 +388,7 @@ export class Accumulator {
     let kept = 0;
     for (let i = 0; i < batches.length; i++) {
       const b = batches[i]!;
-      if (b.done && !b.inFlight) this.free(b);
+      if (b.done && !b.inFlight) this.buffers.release(b);
       else batches[kept++] = b;
     }
     batches.length = kept;
@@ -739,7 +423,7 @@ export class Accumulator {
         err = makeError(b);
         like = b;
       }
-      this.reportFailed(b, err!);
+      this.reporter.failed(b, err!);
       reported++;
     }
     if (reported > 0) {
@@ -756,7 +440,7 @@ export class Accumulator {
   }
 
   partitionQueue(batch: Batch): PartitionQueue {
-    return this.topics.get(batch.topic)!.partitions[batch.partition]!;
+    return this.topics.partitionQueue(batch);
   }
 
   /**
@@ -770,48 +454,10 @@ export class Accumulator {
     const pq = this.partitionQueue(batch);
     const at = pq.batches.indexOf(batch);
     if (at < 0) return undefined;
-    const decoded = decodeRecordBatch(batch.data).records;
-    const half = Math.ceil(decoded.length / 2);
-    const limits: BatchLimits = {
-      maxRecords: Number.MAX_SAFE_INTEGER,
-      maxBytes: Number.MAX_SAFE_INTEGER,
-      deadlineSlackMs: Number.POSITIVE_INFINITY,
-    };
-    const halves = [0, half].map((from) => {
-      const part = new Batch(
-        batch.topic,
-        batch.partition,
-        this.pool.take(batch.byteLength),
-        now,
-        batch.deadline,
-        this.codec,
-        this.level,
-      );
-      const to = from === 0 ? half : decoded.length;
-      for (let i = from; i < to; i++) {
-        const r = decoded[i]!;
-        part.tryAppend(
-          r.key,
-          r.value,
-          r.timestamp,
-          r.headers,
-          0,
-          batch.deadline,
-          batch.callbackAt(i),
-          batch.opaqueAt(i),
-          limits,
-        );
-      }
-      part.tally = batch.tally;
-      part.closed = true;
-      part.heldBytes = Math.min(part.capacity, bufferSizeFor(part.byteLength));
-      this.bufferBytes += part.heldBytes;
-      return part;
-    }) as [Batch, Batch];
-    // The halves account for the queue bytes the whole batch held.
-    halves[1].bytes = batch.bytes - halves[0].bytes;
+    const halves = splitBatch(batch, now, this.buffers, this.codec, this.level);
+    for (const part of halves) this.buffers.hold(part, part.byteLength);
     pq.batches.splice(at, 1, halves[0], halves[1]);
-    this.free(batch);
+    this.buffers.release(batch);
     this.logger.debug("batch split after a too-large error", {
       topic: batch.topic,
       partition: batch.partition,
@@ -827,14 +473,11 @@ export class Accumulator {
    */
   failAll(makeError: (topic: string) => DeliveryError, unsentOnly = false): number {
     const before = this.counters.failed;
-    for (const tq of this.topics.values()) {
-      for (const w of tq.waiting.splice(0)) this.reportWaiting(tq, w, makeError(tq.name));
-      this.waitingTopics.delete(tq);
-    }
+    this.waiting.failAll(makeError);
     for (const pq of [...this.active]) {
       const err = makeError(pq.topic);
       for (const batch of pq.batches) {
-        if (!batch.done && !(unsentOnly && batch.inFlight)) this.reportFailed(batch, err);
+        if (!batch.done && !(unsentOnly && batch.inFlight)) this.reporter.failed(batch, err);
       }
       this.removeReported(pq);
     }
@@ -854,50 +497,7 @@ export class Accumulator {
     return n;
   }
 
-  private invoke(
-    cb: DeliveryCallback | undefined,
-    err: DeliveryError | null,
-    report: DeliveryReport,
-  ): void {
-    if (cb === undefined) return;
-    try {
-      cb(err, report);
-    } catch (e) {
-      // A throwing callback must not cost other records their reports.
-      this.logger.error("delivery callback threw", { error: (e as Error).message });
-    }
-  }
-
-  private invokeTally(tally: DeliveryTally, err: DeliveryError | null, records: number): void {
-    try {
-      tally(err, records);
-    } catch (e) {
-      // As for a callback: the other reports still come.
-      this.logger.error("delivery tally threw", { error: (e as Error).message });
-    }
-  }
-
   private checkIdle(): void {
     if (this.counters.queued === 0) this.events.onIdle();
   }
-}
-
-/** The buffer a batch of `bytes` needs: a power of two, 1 KiB at least (as WriterPool sizes new ones). */
-function bufferSizeFor(bytes: number): number {
-  return bytes <= 1024 ? 1024 : 2 ** Math.ceil(Math.log2(bytes));
-}
-
-/** A copy of a record whose byte arrays the caller may reuse once produce() returns. */
-function copyRecord(r: ProducerRecord): ProducerRecord {
-  const copy: ProducerRecord = { ...r, key: copyData(r.key), value: copyData(r.value) };
-  if (r.headers !== undefined) {
-    copy.headers = r.headers.map(
-      (h): RecordHeader => ({ key: h.key, value: copyData(h.value) ?? null }),
-    );
-  }
-  return copy;
-}
-
-function copyData<T extends RecordData | null | undefined>(d: T): T {
-  return (d instanceof Uint8Array ? Buffer.from(d) : d) as T;
 }

@@ -23,7 +23,8 @@ import {
   type RecordHeader,
   TRANSACTIONAL_FLAG,
 } from "../protocol/record-batch.js";
-import { Writer, writeInt64At } from "../protocol/writer.js";
+import type { Writer } from "../protocol/writer.js";
+import { writeInt64At } from "../protocol/writer.js";
 import type { DeliveryCallback, DeliveryError, DeliveryTally } from "./record.js";
 
 /**
@@ -52,35 +53,6 @@ export interface BatchLimits {
   deadlineSlackMs: number;
 }
 
-/**
- * Keeps the writers of finished batches for the next ones, bounded in count
- * and in bytes. A new writer starts small and grows with its batch, so a
- * producer writing to many partitions does not hold a large buffer for each.
- */
-export class WriterPool {
-  private readonly free: Writer[] = [];
-  private freeBytes = 0;
-  constructor(private readonly maxPooledBytes: number) {}
-
-  /** A pooled writer, or a new one sized for `needBytes` (a power of two, 1 KiB at least). */
-  take(needBytes: number): Writer {
-    const w = this.free.pop();
-    if (w === undefined) {
-      let size = 1024;
-      while (size < needBytes) size *= 2;
-      return new Writer(size);
-    }
-    this.freeBytes -= w.buf.length;
-    return w.reset();
-  }
-
-  give(w: Writer): void {
-    if (this.freeBytes + w.buf.length > this.maxPooledBytes) return;
-    this.free.push(w);
-    this.freeBytes += w.buf.length;
-  }
-}
-
 export class Batch {
   private readonly builder = new RecordBatchBuilder();
   /**
@@ -102,7 +74,7 @@ export class Batch {
   count = 0;
   /** Queue bytes accounted for this batch's records. */
   bytes = 0;
-  /** Buffer bytes the accumulator counts this batch for (its bookkeeping). */
+  /** Buffer bytes BatchBuffers counts this batch for (its bookkeeping). */
   heldBytes = 0;
   /** Takes no more records (full, lingered long enough, or flushed). */
   closed = false;

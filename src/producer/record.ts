@@ -1,7 +1,8 @@
 /**
  * What a caller hands the producer and what it gets back: the record, its
- * delivery report and callback, and the record's encoded size bounds (used
- * for message.max.bytes and the queue's byte count).
+ * delivery report and callback, the record's encoded size bounds (used for
+ * message.max.bytes and the queue's byte count), and the copy of a record
+ * kept past produce().
  */
 
 import type { KafkaClientError } from "../client/client-error.js";
@@ -119,4 +120,20 @@ export function recordSize(r: ProducerRecord): number {
     exactLength(r.value) +
     headersSize(r.headers, exactLength)
   );
+}
+
+/** A copy of a record whose byte arrays the caller may reuse once produce() returns. */
+export function copyRecord(r: ProducerRecord): ProducerRecord {
+  const copy: ProducerRecord = { ...r, key: copyData(r.key), value: copyData(r.value) };
+  if (r.headers !== undefined) {
+    copy.headers = r.headers.map(
+      (h): RecordHeader => ({ key: h.key, value: copyData(h.value) ?? null }),
+    );
+  }
+  return copy;
+}
+
+/** A copy of byte-array data (strings and null are immutable: returned as they are). */
+export function copyData<T extends RecordData | null | undefined>(d: T): T {
+  return (d instanceof Uint8Array ? Buffer.from(d) : d) as T;
 }

@@ -50,9 +50,10 @@ import {
   type TopicProduceData,
 } from "../protocol/produce.js";
 import { pickVersion } from "../protocol/versions.js";
-import type { Accumulator, PartitionQueue } from "./accumulator.js";
+import type { Accumulator } from "./accumulator.js";
 import type { Batch, ProducerStamp } from "./batch.js";
 import type { ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.js";
+import type { PartitionQueue } from "./queues.js";
 import type { DeliveryError } from "./record.js";
 import type { ProducerStats } from "./stats.js";
 import type { TransactionManager } from "./transactions.js";

@@ -1,11 +1,29 @@
 /**
- * Delimited records queued while their topic's partitions are unknown: the
- * run's bytes are copied once (the caller may reuse its buffer) and counted,
- * not split into a record each; they are encoded when the metadata comes.
+ * Records queued while their topic's partitions are unknown, copied so the
+ * caller may reuse its buffers: a produce() record as a copy of its own
+ * (WaitingRecord); delimited records as one copy of the run's bytes, counted,
+ * not split into a record each (WaitingRun). They are encoded when the
+ * metadata comes.
  */
-import type { DelimitedRun, RecordData, RecordHeader } from "../protocol/record-batch.js";
-import type { DeliveryTally } from "./record.js";
+import type { DelimitedRun, RecordHeader } from "../protocol/record-batch.js";
+import {
+  copyData,
+  type DeliveryCallback,
+  type DeliveryTally,
+  type ProducerRecord,
+} from "./record.js";
 
+/** A record produced by produce() while its topic's partitions are unknown. */
+export interface WaitingRecord {
+  /** A copy (see copyRecord). */
+  record: ProducerRecord;
+  callback: DeliveryCallback | undefined;
+  timestamp: number;
+  size: number;
+  deadline: number;
+}
+
+/** Delimited records produced while their topic's partitions are unknown. */
 export interface WaitingRun {
   /** A copy of the records' bytes, with its own key and headers. */
   run: DelimitedRun;
@@ -64,6 +82,5 @@ export function copyWaitingRun(
   return { offset: pos, records, size, copy };
 }
 
-function copyData(d: RecordData | null): RecordData | null {
-  return d instanceof Uint8Array ? Buffer.from(d) : d;
-}
+/** What waits in a topic's queue for its metadata, in produce order. */
+export type Waiting = WaitingRecord | WaitingRun;
