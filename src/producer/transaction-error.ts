@@ -32,3 +32,34 @@ export class TransactionError extends Error {
     this.retriable = kind === "retriable";
   }
 }
+
+/** A call that does not fit the producer's state. */
+export function stateError(message: string): TransactionError {
+  return new TransactionError("state", "STATE", message);
+}
+
+/** Waits for `work` at most `timeoutMs`; the work goes on after a timeout (a retriable error). */
+export function withTimeout(work: Promise<void>, timeoutMs: number, op: string): Promise<void> {
+  if (!Number.isFinite(timeoutMs)) return work;
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new TransactionError(
+          "retriable",
+          "TIMED_OUT",
+          `${op}() did not finish within ${timeoutMs} ms; it goes on: call ${op}() again to wait for its outcome`,
+        ),
+      );
+    }, timeoutMs);
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}

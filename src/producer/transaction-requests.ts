@@ -85,6 +85,15 @@ export function classify(
   );
 }
 
+/** One offset to commit with the transaction: the next record the group should read. */
+export interface TransactionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch?: number;
+  metadata?: string | null;
+}
+
 export interface ProducerIdEpoch {
   producerId: number;
   producerEpoch: number;
@@ -360,4 +369,30 @@ function worstCode(codes: readonly number[]): number {
     else return code;
   }
   return retriable || notAttempted;
+}
+
+/** The offsets of sendOffsetsToTransaction as TxnOffsetCommit topics. */
+export function offsetTopics(offsets: readonly TransactionOffset[]): TxnOffsetCommitRequestTopic[] {
+  const byTopic = new Map<string, TxnOffsetCommitRequestTopic>();
+  for (const o of offsets) {
+    if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+      throw new TransactionError(
+        "state",
+        "INVALID_ARG",
+        `offset for ${o.topic}-${o.partition} must be a non-negative integer: ${o.offset}`,
+      );
+    }
+    let t = byTopic.get(o.topic);
+    if (t === undefined) {
+      t = { name: o.topic, partitions: [] };
+      byTopic.set(o.topic, t);
+    }
+    t.partitions.push({
+      partitionIndex: o.partition,
+      committedOffset: o.offset,
+      committedLeaderEpoch: o.leaderEpoch ?? -1,
+      committedMetadata: o.metadata ?? null,
+    });
+  }
+  return [...byTopic.values()];
 }

@@ -17,12 +17,18 @@ import type { Logger } from "../client/logger.js";
 import { ApiKey } from "../protocol/api-keys.js";
 import { ErrorCode } from "../protocol/errors.js";
 import { PRODUCE_MAX_NAME_VERSION } from "../protocol/produce.js";
-import type { TxnOffsetCommitRequestTopic } from "../protocol/txn-offset-commit.js";
 import type { VersionRange } from "../protocol/versions.js";
 import type { ProducerIdentity } from "./idempotence.js";
 import type { DeliveryError } from "./record.js";
-import { TransactionError } from "./transaction-error.js";
-import type { ProducerIdEpoch, TransactionRequests } from "./transaction-requests.js";
+import { stateError, TransactionError, withTimeout } from "./transaction-error.js";
+import {
+  offsetTopics,
+  type ProducerIdEpoch,
+  type TransactionOffset,
+  type TransactionRequests,
+} from "./transaction-requests.js";
+
+export type { TransactionOffset };
 
 export type TransactionState =
   | "uninitialized"
@@ -61,15 +67,6 @@ export interface TransactionPartition {
   /** The number of the transaction the partition was last added to (the manager's field). */
   txnAddedIn: number;
   wake(): void;
-}
-
-/** One offset to commit with the transaction: the next record the group should read. */
-export interface TransactionOffset {
-  topic: string;
-  partition: number;
-  offset: number;
-  leaderEpoch?: number;
-  metadata?: string | null;
 }
 
 /** The consumer group whose offsets the transaction commits (the consumer's group metadata). */
@@ -453,59 +450,4 @@ export class TransactionManager {
     const produce = conn.brokerVersions.get(ApiKey.Produce);
     return level >= 2 && (endTxn?.max ?? 0) >= 5 && (produce?.max ?? 0) >= 12;
   }
-}
-
-function stateError(message: string): TransactionError {
-  return new TransactionError("state", "STATE", message);
-}
-
-/** Waits for `work` at most `timeoutMs`; the work goes on after a timeout. */
-function withTimeout(work: Promise<void>, timeoutMs: number, op: string): Promise<void> {
-  if (!Number.isFinite(timeoutMs)) return work;
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new TransactionError(
-          "retriable",
-          "TIMED_OUT",
-          `${op}() did not finish within ${timeoutMs} ms; it goes on: call ${op}() again to wait for its outcome`,
-        ),
-      );
-    }, timeoutMs);
-    work.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
-}
-
-function offsetTopics(offsets: readonly TransactionOffset[]): TxnOffsetCommitRequestTopic[] {
-  const byTopic = new Map<string, TxnOffsetCommitRequestTopic>();
-  for (const o of offsets) {
-    if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
-      throw new TransactionError(
-        "state",
-        "INVALID_ARG",
-        `offset for ${o.topic}-${o.partition} must be a non-negative integer: ${o.offset}`,
-      );
-    }
-    let t = byTopic.get(o.topic);
-    if (t === undefined) {
-      t = { name: o.topic, partitions: [] };
-      byTopic.set(o.topic, t);
-    }
-    t.partitions.push({
-      partitionIndex: o.partition,
-      committedOffset: o.offset,
-      committedLeaderEpoch: o.leaderEpoch ?? -1,
-      committedMetadata: o.metadata ?? null,
-    });
-  }
-  return [...byTopic.values()];
 }
