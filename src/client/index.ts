@@ -1,7 +1,8 @@
 /**
  * The network client: it knows requests, brokers, connections (TCP, TLS,
- * SASL), security settings and cluster metadata, and never records or
- * batches. The producer engine sends what it builds through it.
+ * SASL), security settings, cluster metadata and coordinator lookup
+ * (transaction and group coordinators), and never records or batches. The
+ * producer engine sends what it builds through it.
  */
 export { type ClientErrorCode, KafkaClientError } from "./client-error.js";
 export {
@@ -25,7 +26,9 @@ export {
   type KafkaRequest,
   type ResponseCallback,
 } from "./connection.js";
+export { type CoordinatorCluster, Coordinators, CoordinatorType } from "./coordinators.js";
 export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./logger.js";
+export { request, sleep } from "./request.js";
 export {
   type OAuthBearerToken,
   type OAuthBearerTokenProvider,
