@@ -17,7 +17,7 @@ import {
   type CompressionCodec,
   type DelimitedRun,
 } from "../protocol/record-batch.js";
-import { Batch, type BatchLimits } from "./batch.js";
+import { Batch, type BatchLimits, batchLimits } from "./batch.js";
 import { BatchBuffers } from "./batch-buffers.js";
 import { splitBatch } from "./batch-split.js";
 import { DeliveryReporter } from "./delivery-reporter.js";
@@ -64,17 +64,7 @@ export class Accumulator {
     private readonly events: AccumulatorEvents,
     private readonly logger: Logger,
   ) {
-    const timeout = config["message.timeout.ms"] || Number.POSITIVE_INFINITY;
-    this.limits = {
-      maxRecords: config["batch.num.messages"],
-      maxBytes: config["batch.size"],
-      // A batch fails as a whole at the latest deadline of its records, so a
-      // batch that keeps taking records while it cannot be sent (leader down) is
-      // closed once its records span this long: no record is reported more than
-      // this after its own deadline (or linger.ms, when that is longer). A
-      // second is far above a round trip, so normal batching never meets it.
-      deadlineSlackMs: Math.max(config["linger.ms"], Math.min(1000, Math.max(100, timeout / 10))),
-    };
+    this.limits = batchLimits(config);
     this.lingerMs = config["linger.ms"];
     this.reporter = new DeliveryReporter(counters, logger);
     this.topics = new TopicTable(config, cluster, logger);

@@ -9,6 +9,7 @@
  * methods, called by the Accumulator; the fields under "sending state" are
  * the Sender's.
  */
+import type { ProducerConfig } from "../config/index.js";
 import { crc32c } from "../protocol/crc32c.js";
 import {
   ATTRIBUTES_OFFSET,
@@ -51,6 +52,21 @@ export interface BatchLimits {
   maxBytes: number;
   /** How far apart the deadlines of one batch's records may be. */
   deadlineSlackMs: number;
+}
+
+/** The limits of the batches a producer with `config` fills. */
+export function batchLimits(config: Readonly<ProducerConfig>): BatchLimits {
+  const timeout = config["message.timeout.ms"] || Number.POSITIVE_INFINITY;
+  return {
+    maxRecords: config["batch.num.messages"],
+    maxBytes: config["batch.size"],
+    // A batch fails as a whole at the latest deadline of its records, so a
+    // batch that keeps taking records while it cannot be sent (leader down) is
+    // closed once its records span this long: no record is reported more than
+    // this after its own deadline (or linger.ms, when that is longer). A
+    // second is far above a round trip, so normal batching never meets it.
+    deadlineSlackMs: Math.max(config["linger.ms"], Math.min(1000, Math.max(100, timeout / 10))),
+  };
 }
 
 export class Batch {

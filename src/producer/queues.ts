@@ -11,6 +11,9 @@ import type { ProducerIdAndEpoch } from "./idempotence.js";
 import type { TopicPartitionerState } from "./partitioners.js";
 import type { Waiting } from "./waiting.js";
 
+/** Idempotent sequences are 31-bit: the one after 2^31 - 1 is 0. */
+export const SEQUENCE_WRAP = 0x8000_0000;
+
 /** The batches of one partition, oldest first; those in flight are a prefix. */
 export class PartitionQueue {
   readonly batches: Batch[] = [];

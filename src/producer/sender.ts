@@ -1,5 +1,6 @@
 /**
- * Turns ready batches into Produce requests and acts on the outcomes.
+ * Turns ready batches into Produce requests and acts on the outcomes (what
+ * each answer means for its batches is ProduceOutcomes').
  *
  * Per partition, the batches in flight are a prefix of its queue, all on one
  * connection, and Kafka answers a connection's requests in order. Up to
@@ -39,11 +40,9 @@ import type { BrokerConnection } from "../client/connection.js";
 import type { Logger } from "../client/logger.js";
 import type { ProducerConfig } from "../config/index.js";
 import { ApiKey } from "../protocol/api-keys.js";
-import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
 import {
   decodeProduceResponse,
   encodeProduceRequest,
-  type PartitionProduceResponse,
   PRODUCE_MAX_NAME_VERSION,
   PRODUCE_VERSIONS,
   type ProduceResponse,
@@ -53,15 +52,14 @@ import { pickVersion } from "../protocol/versions.js";
 import type { Accumulator } from "./accumulator.js";
 import type { Batch, ProducerStamp } from "./batch.js";
 import type { ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.js";
-import type { PartitionQueue } from "./queues.js";
-import type { DeliveryError } from "./record.js";
+import { ProduceOutcomes } from "./produce-outcome.js";
+import { type PartitionQueue, SEQUENCE_WRAP } from "./queues.js";
 import type { ProducerStats } from "./stats.js";
 import type { TransactionManager } from "./transactions.js";
 
 const PRODUCE_NAME_VERSIONS = { min: PRODUCE_VERSIONS.min, max: PRODUCE_MAX_NAME_VERSION };
 /** Request bytes per partition beside its batch (index, lengths, tagged fields). */
 const PARTITION_OVERHEAD = 16;
-const SEQUENCE_WRAP = 0x8000_0000;
 /** How much longer than request.timeout.ms the client waits for a Produce answer. */
 const PRODUCE_ANSWER_GRACE_MS = 1000;
 
@@ -75,7 +73,8 @@ export class Sender {
   private readonly lingerMs: number;
   private readonly perPartitionInFlight: number;
   private readonly requestMaxBytes: number;
-  private readonly maxRetries: number;
+  /** Acts on the answers to the requests sent. */
+  private readonly outcomes: ProduceOutcomes;
   private readonly produceTimeoutMs: number;
   /** The identity while the producer is idempotent; undefined once idempotence is off. */
   private identity: ProducerIdentity | undefined;
@@ -107,7 +106,12 @@ export class Sender {
     this.lingerMs = config["linger.ms"];
     this.perPartitionInFlight = config["max.in.flight.requests.per.connection"];
     this.requestMaxBytes = config["message.max.bytes"];
-    this.maxRetries = config["message.send.max.retries"];
+    this.outcomes = new ProduceOutcomes(acc, cluster, config, counters, logger, {
+      identity: () => this.identity,
+      transaction: () => this.txn,
+      onSealed: this.onSealed,
+      wake: (time) => this.wake(time),
+    });
     this.produceTimeoutMs = Math.max(
       config["socket.timeout.ms"],
       config["request.timeout.ms"] + PRODUCE_ANSWER_GRACE_MS,
@@ -232,7 +236,7 @@ export class Sender {
       }
       pq.parkedIn = -1;
       // The deadline of the oldest record not reported yet (kept for a park below).
-      const due = this.acc.expire(pq, now, this.timeoutError);
+      const due = this.acc.expire(pq, now, this.outcomes.timeoutError);
       pq.checkAt = due;
       next = Math.min(next, due);
       if (pq.batches.length === 0) continue;
@@ -425,26 +429,8 @@ export class Sender {
    */
   expireDue(now: number): void {
     this.acc.expireWaiting(now);
-    for (const pq of [...this.acc.active]) this.acc.expire(pq, now, this.timeoutError);
+    for (const pq of [...this.acc.active]) this.acc.expire(pq, now, this.outcomes.timeoutError);
   }
-
-  /** The failure of a batch at its deadline (shared by batches alike: see Accumulator.expire). */
-  private readonly timeoutError = (batch: Batch): KafkaClientError => {
-    const cause = batch.lastError ?? this.cluster.lastConnectionError;
-    const possiblyPersisted = batch.unresolved || batch.inFlight;
-    const why = batch.inFlight
-      ? " (possibly persisted: a request carrying it is unanswered)"
-      : batch.unresolved
-        ? " (possibly persisted: an attempt got no answer)"
-        : "";
-    return new KafkaClientError(
-      "MSG_TIMED_OUT",
-      `record for ${batch.topic}-${batch.partition} not delivered within message.timeout.ms (${this.config["message.timeout.ms"]} ms)${
-        cause ? `: last error ${cause.message}` : ""
-      }${why}`,
-      { cause, possiblyPersisted },
-    );
-  };
 
   /**
    * Sends one Produce request to `leader` with the next sendable batch of
@@ -532,288 +518,12 @@ export class Sender {
           }),
         decode: acks === 0 ? undefined : (r) => decodeProduceResponse(r, version),
       },
-      (err, response) => this.onOutcome(conn, batches, err, response),
+      (err, response) => {
+        this.outcomes.apply(conn, batches, err, response);
+        this.schedule();
+      },
       this.produceTimeoutMs,
     );
     return stop >= 0 ? stop : (start + 1) % n;
   }
-
-  private onOutcome(
-    conn: BrokerConnection,
-    batches: Batch[],
-    err: Error | null,
-    response: ProduceResponse | undefined,
-  ): void {
-    const now = Date.now();
-    for (const b of batches) {
-      b.inFlight = false;
-      const pq = this.acc.partitionQueue(b);
-      pq.inFlight--;
-      pq.wake();
-    }
-    if (err) {
-      const e = asDeliveryError(err);
-      for (const b of batches) {
-        b.unresolved = true;
-        this.retryOrFail(b, e, now);
-      }
-    } else if (response === undefined) {
-      // acks=0: the write is all the confirmation there is.
-      for (const b of batches) this.settle(b, () => this.acc.complete(b, -1, -1));
-    } else {
-      if (response.throttleTimeMs > 0) conn.throttle(now + response.throttleTimeMs);
-      this.onResponse(batches, response, now);
-    }
-    this.schedule();
-  }
-
-  /**
-   * Applies every partition's answer, then, if one carried an error that ends
-   * idempotence, that error: a batch the broker wrote beside a refused one is
-   * reported delivered, not failed.
-   */
-  private onResponse(batches: Batch[], response: ProduceResponse, now: number): void {
-    const answered = new Set<Batch>();
-    let fatal: DeliveryError | undefined;
-    // Often the answer lists the partitions in request order: the batch at the same
-    // position is checked first, and a map (built once) finds the others.
-    let position = 0;
-    let byName: Map<string, Map<number, Batch>> | undefined;
-    for (const t of response.responses) {
-      for (const p of t.partitionResponses) {
-        const expected = batches[position++];
-        let batch: Batch | undefined;
-        if (expected !== undefined && expected.partition === p.index && expected.topic === t.name) {
-          batch = expected;
-        } else {
-          byName ??= batchesByName(batches);
-          batch = byName.get(t.name)?.get(p.index);
-        }
-        if (batch === undefined || answered.has(batch)) continue;
-        answered.add(batch);
-        const ends = this.onPartitionResponse(batch, p, response, now);
-        if (fatal === undefined) fatal = ends;
-      }
-    }
-    for (const b of batches) {
-      if (answered.has(b)) continue;
-      b.unresolved = true;
-      this.retryOrFail(
-        b,
-        new KafkaClientError(
-          "TRANSPORT",
-          `Produce response did not mention ${b.topic}-${b.partition}`,
-        ),
-        now,
-      );
-    }
-    if (fatal !== undefined) this.identity?.fail(fatal);
-  }
-
-  /** Acts on one partition's answer; returns an error that ends idempotence, if it is one. */
-  private onPartitionResponse(
-    batch: Batch,
-    p: PartitionProduceResponse,
-    response: ProduceResponse,
-    now: number,
-  ): DeliveryError | undefined {
-    const code = p.errorCode;
-    if (code === 0 || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
-      // A duplicate is a batch the broker already holds: delivered (older
-      // brokers give no offset for it).
-      const pq = this.acc.partitionQueue(batch);
-      const stamp = batch.stamp;
-      if (
-        stamp !== null &&
-        stamp.producerEpoch === pq.producerEpoch &&
-        stamp.producerId === pq.producerId
-      ) {
-        pq.sequenceConfirmed = true;
-      }
-      this.settle(batch, () =>
-        this.acc.complete(
-          batch,
-          code === 0 ? p.baseOffset : -1,
-          code === 0 ? p.logAppendTimeMs : -1,
-        ),
-      );
-      return undefined;
-    }
-    const detail =
-      p.errorMessage ?? p.recordErrors.map((e) => e.batchIndexErrorMessage).find((m) => m) ?? null;
-    const err = new KafkaProtocolError(
-      code,
-      detail,
-      `Produce to ${batch.topic}-${batch.partition}`,
-    );
-    if (err.refreshMetadata) {
-      if (p.currentLeader && p.currentLeader.leaderId >= 0) {
-        this.cluster.updateLeader(
-          batch.topic,
-          batch.partition,
-          p.currentLeader.leaderId,
-          p.currentLeader.leaderEpoch,
-          response.nodeEndpoints,
-        );
-      }
-      this.cluster.requestRefresh(`${err.errorName} from a Produce response`);
-    }
-    const pq = this.acc.partitionQueue(batch);
-    switch (code) {
-      case ErrorCode.MESSAGE_TOO_LARGE:
-      case ErrorCode.RECORD_LIST_TOO_LARGE:
-        if (!batch.done && this.splitBatch(pq, batch, now)) return undefined;
-        break;
-      case ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
-      case ErrorCode.UNKNOWN_PRODUCER_ID:
-      // Without a transactional id no other producer shares the id: a newer epoch on the
-      // broker than this batch's means the batch was not written; a new epoch resolves it
-      // (the Java client's fatal list for an idempotent producer leaves it out too).
-      case ErrorCode.INVALID_PRODUCER_EPOCH:
-      case ErrorCode.TRANSACTION_ABORTABLE:
-        if (this.txn !== undefined) {
-          // In a transaction the fix is the abort (and the epoch it brings), not a
-          // retry: KIP-588 makes a coordinator-side abort answer INVALID_PRODUCER_EPOCH.
-          this.retryOrFail(batch, err, now, true);
-          return undefined;
-        }
-        if (code === ErrorCode.TRANSACTION_ABORTABLE) break;
-        if (this.identity !== undefined) {
-          // At the head of the queue the broker neither holds this batch nor
-          // anything after it: a new epoch restarts the sequence. Behind an
-          // earlier batch that came back, the gap is that batch: resend in order.
-          if (pq.batches[0] === batch) pq.bumpPending = true;
-          this.retry(batch, err, now);
-          return undefined;
-        }
-        break;
-      case ErrorCode.PRODUCER_FENCED:
-      case ErrorCode.CLUSTER_AUTHORIZATION_FAILED:
-      case ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
-        if (this.identity !== undefined) {
-          // The broker refused this batch; the rest of the response is applied first.
-          this.retryOrFail(batch, err, now, true);
-          return err;
-        }
-        break;
-      case ErrorCode.REQUEST_TIMED_OUT:
-      case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-        // The leader may have written the batch before giving up on replication.
-        batch.unresolved = true;
-        break;
-    }
-    this.retryOrFail(batch, err, now);
-    return undefined;
-  }
-
-  /** Replaces a batch refused as too large by two halves sent in its place; false for one record. */
-  private splitBatch(pq: PartitionQueue, batch: Batch, now: number): boolean {
-    const halves = this.acc.split(batch, now);
-    if (halves === undefined) return false;
-    const stamp = batch.stamp;
-    let seq = stamp?.baseSequence ?? 0;
-    for (const half of halves) {
-      half.attempts = batch.attempts;
-      // An earlier attempt of the whole that got no answer may have written the records.
-      half.unresolved = batch.unresolved;
-      half.lastError = batch.lastError;
-      // The halves keep the batch's sequence range, so nothing after it moves.
-      const own = stamp === null ? null : { ...stamp, baseSequence: seq };
-      seq = (seq + half.count) % SEQUENCE_WRAP;
-      half.seal(own, this.onSealed);
-    }
-    pq.blocked = true;
-    return true;
-  }
-
-  /** Runs `report` for a live batch, or releases a batch already reported (a deadline). */
-  private settle(batch: Batch, report: () => void): void {
-    if (batch.done) this.acc.release(batch);
-    else report();
-  }
-
-  /**
-   * Schedules a retry after backoff when the error allows one in time; fails
-   * the batch otherwise (always when `final`).
-   */
-  private retryOrFail(batch: Batch, err: DeliveryError, now: number, final = false): void {
-    if (batch.done) {
-      this.acc.release(batch);
-      return;
-    }
-    if (
-      final ||
-      !err.retriable ||
-      batch.attempts > this.maxRetries ||
-      (this.txn !== undefined && !this.txn.retriesAllowed)
-    ) {
-      const failure = this.finalError(batch, err);
-      this.acc.fail(batch, failure);
-      this.txn?.onBatchFailed(failure);
-      return;
-    }
-    this.retry(batch, err, now);
-  }
-
-  private retry(batch: Batch, err: DeliveryError, now: number): void {
-    const pq = this.acc.partitionQueue(batch);
-    if (batch.done) {
-      this.acc.release(batch);
-      return;
-    }
-    pq.blocked = true;
-    batch.lastError = err;
-    const backoff = Math.min(
-      this.config["retry.backoff.max.ms"],
-      this.config["retry.backoff.ms"] * 2 ** Math.max(0, batch.attempts - 1),
-    );
-    const retryAt = now + Math.round(backoff * (0.8 + Math.random() * 0.4));
-    // No retry fits before the deadline: the batch is reported failed at the
-    // deadline, not before it (message.timeout.ms is a promise both ways).
-    batch.retryAt = Math.min(retryAt, batch.deadline);
-    if (retryAt < batch.deadline) this.counters.retries += batch.count;
-    this.logger.debug("retrying batch", {
-      topic: batch.topic,
-      partition: batch.partition,
-      attempt: batch.attempts,
-      error: err.message,
-      backoffMs: batch.retryAt - now,
-    });
-    this.wake(batch.retryAt);
-  }
-
-  /**
-   * The error a batch fails with: a client error is flagged when an earlier
-   * attempt may have been written (the report says so for every error).
-   */
-  private finalError(batch: Batch, err: DeliveryError): DeliveryError {
-    if (!batch.unresolved || !(err instanceof KafkaClientError) || err.possiblyPersisted) {
-      return err;
-    }
-    return new KafkaClientError(
-      err.code,
-      `${err.message} (possibly persisted: an earlier attempt got no answer)`,
-      { cause: err, possiblyPersisted: true },
-    );
-  }
-}
-
-/** The batches of one request by topic and partition. */
-function batchesByName(batches: readonly Batch[]): Map<string, Map<number, Batch>> {
-  const out = new Map<string, Map<number, Batch>>();
-  for (const b of batches) {
-    let partitions = out.get(b.topic);
-    if (partitions === undefined) {
-      partitions = new Map();
-      out.set(b.topic, partitions);
-    }
-    partitions.set(b.partition, b);
-  }
-  return out;
-}
-
-/** Errors from the connection layer as delivery errors. */
-function asDeliveryError(err: Error): DeliveryError {
-  if (err instanceof KafkaClientError || err instanceof KafkaProtocolError) return err;
-  return new KafkaClientError("TRANSPORT", err.message, { cause: err });
 }
