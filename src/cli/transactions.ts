@@ -1,0 +1,147 @@
+/**
+ * The transactions of one CLI run (`publish` and `perf` with
+ * --transactional-id): each begun when a record needs one, committed or
+ * aborted through the producer, and counted for the closing line on stderr.
+ */
+import type { ProducerProperties } from "../config/index.js";
+import type { Producer } from "../producer/producer.js";
+import { TransactionError } from "../producer/transaction-error.js";
+import { integerOf, type ParsedArgs, stringOf } from "./options.js";
+import { UsageError } from "./usage.js";
+
+/** The --transactional-id flag, added to the -X settings as the property it stands for. */
+export function addTransactionalId(
+  values: ParsedArgs["values"],
+  settings: string[],
+): string | undefined {
+  const id = stringOf(values, "transactional-id");
+  if (id === undefined) return undefined;
+  if (id === "") throw new UsageError("--transactional-id needs a non-empty ID");
+  settings.push(`transactional.id=${id}`);
+  return id;
+}
+
+/** Whether the properties make the producer transactional (by --transactional-id, -X or the socket). */
+export function isTransactional(properties: ProducerProperties): boolean {
+  const id = properties["transactional.id"];
+  return typeof id === "string" && id !== "";
+}
+
+/** A whole-number flag that only a transactional run takes: a usage error otherwise. */
+export function transactionFlag(
+  flag: string,
+  text: string | undefined,
+  transactional: boolean,
+  min: number,
+  max: number,
+): number | undefined {
+  if (text === undefined) return undefined;
+  if (!transactional) {
+    throw new UsageError(`${flag} needs --transactional-id ID (or -X transactional.id=ID)`);
+  }
+  return integerOf(flag, text, min, max);
+}
+
+/** "1 record", "2 records". */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** The transactions of a run and what became of them. */
+export class RunTransactions {
+  committed = 0;
+  committedRecords = 0;
+  aborted = 0;
+  abortedRecords = 0;
+  /** Records given to the open transaction. */
+  records = 0;
+  /** performance.now() when the open transaction began. */
+  openedAt = 0;
+  #open = false;
+  #committing = false;
+
+  constructor(private readonly producer: Producer) {}
+
+  get isOpen(): boolean {
+    return this.#open;
+  }
+
+  /** A commit is under way: it cannot be turned into an abort. */
+  get isCommitting(): boolean {
+    return this.#committing;
+  }
+
+  /** Milliseconds since the open transaction began. */
+  get age(): number {
+    return this.#open ? performance.now() - this.openedAt : 0;
+  }
+
+  /** Registers the transactional id; a second producer with it is fenced from now on. */
+  init(timeoutMs?: number): Promise<void> {
+    return this.producer.initTransactions(timeoutMs);
+  }
+
+  /** Begins a transaction unless one is open. */
+  ensureOpen(): void {
+    if (this.#open) return;
+    this.producer.beginTransaction();
+    this.#open = true;
+    this.records = 0;
+    this.openedAt = performance.now();
+  }
+
+  /** `n` records were queued in the open transaction. */
+  add(n: number): void {
+    this.records += n;
+  }
+
+  /** Commits the open transaction (none open: nothing to do). Throws what the producer throws. */
+  async commit(timeoutMs: number): Promise<void> {
+    if (!this.#open) return;
+    this.#committing = true;
+    try {
+      await this.producer.commitTransaction(timeoutMs);
+    } finally {
+      this.#committing = false;
+    }
+    this.#open = false;
+    this.committed++;
+    this.committedRecords += this.records;
+  }
+
+  /** Aborts the open transaction (none open: nothing to do). Throws what the producer throws. */
+  async abort(timeoutMs: number): Promise<void> {
+    if (!this.#open) return;
+    await this.producer.abortTransaction(timeoutMs);
+    this.#open = false;
+    this.aborted++;
+    this.abortedRecords += this.records;
+  }
+
+  /**
+   * What was committed, e.g. "committed 3 transactions, 25000 records; aborted 0",
+   * and what was not: an aborted transaction's records, or one left open.
+   */
+  closingLine(): string {
+    let line = `committed ${counted(this.committed, "transaction")}, ${counted(this.committedRecords, "record")}; aborted `;
+    line +=
+      this.aborted === 0
+        ? "0"
+        : `${counted(this.aborted, "transaction")} of ${counted(this.abortedRecords, "record")} (not committed)`;
+    if (this.#open) {
+      // The coordinator aborts it after transaction.timeout.ms, or when the id is used again.
+      line += `; 1 transaction of ${counted(this.records, "record")} left open (not committed)`;
+    }
+    return line;
+  }
+}
+
+/**
+ * Whether a failed run should still abort its open transaction: not after a
+ * fatal error (the producer cannot), nor while a commit's outcome is unknown.
+ */
+export function shouldAbort(failure: Error | undefined, transactions: RunTransactions): boolean {
+  if (!transactions.isOpen || transactions.isCommitting) return false;
+  if (failure instanceof TransactionError) return !failure.fatal && !failure.retriable;
+  return true;
+}
