@@ -17,12 +17,13 @@ import {
   stringOf,
   stringsOf,
 } from "./options.js";
-import { reportFailures, startSession, Tally } from "./session.js";
+import { allReportsWaitMs, reportFailures, startSession, Tally } from "./session.js";
 import {
   addTransactionalId,
+  endTransactions,
   isTransactional,
   RunTransactions,
-  shouldAbort,
+  reportTransactionEnd,
   transactionFlag,
 } from "./transactions.js";
 import { UsageError } from "./usage.js";
@@ -45,9 +46,6 @@ const OPTIONS = {
   "transaction-records": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
-
-/** How far past message.timeout.ms close waits, for expiry timers that fire late. */
-const CLOSE_MARGIN_MS = 5_000;
 
 /** How long a signalled run flushes when -t is not given. */
 const SIGNAL_FLUSH_MS = 10_000;
@@ -171,7 +169,7 @@ export async function publish(args: readonly string[]): Promise<number | "help">
   const progress = startProgress(tally);
   const txn = transactional ? new RunTransactions(producer) : undefined;
   /** How long a commit (or close) waits for every report. */
-  const commitWaitMs = opts.waitMs ?? closeWaitMs(producer.config["message.timeout.ms"]);
+  const commitWaitMs = opts.waitMs ?? allReportsWaitMs(producer.config["message.timeout.ms"]);
 
   // Signals: the first stops reading and flushes within a bound; a second exits now.
   let signalled: string | undefined;
@@ -366,7 +364,9 @@ export async function publish(args: readonly string[]): Promise<number | "help">
   process.off("SIGTERM", onSignal);
   out.write(`${tally.summary()}\n`);
   reportFailures(tally, aborted());
-  if (txn !== undefined) reportTransactions(txn, tally, failure, abortFailure);
+  if (txn !== undefined) {
+    reportTransactionEnd(txn, { failure, abortFailure, alreadySaid: tally.firstError });
+  }
   if (signalled !== undefined) return SIGNAL_EXIT[signalled]!;
   const failed = tally.failed > 0 || tally.undelivered > 0 || aborted() !== undefined;
   return failed || failure !== undefined || abortFailure !== undefined ? 1 : 0;
@@ -395,71 +395,6 @@ async function initTransactions(txn: RunTransactions, stopped: AbortSignal): Pro
   } finally {
     stopped.removeEventListener("abort", onStop);
   }
-}
-
-interface TransactionEnd {
-  /** The run went well: commit the open transaction. */
-  commit: boolean;
-  failure: Error | undefined;
-  /** A security failure closed the producer: there is nothing left to abort with. */
-  producerClosed: boolean;
-  commitWaitMs: number;
-  abortWaitMs: number;
-}
-
-/**
- * The end of a transactional run: the open transaction is committed when the
- * run went well, aborted otherwise (unless the producer cannot: fatal, or a
- * commit's outcome unknown). Returns the commit's failure and the abort's.
- */
-async function endTransactions(
-  txn: RunTransactions,
-  end: TransactionEnd,
-): Promise<{ failure: Error | undefined; abortFailure: Error | undefined }> {
-  let failure = end.failure;
-  if (end.commit) {
-    try {
-      await txn.commit(end.commitWaitMs);
-    } catch (err) {
-      failure = err as Error;
-    }
-  }
-  if (end.producerClosed || !shouldAbort(failure, txn)) return { failure, abortFailure: undefined };
-  try {
-    await txn.abort(end.abortWaitMs);
-    return { failure, abortFailure: undefined };
-  } catch (err) {
-    return { failure, abortFailure: err as Error };
-  }
-}
-
-/**
- * The transaction lines on stderr: what ended the run (unless the record
- * failure line said it already), an abort that failed, and what was committed.
- */
-function reportTransactions(
-  txn: RunTransactions,
-  tally: Tally,
-  failure: Error | undefined,
-  abortFailure: Error | undefined,
-): void {
-  if (failure !== undefined && failure !== tally.firstError) {
-    process.stderr.write(`event-kafka: ${failure.message}\n`);
-  }
-  if (abortFailure !== undefined) {
-    process.stderr.write(
-      `event-kafka: the open transaction could not be aborted: ${abortFailure.message}\n`,
-    );
-  }
-  process.stderr.write(`event-kafka: ${txn.closingLine()}\n`);
-}
-
-/**
- * Without -t, close waits for every report: each comes within message.timeout.ms of
- * its record, and the margin keeps close's own deadline from racing the last expiries.
- */
-function closeWaitMs(messageTimeoutMs: number): number {
-  return messageTimeoutMs > 0 ? messageTimeoutMs + CLOSE_MARGIN_MS : 2 ** 31 - 1;
 }
 
 /** A progress line on a terminal's stderr, once a second. */

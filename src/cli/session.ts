@@ -8,6 +8,18 @@ import type { ProducerProperties } from "../config/index.js";
 import { Producer } from "../producer/producer.js";
 import type { DeliveryTally } from "../producer/record.js";
 
+/** How far past message.timeout.ms a wait for every report goes, for expiry timers that fire late. */
+const REPORT_MARGIN_MS = 5_000;
+
+/**
+ * How long a close or a commit waits for every report without -t: each comes within
+ * message.timeout.ms of its record, and the margin keeps the wait's own deadline from
+ * racing the last expiries.
+ */
+export function allReportsWaitMs(messageTimeoutMs: number): number {
+  return messageTimeoutMs > 0 ? messageTimeoutMs + REPORT_MARGIN_MS : 2 ** 31 - 1;
+}
+
 /** Reports of records the run itself ended before they were sent: not Kafka's refusal. */
 const ENDED_UNSENT: ReadonlySet<string> = new Set(["DESTROYED", "TRANSACTION_ABORTED"]);
 

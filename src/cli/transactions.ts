@@ -145,3 +145,60 @@ export function shouldAbort(failure: Error | undefined, transactions: RunTransac
   if (failure instanceof TransactionError) return !failure.fatal && !failure.retriable;
   return true;
 }
+
+export interface TransactionEnd {
+  /** The run went well: commit the open transaction. */
+  commit: boolean;
+  /** What ended the run early, if anything did. */
+  failure: Error | undefined;
+  /** A security failure closed the producer: there is nothing left to abort with. */
+  producerClosed?: boolean;
+  commitWaitMs: number;
+  abortWaitMs: number;
+}
+
+/**
+ * The end of a transactional run: the open transaction is committed when the
+ * run went well, aborted otherwise (unless the producer cannot: fatal, or a
+ * commit's outcome unknown). Returns what ended the run (the commit's failure
+ * when it was the commit) and the abort's failure.
+ */
+export async function endTransactions(
+  txn: RunTransactions,
+  end: TransactionEnd,
+): Promise<{ failure: Error | undefined; abortFailure: Error | undefined }> {
+  let failure = end.failure;
+  if (end.commit) {
+    try {
+      await txn.commit(end.commitWaitMs);
+    } catch (err) {
+      failure = err as Error;
+    }
+  }
+  if (end.producerClosed || !shouldAbort(failure, txn)) return { failure, abortFailure: undefined };
+  try {
+    await txn.abort(end.abortWaitMs);
+    return { failure, abortFailure: undefined };
+  } catch (err) {
+    return { failure, abortFailure: err as Error };
+  }
+}
+
+/**
+ * The transaction lines on stderr: what ended the run (unless a record
+ * failure line said it already), an abort that failed, and what was committed.
+ */
+export function reportTransactionEnd(
+  txn: RunTransactions,
+  end: { failure: Error | undefined; abortFailure: Error | undefined; alreadySaid?: Error },
+): void {
+  if (end.failure !== undefined && end.failure !== end.alreadySaid) {
+    process.stderr.write(`event-kafka: ${end.failure.message}\n`);
+  }
+  if (end.abortFailure !== undefined) {
+    process.stderr.write(
+      `event-kafka: the open transaction could not be aborted: ${end.abortFailure.message}\n`,
+    );
+  }
+  process.stderr.write(`event-kafka: ${txn.closingLine()}\n`);
+}
