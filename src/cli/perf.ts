@@ -341,13 +341,14 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
   if (completed < sent) {
     process.stderr.write(`event-kafka: ${sent - completed} record(s) without a report\n`);
   }
-  const clean = failure === undefined && abortFailure === undefined && txn?.aborted === 0;
-  if (txn !== undefined && !clean) {
+  // Every transaction committed: nothing more to say (the last line counts them).
+  const allCommitted =
+    txn === undefined ||
+    (failure === undefined && abortFailure === undefined && txn.aborted === 0 && !txn.isOpen);
+  if (txn !== undefined && !allCommitted) {
     reportTransactionEnd(txn, { failure, abortFailure, alreadySaid: firstError });
   }
-  return failed > 0 || completed < sent || failure !== undefined || abortFailure !== undefined
-    ? 1
-    : 0;
+  return failed > 0 || completed < sent || !allCommitted ? 1 : 0;
 }
 
 interface RunFigures {

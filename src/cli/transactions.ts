@@ -129,8 +129,9 @@ export class RunTransactions {
         ? "0"
         : `${counted(this.aborted, "transaction")} of ${counted(this.abortedRecords, "record")} (not committed)`;
     if (this.#open) {
-      // The coordinator aborts it after transaction.timeout.ms, or when the id is used again.
-      line += `; 1 transaction of ${counted(this.records, "record")} left open (not committed)`;
+      // Not ended by this run (fenced, a second signal): the coordinator aborts it, at
+      // transaction.timeout.ms or when the transactional id is registered again.
+      line += `; left open: 1 transaction of ${counted(this.records, "record")} (not committed; its coordinator aborts it)`;
     }
     return line;
   }
