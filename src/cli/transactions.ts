@@ -47,6 +47,18 @@ export function counted(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
+/** How long registering the transactional id may take (the Java client's max.block.ms). */
+const INIT_WAIT_MS = 60_000;
+
+/**
+ * A transaction call that gave up waiting says so in the CLI's words (the
+ * producer's tell an application to call again); other errors pass unchanged.
+ */
+function gaveUp(err: unknown, message: string): unknown {
+  if (!(err instanceof TransactionError) || !err.retriable) return err;
+  return new TransactionError("retriable", err.code, message, { cause: err });
+}
+
 /** The transactions of a run and what became of them. */
 export class RunTransactions {
   committed = 0;
@@ -59,6 +71,8 @@ export class RunTransactions {
   openedAt = 0;
   #open = false;
   #committing = false;
+  /** A commit gave up waiting: it goes on in the producer, its outcome unknown to the run. */
+  #commitUnsettled = false;
 
   constructor(private readonly producer: Producer) {}
 
@@ -76,9 +90,13 @@ export class RunTransactions {
     return this.#open ? performance.now() - this.openedAt : 0;
   }
 
-  /** Registers the transactional id; a second producer with it is fenced from now on. */
-  init(timeoutMs?: number): Promise<void> {
-    return this.producer.initTransactions(timeoutMs);
+  /** Registers the transactional id (a second producer with it is fenced from now on). */
+  async init(timeoutMs = INIT_WAIT_MS): Promise<void> {
+    try {
+      await this.producer.initTransactions(timeoutMs);
+    } catch (err) {
+      throw gaveUp(err, `registering the transactional id took longer than ${timeoutMs / 1000} s`);
+    }
   }
 
   /** Begins a transaction unless one is open. */
@@ -101,6 +119,13 @@ export class RunTransactions {
     this.#committing = true;
     try {
       await this.producer.commitTransaction(timeoutMs);
+    } catch (err) {
+      const retriable = err instanceof TransactionError && err.retriable;
+      this.#commitUnsettled ||= retriable;
+      throw gaveUp(
+        err,
+        `the commit took longer than ${timeoutMs / 1000} s: its outcome is unknown`,
+      );
     } finally {
       this.#committing = false;
     }
@@ -112,7 +137,11 @@ export class RunTransactions {
   /** Aborts the open transaction (none open: nothing to do). Throws what the producer throws. */
   async abort(timeoutMs: number): Promise<void> {
     if (!this.#open) return;
-    await this.producer.abortTransaction(timeoutMs);
+    try {
+      await this.producer.abortTransaction(timeoutMs);
+    } catch (err) {
+      throw gaveUp(err, `the abort took longer than ${timeoutMs / 1000} s`);
+    }
     this.#open = false;
     this.aborted++;
     this.abortedRecords += this.records;
@@ -128,7 +157,9 @@ export class RunTransactions {
       this.aborted === 0
         ? "0"
         : `${counted(this.aborted, "transaction")} of ${counted(this.abortedRecords, "record")} (not committed)`;
-    if (this.#open) {
+    if (this.#open && this.#commitUnsettled) {
+      line += `; unknown: 1 transaction of ${counted(this.records, "record")} (its commit did not finish in time)`;
+    } else if (this.#open) {
       // Not ended by this run (fenced, a second signal): the coordinator aborts it, at
       // transaction.timeout.ms or when the transactional id is registered again.
       line += `; left open: 1 transaction of ${counted(this.records, "record")} (not committed; its coordinator aborts it)`;
