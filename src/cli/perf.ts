@@ -253,11 +253,11 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
-  /** As ProducerPerformance: commits once the transaction has been open for the duration. */
-  const commitIfDue = async (): Promise<void> => {
-    if (txn === undefined || txn.age < transactionMs) return;
+  /** As ProducerPerformance: a transaction is committed once it has been open for the duration. */
+  const commitDue = (): boolean => txn !== undefined && txn.age >= transactionMs;
+  const commit = async (): Promise<void> => {
     try {
-      await txn.commit(commitWaitMs);
+      await txn!.commit(commitWaitMs);
     } catch (err) {
       failure ??= err as Error;
       stopped = true;
@@ -275,7 +275,7 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
         if (sent >= due) {
           const wait = ((sent + 1) / throughput) * 1000 - (performance.now() - t0);
           await new Promise((r) => setTimeout(r, Math.max(1, Math.floor(wait))));
-          await commitIfDue();
+          if (commitDue()) await commit();
           continue;
         }
         n = Math.min(n, due - sent);
@@ -296,7 +296,8 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
         }
         sent++;
         txn?.add(1);
-        await commitIfDue();
+        // Checked per record, as Java's tool does; awaited only when due (no await per record).
+        if (commitDue()) await commit();
       }
       await new Promise((r) => setImmediate(r));
     }

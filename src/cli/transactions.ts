@@ -130,6 +130,8 @@ export class RunTransactions {
       this.#committing = false;
     }
     this.#open = false;
+    // One without records wrote nothing (begun for input that held only empty lines, say).
+    if (this.records === 0) return;
     this.committed++;
     this.committedRecords += this.records;
   }
@@ -143,6 +145,7 @@ export class RunTransactions {
       throw gaveUp(err, `the abort took longer than ${timeoutMs / 1000} s`);
     }
     this.#open = false;
+    if (this.records === 0) return;
     this.aborted++;
     this.abortedRecords += this.records;
   }
