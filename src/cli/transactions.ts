@@ -59,6 +59,12 @@ function gaveUp(err: unknown, message: string): unknown {
   return new TransactionError("retriable", err.code, message, { cause: err });
 }
 
+/** What RunTransactions needs of the producer. */
+export type TransactionCalls = Pick<
+  Producer,
+  "initTransactions" | "beginTransaction" | "commitTransaction" | "abortTransaction"
+>;
+
 /** The transactions of a run and what became of them. */
 export class RunTransactions {
   committed = 0;
@@ -74,7 +80,7 @@ export class RunTransactions {
   /** A commit gave up waiting: it goes on in the producer, its outcome unknown to the run. */
   #commitUnsettled = false;
 
-  constructor(private readonly producer: Producer) {}
+  constructor(private readonly producer: TransactionCalls) {}
 
   get isOpen(): boolean {
     return this.#open;
