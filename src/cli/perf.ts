@@ -11,6 +11,7 @@ import { KafkaClientError } from "../client/client-error.js";
 import { silentLogger } from "../client/logger.js";
 import { Producer } from "../producer/producer.js";
 import type { DeliveryError, DeliveryReport } from "../producer/record.js";
+import { TransactionError } from "../producer/transaction-error.js";
 import { parseSocket } from "../socket/socket.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 import {
@@ -21,6 +22,16 @@ import {
   stringOf,
   stringsOf,
 } from "./options.js";
+import { allReportsWaitMs } from "./session.js";
+import {
+  addTransactionalId,
+  counted,
+  endTransactions,
+  isTransactional,
+  RunTransactions,
+  reportTransactionEnd,
+  transactionFlag,
+} from "./transactions.js";
 import { UsageError } from "./usage.js";
 
 const OPTIONS = {
@@ -32,6 +43,8 @@ const OPTIONS = {
   property: { type: "string", short: "X", multiple: true },
   interval: { type: "string" },
   json: { type: "boolean" },
+  "transactional-id": { type: "string" },
+  "transaction-duration-ms": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -39,6 +52,10 @@ const OPTIONS = {
 const MB = 1024 * 1024;
 /** produce() calls between turns of the event loop, so sockets are written meanwhile. */
 const CHUNK = 1000;
+/** How long a transaction stays open when only the id is given (ProducerPerformance's default). */
+const DEFAULT_TRANSACTION_DURATION_MS = 3000;
+/** How long the open transaction's abort may take after a signal or a failure. */
+const ABORT_WAIT_MS = 10_000;
 
 interface PerfArgs {
   records: number;
@@ -131,6 +148,18 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
   const opts = parsePerfArgs(values);
   const { records, payloads, throughput } = opts;
   const topic = socket.topic;
+  const settings = stringsOf(values, "property");
+  addTransactionalId(values, settings);
+  const properties = propertiesWith(socket, settings);
+  const transactional = isTransactional(properties);
+  const transactionMs =
+    transactionFlag(
+      "--transaction-duration-ms",
+      stringOf(values, "transaction-duration-ms"),
+      transactional,
+      1,
+      2 ** 31 - 1,
+    ) ?? DEFAULT_TRANSACTION_DURATION_MS;
 
   const recordBytes = payloads.reduce((sum, p) => sum + p.length, 0) / payloads.length;
   let t0 = performance.now();
@@ -142,11 +171,13 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
   let firstError: DeliveryError | undefined;
   let lastReportAt = t0;
   let resume: (() => void) | undefined;
+  /** Sending stops: a signal, or a transaction that cannot commit. */
+  let stopped = false;
   let finished: () => void = () => {};
   const allReported = new Promise<void>((r) => {
     finished = r;
   });
-  const producer = new Producer(propertiesWith(socket, stringsOf(values, "property")), {
+  const producer = new Producer(properties, {
     logger: silentLogger,
     onDelivery: (err: DeliveryError | null, report: DeliveryReport) => {
       const now = performance.now();
@@ -155,13 +186,15 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
       if (err !== null) {
         failed++;
         firstError ??= err;
+        // A transaction is all or nothing: its first failed record ends the run.
+        if (txn !== undefined) stopped = true;
       } else {
         // The record's produce() time rides in its opaque.
         const us = (now - (report.opaque as number)) * 1000;
         latency.record(us);
         interval.latency.record(us);
       }
-      if (resume !== undefined && producer.queueLength <= lowWater) {
+      if (resume !== undefined && (producer.queueLength <= lowWater || stopped)) {
         const r = resume;
         resume = undefined;
         r();
@@ -175,13 +208,29 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
     },
   });
   const lowWater = Math.floor(producer.config["queue.buffering.max.messages"] / 2);
+  const txn = transactional ? new RunTransactions(producer) : undefined;
+  /** What ended a transactional run early: its open transaction is aborted. */
+  let failure: Error | undefined;
+  const commitWaitMs = allReportsWaitMs(producer.config["message.timeout.ms"]);
 
+  if (txn !== undefined) {
+    try {
+      await txn.init();
+    } catch (err) {
+      await producer.close(0);
+      process.stderr.write(`event-kafka: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   // One record first, not counted: the connection, the metadata and the producer
   // id are then in place, as Java's tool has them after its first send() blocks
   // for metadata. Without it the records of the first 100 ms or so would all
   // wait for the set-up, and at a fixed rate that alone is the 99th percentile.
+  // With transactions it is the first transaction's first record.
   try {
+    txn?.ensureOpen();
     await producer.send({ topic, value: payloads[0]! });
+    txn?.add(1);
   } catch (err) {
     await producer.close(0);
     process.stderr.write(`event-kafka: the warm-up record failed: ${(err as Error).message}\n`);
@@ -197,7 +246,6 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
     interval = new Window(now, recordBytes);
   }, opts.intervalMs);
 
-  let stopped = false;
   const onSignal = (): void => {
     stopped = true;
     resume?.();
@@ -205,7 +253,19 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
+  /** As ProducerPerformance: a transaction is committed once it has been open for the duration. */
+  const commitDue = (): boolean => txn !== undefined && txn.age >= transactionMs;
+  const commit = async (): Promise<void> => {
+    try {
+      await txn!.commit(commitWaitMs);
+    } catch (err) {
+      failure ??= err as Error;
+      stopped = true;
+    }
+  };
+
   let sent = 0;
+  let abortFailure: Error | undefined;
   try {
     while (sent < records && !stopped) {
       let n = Math.min(CHUNK, records - sent);
@@ -215,12 +275,14 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
         if (sent >= due) {
           const wait = ((sent + 1) / throughput) * 1000 - (performance.now() - t0);
           await new Promise((r) => setTimeout(r, Math.max(1, Math.floor(wait))));
+          if (commitDue()) await commit();
           continue;
         }
         n = Math.min(n, due - sent);
       }
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n && !stopped; i++) {
         const value = payloads.length === 1 ? payloads[0]! : payloads[randomInt(payloads.length)]!;
+        txn?.ensureOpen();
         try {
           producer.produce({ topic, value, opaque: performance.now() });
         } catch (err) {
@@ -233,11 +295,33 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
           continue;
         }
         sent++;
+        txn?.add(1);
+        // Checked per record, as Java's tool does; awaited only when due (no await per record).
+        if (commitDue()) await commit();
       }
       await new Promise((r) => setImmediate(r));
     }
-    if (sent === records) await Promise.race([allReported, producer.flush(2 ** 31 - 1)]);
+    if (txn !== undefined) {
+      const ended = await endTransactions(txn, {
+        commit: !stopped && failure === undefined,
+        failure,
+        commitWaitMs,
+        abortWaitMs: ABORT_WAIT_MS,
+      });
+      failure = ended.failure;
+      abortFailure = ended.abortFailure;
+    } else if (sent === records) await Promise.race([allReported, producer.flush(2 ** 31 - 1)]);
     else await producer.flush(10_000);
+  } catch (err) {
+    // produce() refuses records once the transaction cannot commit (or the producer is fenced).
+    if (!(err instanceof TransactionError)) throw err;
+    failure ??= err;
+    ({ abortFailure } = await endTransactions(txn!, {
+      commit: false,
+      failure,
+      commitWaitMs,
+      abortWaitMs: ABORT_WAIT_MS,
+    }));
   } finally {
     clearInterval(ticker);
     process.off("SIGINT", onSignal);
@@ -246,40 +330,64 @@ export async function perf(args: readonly string[]): Promise<number | "help"> {
   }
 
   const seconds = Math.max((lastReportAt - t0) / 1000, 1e-9);
-  const h = latency;
   const delivered = completed - failed;
   const rate = delivered / seconds;
-  const mbps = (rate * recordBytes) / MB;
-  if (opts.json) {
-    const round = (v: number): number => Math.round(v * 1000) / 1000;
-    process.stdout.write(
-      `${JSON.stringify({
-        records: sent,
-        delivered,
-        failed,
-        seconds: round(seconds),
-        records_per_s: Math.round(rate),
-        mb_per_s: round(mbps),
-        latency_ms: {
-          avg: round(h.mean / 1000),
-          max: round(h.max / 1000),
-          p50: round(h.percentile(50) / 1000),
-          p95: round(h.percentile(95) / 1000),
-          p99: round(h.percentile(99) / 1000),
-          p99_9: round(h.percentile(99.9) / 1000),
-        },
-      })}\n`,
-    );
-  } else {
-    process.stdout.write(
-      `${sent} records sent, ${rate.toFixed(1)} records/sec (${mbps.toFixed(2)} MB/sec), ${ms(h.mean)} ms avg latency, ${ms(h.max)} ms max latency, ${ms(h.percentile(50))} ms 50th, ${ms(h.percentile(95))} ms 95th, ${ms(h.percentile(99))} ms 99th, ${ms(h.percentile(99.9))} ms 99.9th.\n`,
-    );
-  }
+  const figures = { sent, delivered, failed, seconds, rate, mbps: (rate * recordBytes) / MB };
+  process.stdout.write(
+    `${opts.json ? jsonLine(figures, latency, txn) : textLine(figures, latency, txn)}\n`,
+  );
   if (failed > 0) {
     process.stderr.write(`event-kafka: ${failed} record(s) failed: ${firstError?.message}\n`);
   }
   if (completed < sent) {
     process.stderr.write(`event-kafka: ${sent - completed} record(s) without a report\n`);
   }
-  return failed > 0 || completed < sent ? 1 : 0;
+  // Every transaction committed: nothing more to say (the last line counts them).
+  const allCommitted =
+    txn === undefined ||
+    (failure === undefined && abortFailure === undefined && txn.aborted === 0 && !txn.isOpen);
+  if (txn !== undefined && !allCommitted) {
+    reportTransactionEnd(txn, { failure, abortFailure, alreadySaid: firstError });
+  }
+  return failed > 0 || completed < sent || !allCommitted ? 1 : 0;
+}
+
+interface RunFigures {
+  sent: number;
+  delivered: number;
+  failed: number;
+  seconds: number;
+  /** Delivered records per second. */
+  rate: number;
+  mbps: number;
+}
+
+/** The last line as JSON (--json); `transactions` only for a transactional run. */
+function jsonLine(f: RunFigures, h: LatencyHistogram, txn: RunTransactions | undefined): string {
+  const round = (v: number): number => Math.round(v * 1000) / 1000;
+  return JSON.stringify({
+    records: f.sent,
+    delivered: f.delivered,
+    failed: f.failed,
+    seconds: round(f.seconds),
+    records_per_s: Math.round(f.rate),
+    mb_per_s: round(f.mbps),
+    latency_ms: {
+      avg: round(h.mean / 1000),
+      max: round(h.max / 1000),
+      p50: round(h.percentile(50) / 1000),
+      p95: round(h.percentile(95) / 1000),
+      p99: round(h.percentile(99) / 1000),
+      p99_9: round(h.percentile(99.9) / 1000),
+    },
+    ...(txn !== undefined && {
+      transactions: { committed: txn.committed, aborted: txn.aborted },
+    }),
+  });
+}
+
+/** Java's last line; a transactional run adds how many transactions were committed. */
+function textLine(f: RunFigures, h: LatencyHistogram, txn: RunTransactions | undefined): string {
+  const committed = txn === undefined ? "" : `, ${counted(txn.committed, "transaction")} committed`;
+  return `${f.sent} records sent, ${f.rate.toFixed(1)} records/sec (${f.mbps.toFixed(2)} MB/sec), ${ms(h.mean)} ms avg latency, ${ms(h.max)} ms max latency, ${ms(h.percentile(50))} ms 50th, ${ms(h.percentile(95))} ms 95th, ${ms(h.percentile(99))} ms 99th, ${ms(h.percentile(99.9))} ms 99.9th${committed}.`;
 }

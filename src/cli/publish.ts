@@ -5,6 +5,7 @@
 import { closeSync, openSync } from "node:fs";
 import { KafkaClientError } from "../client/client-error.js";
 import type { DelimitedRecords } from "../producer/record.js";
+import { TransactionError } from "../producer/transaction-error.js";
 import type { RecordHeader } from "../protocol/record-batch.js";
 import { type KafkaSocket, parseSocket } from "../socket/socket.js";
 import { forEachRegion, openInput } from "./input.js";
@@ -16,7 +17,15 @@ import {
   stringOf,
   stringsOf,
 } from "./options.js";
-import { reportFailures, startSession, Tally } from "./session.js";
+import { allReportsWaitMs, reportFailures, startSession, Tally } from "./session.js";
+import {
+  addTransactionalId,
+  endTransactions,
+  isTransactional,
+  RunTransactions,
+  reportTransactionEnd,
+  transactionFlag,
+} from "./transactions.js";
 import { UsageError } from "./usage.js";
 
 const OPTIONS = {
@@ -33,11 +42,10 @@ const OPTIONS = {
   "null-empty": { type: "boolean", short: "Z" },
   timeout: { type: "string", short: "t" },
   quiet: { type: "boolean", short: "q" },
+  "transactional-id": { type: "string" },
+  "transaction-records": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
-
-/** How far past message.timeout.ms close waits, for expiry timers that fire late. */
-const CLOSE_MARGIN_MS = 5_000;
 
 /** How long a signalled run flushes when -t is not given. */
 const SIGNAL_FLUSH_MS = 10_000;
@@ -59,6 +67,8 @@ interface PublishArgs {
   nullEmpty: boolean;
   waitMs: number | undefined;
   quiet: boolean;
+  /** --transaction-records as given: checked once the properties say whether the run is transactional. */
+  transactionRecords: string | undefined;
 }
 
 function parsePublishArgs(args: readonly string[]): PublishArgs | "help" {
@@ -92,6 +102,7 @@ function parsePublishArgs(args: readonly string[]): PublishArgs | "help" {
   const settings = stringsOf(values, "property");
   const compression = stringOf(values, "compression");
   if (compression !== undefined) settings.push(`compression.codec=${compression}`);
+  addTransactionalId(values, settings);
   const p = partition === undefined ? -1 : integerOf("-p", partition, -1, 2 ** 31 - 1);
   return {
     socket: parseSocket(socketText, { refuseDuplicates: true }),
@@ -108,6 +119,7 @@ function parsePublishArgs(args: readonly string[]): PublishArgs | "help" {
     nullEmpty: values["null-empty"] === true,
     waitMs,
     quiet: values.quiet === true,
+    transactionRecords: stringOf(values, "transaction-records"),
   };
 }
 
@@ -119,6 +131,10 @@ export async function publish(args: readonly string[]): Promise<number | "help">
   if (opts === "help") return "help";
   const { socket, headers, partition } = opts;
   const properties = propertiesWith(socket, opts.settings);
+  const transactional = isTransactional(properties);
+  const perTransaction =
+    transactionFlag("--transaction-records", opts.transactionRecords, transactional, 1, 2 ** 53) ??
+    Number.POSITIVE_INFINITY;
   if (opts.file !== undefined) {
     // A missing or unreadable file is a bad argument, said before connecting.
     try {
@@ -139,6 +155,10 @@ export async function publish(args: readonly string[]): Promise<number | "help">
     quiet: opts.quiet,
     afterReport: () => {
       if (resume && producer.queueLength <= lowWater) wake();
+      // A transaction is all or nothing: its first failed record ends the run.
+      if (txn !== undefined && tally.failed > 0 && !stopReading.signal.aborted) {
+        fail(tally.firstError!);
+      }
     },
   });
   const { producer, aborted, onTally } = session;
@@ -147,27 +167,38 @@ export async function publish(args: readonly string[]): Promise<number | "help">
   const topic = socket.topic;
   const out = opts.tee ? process.stderr : process.stdout;
   const progress = startProgress(tally);
+  const txn = transactional ? new RunTransactions(producer) : undefined;
+  /** How long a commit (or close) waits for every report. */
+  const commitWaitMs = opts.waitMs ?? allReportsWaitMs(producer.config["message.timeout.ms"]);
 
   // Signals: the first stops reading and flushes within a bound; a second exits now.
   let signalled: string | undefined;
   const stopReading = new AbortController();
   session.stopped.addEventListener("abort", () => stopReading.abort(), { once: true });
+  /** What ended a transactional run: its open transaction is aborted, not committed. */
+  let failure: Error | undefined;
+  const fail = (err: Error): void => {
+    failure ??= err;
+    stopReading.abort();
+    wake();
+  };
   const flushMs = opts.waitMs ?? SIGNAL_FLUSH_MS;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled !== undefined) {
       progress.stop();
       out.write(`${tally.summary(produced - tally.reported)}\n`);
+      if (txn !== undefined) process.stderr.write(`event-kafka: ${txn.closingLine()}\n`);
       process.stderr.write(`event-kafka: ${signal} again: exiting without waiting\n`);
       process.exit(SIGNAL_EXIT[signalled]);
     }
     signalled = signal;
-    process.stderr.write(
-      `event-kafka: ${signal}: stopped reading; flushing for up to ${flushMs / 1000} s (again to exit now)\n`,
-    );
+    const next =
+      txn === undefined ? `flushing for up to ${flushMs / 1000} s` : signalAction(txn, flushMs);
+    process.stderr.write(`event-kafka: ${signal}: stopped reading; ${next} (again to exit now)\n`);
     stopReading.abort();
     wake();
     // A close already under way (input was done) gets the nearer deadline.
-    if (closing) void producer.close(flushMs);
+    if (closing && txn === undefined) void producer.close(flushMs);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -176,13 +207,16 @@ export async function publish(args: readonly string[]): Promise<number | "help">
   let closing = false;
   const { keyDelimiter, nullEmpty, count } = opts;
   const teeDelimiter = opts.delimiter;
+  /** The open transaction has its --transaction-records: room() commits it before the next record. */
+  const transactionFull = (): boolean => txn?.isOpen === true && txn.records >= perTransaction;
 
   /**
    * Queues one record: synchronous, no allocation beyond the record itself.
-   * Returns false, with nothing queued, when the queue is full.
+   * Returns false, with nothing queued, when the queue (or the transaction) is full.
    */
   const produceRecord = (line: Buffer): boolean => {
     if (stopReading.signal.aborted) throw new StopReading();
+    if (transactionFull()) return false;
     let key = opts.key;
     let value: Buffer | null = line;
     if (keyDelimiter) {
@@ -196,6 +230,7 @@ export async function publish(args: readonly string[]): Promise<number | "help">
         }
       }
     }
+    txn?.ensureOpen();
     try {
       producer.produce({ topic, key, value, headers, partition });
     } catch (err) {
@@ -203,9 +238,15 @@ export async function publish(args: readonly string[]): Promise<number | "help">
       if (err.code === "DESTROYED" && aborted()) throw new StopReading();
       if (err.code === "QUEUE_FULL") return false;
       if (err.code !== "MSG_SIZE_TOO_LARGE") throw err;
-      // One line too large for a record fails alone; the stream goes on.
       tally.refused(err);
+      // In a transaction it would be committed without this line: the run ends instead.
+      if (txn !== undefined) {
+        fail(err);
+        throw new StopReading();
+      }
+      // One line too large for a record fails alone; the stream goes on.
     }
+    txn?.add(1);
     if (opts.tee) process.stdout.write(Buffer.concat([line, teeDelimiter]));
     if (++produced >= count) throw new StopReading();
     return true;
@@ -231,18 +272,21 @@ export async function publish(args: readonly string[]): Promise<number | "help">
     partition,
     maxRecords: 0,
   };
-  /** Queues the records of buf[start, end); returns where it stopped (the queue is full). */
+  /** Queues the records of buf[start, end); returns where it stopped (the queue or the transaction is full). */
   const produceRegion = (buf: Buffer, start: number, end: number): number => {
     let pos = start;
     while (pos < end) {
       if (stopReading.signal.aborted) throw new StopReading();
       if (whole) {
+        txn?.ensureOpen();
         region.data = buf;
         region.start = pos;
         region.end = end;
-        region.maxRecords = count - produced;
+        // Stops at the transaction's last record too; produceRecord then says it is full.
+        region.maxRecords = Math.min(count - produced, perTransaction - (txn?.records ?? 0));
         const queued = producer.produceDelimited(region, onTally);
         produced += queued.records;
+        txn?.add(queued.records);
         pos = queued.offset;
         if (produced >= count) throw new StopReading();
         if (pos >= end) break;
@@ -256,15 +300,27 @@ export async function publish(args: readonly string[]): Promise<number | "help">
     }
     return end;
   };
-  /** Resolves once deliveries have made room in the queue (or reading must stop). */
-  const room = (): Promise<void> =>
-    stopReading.signal.aborted
-      ? Promise.resolve()
-      : new Promise((r) => {
-          resume = r;
-        });
+  /** Commits a transaction that has its records; a failure ends the run. */
+  const commitFull = async (): Promise<void> => {
+    try {
+      await txn!.commit(commitWaitMs);
+    } catch (err) {
+      fail(err as Error);
+    }
+  };
+  /** Resolves once deliveries have made room in the queue, a full transaction is committed, or reading must stop. */
+  const room = (): Promise<void> => {
+    if (stopReading.signal.aborted) return Promise.resolve();
+    if (transactionFull()) return commitFull();
+    return new Promise((r) => {
+      resume = r;
+    });
+  };
 
+  if (txn !== undefined) await initTransactions(txn, stopReading.signal).catch(fail);
   try {
+    // Stopped already (a signal or failure while registering the transactional id): no input is read.
+    if (stopReading.signal.aborted) throw new StopReading();
     if (opts.messages.length > 0) {
       for (const m of opts.messages) {
         const line = Buffer.from(m);
@@ -276,19 +332,31 @@ export async function publish(args: readonly string[]): Promise<number | "help">
       await forEachRegion(input, delimiter, produceRegion, room);
     }
   } catch (err) {
+    // A transaction that cannot go on (fatal, or bound to abort) ends the run like a failed record.
+    if (err instanceof TransactionError) fail(err);
     // Reading stopped on purpose, or the input was destroyed because of it.
-    if (!(err instanceof StopReading) && !stopReading.signal.aborted) {
+    else if (!(err instanceof StopReading) && !stopReading.signal.aborted) {
       progress.stop();
       throw err;
     }
   }
   closing = true;
+  let abortFailure: Error | undefined;
+  if (txn !== undefined) {
+    const ended = await endTransactions(txn, {
+      commit: failure === undefined && signalled === undefined && aborted() === undefined,
+      failure,
+      producerClosed: aborted() !== undefined,
+      commitWaitMs,
+      abortWaitMs: signalled !== undefined ? flushMs : commitWaitMs,
+    });
+    failure ??= ended.failure;
+    abortFailure = ended.abortFailure;
+  }
   try {
-    const waitMs =
-      signalled !== undefined
-        ? flushMs
-        : (opts.waitMs ?? closeWaitMs(producer.config["message.timeout.ms"]));
-    await producer.close(waitMs);
+    const waitMs = signalled !== undefined ? flushMs : commitWaitMs;
+    // A failed transactional run has nothing left worth waiting for.
+    await producer.close(txn !== undefined && failure !== undefined ? 0 : waitMs);
   } finally {
     progress.stop();
   }
@@ -296,16 +364,37 @@ export async function publish(args: readonly string[]): Promise<number | "help">
   process.off("SIGTERM", onSignal);
   out.write(`${tally.summary()}\n`);
   reportFailures(tally, aborted());
+  if (txn !== undefined) {
+    reportTransactionEnd(txn, { failure, abortFailure, alreadySaid: tally.firstError });
+  }
   if (signalled !== undefined) return SIGNAL_EXIT[signalled]!;
-  return tally.failed > 0 || tally.undelivered > 0 || aborted() ? 1 : 0;
+  const failed = tally.failed > 0 || tally.undelivered > 0 || aborted() !== undefined;
+  return failed || failure !== undefined || abortFailure !== undefined ? 1 : 0;
+}
+
+/** What a first signal does to a transactional run, for the line that says so. */
+function signalAction(txn: RunTransactions, abortMs: number): string {
+  if (txn.isCommitting) return "letting the commit under way finish";
+  if (!txn.isOpen) return "no transaction is open";
+  return `aborting the open transaction within ${abortMs / 1000} s`;
 }
 
 /**
- * Without -t, close waits for every report: each comes within message.timeout.ms of
- * its record, and the margin keeps close's own deadline from racing the last expiries.
+ * Registers the transactional id before any input is read. A signal meanwhile
+ * stops the wait (the run ends with nothing to abort); a failure rejects.
  */
-function closeWaitMs(messageTimeoutMs: number): number {
-  return messageTimeoutMs > 0 ? messageTimeoutMs + CLOSE_MARGIN_MS : 2 ** 31 - 1;
+async function initTransactions(txn: RunTransactions, stopped: AbortSignal): Promise<void> {
+  if (stopped.aborted) return;
+  let onStop = (): void => {};
+  const stop = new Promise<void>((resolve) => {
+    onStop = () => resolve();
+  });
+  stopped.addEventListener("abort", onStop, { once: true });
+  try {
+    await Promise.race([txn.init(), stop]);
+  } finally {
+    stopped.removeEventListener("abort", onStop);
+  }
 }
 
 /** A progress line on a terminal's stderr, once a second. */

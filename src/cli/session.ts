@@ -8,12 +8,30 @@ import type { ProducerProperties } from "../config/index.js";
 import { Producer } from "../producer/producer.js";
 import type { DeliveryTally } from "../producer/record.js";
 
+/** How far past message.timeout.ms a wait for every report goes, for expiry timers that fire late. */
+const REPORT_MARGIN_MS = 5_000;
+
+/**
+ * How long a close or a commit waits for every report without -t: each comes within
+ * message.timeout.ms of its record, and the margin keeps the wait's own deadline from
+ * racing the last expiries.
+ */
+export function allReportsWaitMs(messageTimeoutMs: number): number {
+  return messageTimeoutMs > 0 ? messageTimeoutMs + REPORT_MARGIN_MS : 2 ** 31 - 1;
+}
+
+/** Reports of records the run itself ended before they were sent: not Kafka's refusal. */
+const ENDED_UNSENT: ReadonlySet<string> = new Set(["DESTROYED", "TRANSACTION_ABORTED"]);
+
 /** Delivery outcomes of a run, counted as the reports arrive. */
 export class Tally {
   delivered = 0;
   /** Records Kafka or the producer refused or timed out. */
   failed = 0;
-  /** Records the run ended without an outcome for (a close deadline, a signal). */
+  /**
+   * Records the run ended without an outcome for (a close deadline, a signal),
+   * and the unsent records of an aborted transaction.
+   */
   undelivered = 0;
   firstError: Error | undefined;
   firstUndelivered: Error | undefined;
@@ -22,7 +40,7 @@ export class Tally {
   /** `records` records (one report, or a batch's tally) had the outcome `err`. */
   report(err: Error | null, records = 1): void {
     if (err === null) this.delivered += records;
-    else if (err instanceof KafkaClientError && err.code === "DESTROYED") {
+    else if (err instanceof KafkaClientError && ENDED_UNSENT.has(err.code)) {
       this.undelivered += records;
       this.firstUndelivered ??= err;
     } else {

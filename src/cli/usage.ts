@@ -20,6 +20,16 @@ export const USAGE = `Usage:
       -t SECONDS       how long to wait for delivery at the end (default: the
                        socket's message.timeout.ms; 10 after a signal)
       -q               no warnings on stderr
+      --transactional-id ID
+                       write in transactions with this transactional.id:
+                       commit at the end; on a signal or any failure abort
+                       the open transaction. A line on stderr says what was
+                       committed: "committed 3 transactions, 25000 records;
+                       aborted 0"
+      --transaction-records N
+                       commit every N records and begin the next transaction
+                       (default: the whole input in one); needs
+                       --transactional-id
   event-kafka raise SOCKET EVENT [name=value ...] [--callid ID] [-X name=value]
       Raises one event: a JSON-RPC notification with the parameters given.
       name=value is always a string, kept byte for byte; name:=JSON is typed:
@@ -30,12 +40,16 @@ export const USAGE = `Usage:
       partitions, leaders, replicas and in-sync replicas.
   event-kafka perf SOCKET --records N (--record-size BYTES | --payload-file FILE)
                   [--throughput R] [--interval MS] [--json] [-X name=value]
+                  [--transactional-id ID [--transaction-duration-ms MS]]
       Kafka's kafka-producer-perf-test through this producer: N records of
       BYTES random letters (or lines of FILE, picked at random), at most R
       per second (-1: no cap, the default). A line every 5 s, then records/s,
       MB/s (2^20 bytes) and the latency from produce() to each record's
       report: average, max, 50th, 95th, 99th and 99.9th percentiles.
       --json makes the last line JSON; --payload-delimiter DELIM splits FILE.
+      --transactional-id ID sends in transactions, each committed once it has
+      been open MS milliseconds (default 3000), as Java's tool does; the last
+      line then says how many transactions were committed.
   event-kafka serve (--tcp HOST:PORT | --udp HOST:PORT | --unix PATH)...
                    --route 'EVENT=SOCKET'... [--config FILE] [--http HOST:PORT]
                    [--event-param NAME] [--shutdown-timeout SECONDS]
@@ -57,7 +71,8 @@ a socket, and without one in -X. A property may be given only once.
 DELIM is text with \\n, \\r, \\t, \\\\ and \\xNN escapes.
 Set EVENT_KAFKA_DEBUG=1 to log the producer's activity on stderr.
 
-Exit status: 0 every record delivered, 1 some failed or undelivered,
+Exit status: 0 every record delivered (and committed, with --transactional-id),
+1 some failed or undelivered, or a transaction was aborted or failed,
 2 bad arguments or socket, 130 after SIGINT, 143 after SIGTERM.`;
 
 /** Bad arguments: printed as one line, exit status 2. */
