@@ -107,11 +107,15 @@ afterAll(async () => {
         (RECORDS !== 200_000 ? ` FAULTS_RECORDS=${RECORDS}` : "");
       const meta = {
         command: `${settings} npm run test:faults`,
-        records:
-          (RECORDS_GIVEN ? `${RECORDS}` : `${RECORDS} (reset: ${recordsFor("reset")})`) +
-          (SELECTED_TXN.length > 0
-            ? ` (txn- rows: ${TRANSACTIONS} transactions of ${RECORDS_PER_TXN})`
-            : ""),
+        records: (() => {
+          const txn =
+            SELECTED_TXN.length > 0
+              ? `txn- rows: ${TRANSACTIONS} transactions of ${RECORDS_PER_TXN}`
+              : undefined;
+          if (RECORDS_GIVEN) return txn === undefined ? `${RECORDS}` : `${RECORDS} (${txn})`;
+          const reset = `reset: ${recordsFor("reset")}`;
+          return `${RECORDS} (${txn === undefined ? reset : `${reset}; ${txn}`})`;
+        })(),
         runs: RUNS,
         idempotence: IDEMPOTENCE,
         kafkaVersion: fc?.cluster.version ?? "?",
