@@ -29,9 +29,21 @@ export interface TcpProxy {
    * first, and connect the connections accepted meanwhile.
    */
   blackhole(on: boolean): void;
+  /**
+   * Watches the bytes of the connections accepted from now on (connections already open are
+   * not watched): `factory` is called once per new connection and its functions see every
+   * chunk read from the client (`up`) or from the broker (`down`), in order, before it is
+   * forwarded; one that returns false drops its chunk. Undefined: no tap for new connections.
+   */
+  tap(factory: TapFactory | undefined): void;
   /** Stops listening and destroys every connection; resolves once the port is free. */
   close(): Promise<void>;
 }
+
+/** Sees one connection's chunks; returning false drops the chunk instead of forwarding it. */
+export type ChunkTap = (chunk: Buffer) => boolean;
+
+export type TapFactory = () => { up?: ChunkTap; down?: ChunkTap };
 
 interface Pair {
   client: Socket;
@@ -40,6 +52,8 @@ interface Pair {
   /** Chunks read but not forwarded because the blackhole started meanwhile. */
   heldUp: Buffer[];
   heldDown: Buffer[];
+  /** The tap set when the connection was accepted, if any. */
+  tap: { up?: ChunkTap; down?: ChunkTap } | undefined;
 }
 
 /** Resets `socket` (TCP RST) unless it is destroyed already (where resetAndDestroy() errors). */
@@ -53,10 +67,12 @@ export async function startProxy(target: ProxyTarget, listenPort = 0): Promise<T
   let accepted = 0;
   let holding = false;
   let closed = false;
+  let tapFactory: TapFactory | undefined;
 
   /** Copies `from` to `to`, pausing `from` while `to` is full or while blackholed. */
-  const forward = (from: Socket, to: Socket, held: Buffer[]): void => {
+  const forward = (from: Socket, to: Socket, held: Buffer[], tap?: ChunkTap): void => {
     from.on("data", (chunk: Buffer) => {
+      if (tap !== undefined && !tap(chunk)) return;
       if (holding) {
         held.push(chunk);
         from.pause();
@@ -77,8 +93,8 @@ export async function startProxy(target: ProxyTarget, listenPort = 0): Promise<T
     const upstream = tcpConnect({ host: target.host, port: target.port });
     upstream.setNoDelay(true);
     pair.upstream = upstream;
-    forward(pair.client, upstream, pair.heldUp);
-    forward(upstream, pair.client, pair.heldDown);
+    forward(pair.client, upstream, pair.heldUp, pair.tap?.up);
+    forward(upstream, pair.client, pair.heldDown, pair.tap?.down);
     // The broker refused or reset the connection: the client sees a reset as well.
     upstream.on("error", () => reset(pair.client));
     upstream.on("close", () => {
@@ -96,7 +112,13 @@ export async function startProxy(target: ProxyTarget, listenPort = 0): Promise<T
     }
     client.setNoDelay(true);
     client.pause();
-    const pair: Pair = { client, upstream: undefined, heldUp: [], heldDown: [] };
+    const pair: Pair = {
+      client,
+      upstream: undefined,
+      heldUp: [],
+      heldDown: [],
+      tap: tapFactory?.(),
+    };
     pairs.add(pair);
     client.on("error", () => reset(pair.upstream));
     client.on("close", () => {
@@ -154,6 +176,9 @@ export async function startProxy(target: ProxyTarget, listenPort = 0): Promise<T
           release(pair);
         }
       }
+    },
+    tap(factory: TapFactory | undefined): void {
+      tapFactory = factory;
     },
     close(): Promise<void> {
       closed = true;

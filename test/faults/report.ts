@@ -6,6 +6,17 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RunResult } from "./run.js";
+import { RESTART_AFTER_MS } from "./scenarios.js";
+import {
+  CALL_BOUND_MS,
+  CALL_TIMEOUT_MS,
+  RECORDS_PER_TXN,
+  SENT_KILL_DELAY_MS,
+  TRANSACTIONS,
+  TRIGGER_TXN,
+  TXN_PARTITIONS,
+  type TxnTally,
+} from "./transactions.js";
 
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "results");
 
@@ -120,6 +131,129 @@ export function runTable(results: readonly RunResult[]): string {
   return lines.join("\n");
 }
 
+type TxnCount = Exclude<
+  {
+    [K in keyof TxnTally]: TxnTally[K] extends number ? K : never;
+  }[keyof TxnTally],
+  undefined
+>;
+
+function txnSum(results: readonly RunResult[], key: TxnCount): number {
+  return results.reduce((n, r) => n + ((r.transactions?.[key] as number | undefined) ?? 0), 0);
+}
+
+const seconds1 = (ms: number): string => (ms / 1000).toFixed(1);
+
+/** The transaction rows, one per (scenario, client), summed over the runs. */
+export function transactionsTable(results: readonly RunResult[]): string {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of results) {
+    if (r.transactions === undefined && !r.scenario.startsWith("txn-")) continue;
+    const k = `${r.scenario}\u0000${r.client}`;
+    let list = groups.get(k);
+    if (list === undefined) {
+      list = [];
+      groups.set(k, list);
+    }
+    list.push(r);
+  }
+  const lines = [
+    "| scenario | client | runs | protocol | committed | aborted | visible | absent | partial | committed not visible | aborted visible | aborted, written | retried calls (timeout) | longest call (s) | longest outcome (s) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const list of groups.values()) {
+    const { scenario, client } = list[0]!;
+    const ok = list.filter((r) => r.error === undefined && r.transactions !== undefined);
+    const errors = list.length - ok.length;
+    const stopped = ok.filter((r) => r.transactions?.stopped !== undefined).length;
+    const notInjected = ok.filter((r) => r.fault?.injected === false).length;
+    let runs = errors > 0 ? `${ok.length} (+${errors} broke)` : `${ok.length}`;
+    if (stopped > 0) runs += `, ${stopped} stopped early`;
+    if (notInjected > 0) runs += `, ${notInjected} without the fault`;
+    const protocols = [...new Set(ok.map((r) => r.transactions?.protocol ?? "?"))];
+    const longest = (key: "longestCallMs" | "longestOutcomeMs") =>
+      ok.length === 0 ? "–" : seconds1(Math.max(...ok.map((r) => r.transactions![key])));
+    lines.push(
+      `| ${scenario} | ${client} | ${runs} | ${protocols.map((p) => `v${p}`).join(", ") || "–"} | ` +
+        `${txnSum(ok, "committed")} | ${txnSum(ok, "aborted")} | ${txnSum(ok, "visible")} | ` +
+        `${txnSum(ok, "absent")} | ${txnSum(ok, "partial")} | ${txnSum(ok, "committedNotVisible")} | ` +
+        `${txnSum(ok, "abortedVisible")} | ${txnSum(ok, "abortedWritten")} | ` +
+        `${txnSum(ok, "retriable")} | ${longest("longestCallMs")} | ${longest("longestOutcomeMs")} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** A row per transaction run: what each attempt came to. */
+export function transactionRunTable(results: readonly RunResult[]): string {
+  const lines = [
+    "| scenario | client | run | protocol | attempts | committed | aborted | visible | absent | partial | longest call (s) | longest outcome (s) | what the caller was told, beyond a first-call commit |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const r of results) {
+    if (r.transactions === undefined && !r.scenario.startsWith("txn-")) continue;
+    const head = `| ${r.scenario} | ${r.client} | ${r.run} |`;
+    const t = r.transactions;
+    if (t === undefined) {
+      lines.push(`${head} – | – | – | – | – | – | – | – | – | error: ${cell(r.error ?? "?")} |`);
+      continue;
+    }
+    const events = t.eventful.map(
+      (a) =>
+        `t${a.txn + 1}${a.attempt > 0 ? ` (attempt ${a.attempt + 1})` : ""} ${a.outcome}` +
+        (a.errors.length > 0 ? ` after ${a.errors.join(", ")}` : ""),
+    );
+    if (t.stopped !== undefined) events.push(`stopped: ${t.stopped}`);
+    if (t.partialSamples.length > 0) events.push(`partial: ${t.partialSamples.join(", ")}`);
+    lines.push(
+      `${head} v${t.protocol ?? "?"} | ${t.attempts} | ${t.committed} | ${t.aborted} | ${t.visible} | ` +
+        `${t.absent} | ${t.partial} | ${seconds1(t.longestCallMs)} | ${seconds1(t.longestOutcomeMs)} | ` +
+        `${cell(events.join("; ")) || "–"} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function transactionsSection(results: readonly RunResult[]): string {
+  if (!results.some((r) => r.transactions !== undefined || r.scenario.startsWith("txn-")))
+    return "";
+  return `
+## Transactions
+
+The txn- rows: a transactional producer (ours; "ours (v2)" uses Transactions v2 where the
+cluster finalizes transaction.version >= 2, "ours (v1)" keeps to v1) writes ${TRANSACTIONS}
+transactions of ${RECORDS_PER_TXN} records over ${TXN_PARTITIONS} partitions (fresh topic, replication factor 3,
+min.insync.replicas=2; the transaction state log has replication factor 3, min ISR 2, one
+partition) and commits each. In transaction ${TRIGGER_TXN + 1} the transaction coordinator's node (FindCoordinator)
+is SIGKILLed and started again ${RESTART_AFTER_MS / 1000} s later:
+
+- txn-coordinator-kill: by run, \`half\` (once half of the transaction's records are reported
+  delivered) or \`begun\` (right after beginTransaction(), before its first record: the
+  partitions join the transaction while the coordinator is dead);
+- txn-commit-kill: its records all delivered, commitTransaction() is called and the node is
+  killed as the EndTxn passes its proxy; by run: \`sent\` (forwarded, killed ${SENT_KILL_DELAY_MS} ms later),
+  \`answered\` (the node's answer held back, node killed), \`request\` (the request held back, node killed).
+
+On an abortable error the loop aborts and redoes the transaction's records (a new attempt); on
+a retriable one (each commit/abort call has a ${CALL_TIMEOUT_MS / 1000} s timeout) it calls the same method again;
+a call that neither resolves nor rejects within ${CALL_BOUND_MS / 1000} s stops the run. Read back with the Java
+consumer in read_committed (and read_uncommitted for "aborted, written"):
+
+- committed / aborted: attempts, as the caller was told; visible / absent / partial: attempts
+  whose records read_committed shows wholly / not at all / partly (must be 0);
+- committed not visible: committed attempts not wholly visible (must be 0); aborted visible:
+  aborted attempts with any record visible (must be 0); in the table above, lost, duplicated
+  and reordered count records in read_committed as for the other rows, failed the records
+  reported failed (those of aborted attempts);
+- longest call: the longest single commit/abort call; longest outcome: from an attempt's
+  first commit/abort call to its outcome, retries included.
+
+${transactionsTable(results)}
+
+${transactionRunTable(results)}
+`;
+}
+
 export function markdown(results: readonly RunResult[], meta: SuiteMeta): string {
   return `# Fault-injection results
 
@@ -141,7 +275,7 @@ ${summaryTable(results)}
 ## Runs
 
 ${runTable(results)}
-`;
+${transactionsSection(results)}`;
 }
 
 export async function writeResults(results: readonly RunResult[], meta: SuiteMeta): Promise<void> {

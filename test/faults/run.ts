@@ -18,6 +18,7 @@ import {
 import type { FaultCluster } from "./cluster.js";
 import { type FaultReport, type ScenarioName, startFault, waitForFullIsr } from "./scenarios.js";
 import { type Tally, tally } from "./tally.js";
+import type { TxnClientName, TxnScenarioName, TxnTally } from "./transactions.js";
 
 /** FAULTS_IDEMPOTENCE: enable.idempotence for our producer; default true. */
 export function idempotenceFromEnv(): boolean {
@@ -37,8 +38,8 @@ export interface RunOptions {
 }
 
 export interface RunResult extends Partial<Tally> {
-  scenario: ScenarioName;
-  client: ClientName;
+  scenario: ScenarioName | TxnScenarioName;
+  client: ClientName | TxnClientName;
   run: number;
   count: number;
   topic?: string;
@@ -48,6 +49,8 @@ export interface RunResult extends Partial<Tally> {
   failureCodes?: Record<string, number>;
   extraReports?: number;
   details?: Record<string, unknown>;
+  /** The transaction rows (test/faults/transactions.ts): every attempt counted. */
+  transactions?: TxnTally;
   /** Our producer refused its configuration: nothing ran. */
   refused?: string;
   /** The run itself broke (cluster, reader...): no counts. */

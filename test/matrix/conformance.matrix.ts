@@ -13,6 +13,7 @@
 import { writeFileSync } from "node:fs";
 import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/client/logger.js";
 import { murmur2, toPositive } from "../../src/producer/hash.js";
 import { Producer } from "../../src/producer/producer.js";
 import type { DeliveryReport, ProducerRecord } from "../../src/producer/record.js";
@@ -29,8 +30,9 @@ import {
   pickVersion,
   type VersionRange,
 } from "../../src/protocol/versions.js";
-import { type JavaRecord, javaConsume } from "../broker/java-reader.js";
+import { type JavaRecord, javaConsume, text } from "../broker/java-reader.js";
 import {
+  compareVersions,
   defaultMode,
   type KafkaCluster,
   type KafkaMode,
@@ -59,6 +61,11 @@ interface MatrixInfo {
   negotiated?: Record<"ApiVersions" | "Metadata" | "Produce", { picked: number } & VersionRange>;
   /** Test title -> why it was skipped. */
   skipped: Record<string, string>;
+  /**
+   * The transaction protocol: the cluster's finalized transaction.version (null: none
+   * finalized, as in ZooKeeper mode), and the one our producer used (1, or 2: KIP-890).
+   */
+  transactions?: { finalized: number | null; used?: 1 | 2 };
 }
 const info: MatrixInfo = { version, mode, node: process.version, skipped: {} };
 const saveInfo = (): void => {
@@ -201,6 +208,69 @@ function mixedRecords(topic: string, n = 300): ProducerRecord[] {
   return out;
 }
 
+const COMMITTED = { "isolation.level": "read_committed" };
+const UNCOMMITTED = { "isolation.level": "read_uncommitted" };
+
+/**
+ * The protocol expected of this version: Transactions v2 (KIP-890) on 4.x, whose new clusters
+ * finalize transaction.version 2; v1 before (3.9 and older finalize no transaction.version 2).
+ */
+const EXPECTED_TXN_PROTOCOL: 1 | 2 = compareVersions(version, "4.0.0") >= 0 ? 2 : 1;
+
+/** The cluster's finalized transaction.version (ApiVersions v3); null when it finalizes none. */
+async function finalizedTransactionVersion(): Promise<number | null> {
+  const res = await client.request(
+    ApiKey.ApiVersions,
+    3,
+    (w) =>
+      encodeApiVersionsRequest(w, 3, {
+        clientSoftwareName: "event-kafka-matrix",
+        clientSoftwareVersion: "0.1.0",
+      }),
+    (r) => decodeApiVersionsResponse(r, 3),
+  );
+  const f = res.finalizedFeatures.find((x) => x.name === "transaction.version");
+  return f === undefined ? null : f.maxVersionLevel;
+}
+
+/** A transactional producer, initialized; the caller closes it. */
+async function transactionalProducer(): Promise<Producer> {
+  const producer = new Producer(
+    {
+      "bootstrap.servers": bootstrap,
+      "transactional.id": uniqueTopic("matrix-txn"),
+      "linger.ms": 5,
+    },
+    { logger: silentLogger },
+  );
+  try {
+    await producer.initTransactions(60_000);
+  } catch (err) {
+    await producer.close(5_000);
+    throw err;
+  }
+  return producer;
+}
+
+/** Sends `values` alternately to partitions 0 and 1 of `topic`; resolves once all are acked. */
+function sendOver2(producer: Producer, topic: string, values: string[]): Promise<unknown> {
+  return Promise.all(values.map((value, i) => producer.send({ topic, partition: i % 2, value })));
+}
+
+/** `topic`'s values per partition in offset order, as "<partition>:<value>". */
+async function readValues(topic: string, config: Record<string, string>): Promise<string[]> {
+  const records = await javaConsume(bootstrap, topic, { config, timeoutMs: 30_000 });
+  return records
+    .sort((a, b) => a.partition - b.partition || a.offset - b.offset)
+    .map((r) => `${r.partition}:${text(r.value)}`);
+}
+
+/** `values` as sendOver2 places them, per partition in order. */
+const placed = (values: string[]): string[] => [
+  ...values.filter((_, i) => i % 2 === 0).map((v) => `0:${v}`),
+  ...values.filter((_, i) => i % 2 === 1).map((v) => `1:${v}`),
+];
+
 // ---------------------------------------------------------------------------------------------
 
 describe(`Kafka ${version} (${mode})`, () => {
@@ -337,5 +407,74 @@ describe(`Kafka ${version} (${mode})`, () => {
     expect(back[1]!.headers).toEqual([]);
     expect(back[2]!.headers).toEqual([{ key: "", value: Buffer.alloc(0) }]);
     expect(back[3]!.value).toBeNull();
+  });
+
+  it("transactions: a committed transaction over 2 partitions is visible to read_committed", async () => {
+    const topic = uniqueTopic("matrix-txn-commit");
+    await waitForTopic(topic);
+    const producer = await transactionalProducer();
+    const values = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    try {
+      producer.beginTransaction();
+      expect(producer.transactionState?.version, "protocol").toBe(EXPECTED_TXN_PROTOCOL);
+      await sendOver2(producer, topic, values);
+      await producer.commitTransaction(60_000);
+    } finally {
+      await producer.close(5_000);
+    }
+    expect(await readValues(topic, COMMITTED)).toEqual(placed(values));
+  });
+
+  it("transactions: an aborted transaction is written (read_uncommitted) but invisible to read_committed", async () => {
+    const topic = uniqueTopic("matrix-txn-abort");
+    await waitForTopic(topic);
+    const producer = await transactionalProducer();
+    const aborted = Array.from({ length: 10 }, (_, i) => `a${i}`);
+    const after = ["n0", "n1"];
+    try {
+      producer.beginTransaction();
+      expect(producer.transactionState?.version, "protocol").toBe(EXPECTED_TXN_PROTOCOL);
+      // Acknowledged: the records are in the log when the abort comes.
+      await sendOver2(producer, topic, aborted);
+      await producer.abortTransaction(60_000);
+      // The producer goes on: a transaction after the abort commits.
+      producer.beginTransaction();
+      await sendOver2(producer, topic, after);
+      await producer.commitTransaction(60_000);
+    } finally {
+      await producer.close(5_000);
+    }
+    expect(await readValues(topic, COMMITTED)).toEqual(placed(after));
+    const all = await readValues(topic, UNCOMMITTED);
+    expect(all).toEqual([
+      ...placed(aborted).filter((v) => v.startsWith("0:")),
+      ...placed(after).filter((v) => v.startsWith("0:")),
+      ...placed(aborted).filter((v) => v.startsWith("1:")),
+      ...placed(after).filter((v) => v.startsWith("1:")),
+    ]);
+  });
+
+  it("transactions: the protocol used, v2 (KIP-890) where the cluster finalizes transaction.version 2 (4.x), else v1", async () => {
+    const finalized = await finalizedTransactionVersion();
+    info.transactions = { finalized };
+    saveInfo();
+    const producer = await transactionalProducer();
+    try {
+      producer.beginTransaction();
+      const used = producer.transactionState!.version;
+      info.transactions.used = used;
+      saveInfo();
+      // What the cluster finalizes decides, and for this version it is the expected one.
+      expect(used, `transaction.version finalized: ${finalized}`).toBe(
+        (finalized ?? 0) >= 2 ? 2 : 1,
+      );
+      expect(used, `Kafka ${version}`).toBe(EXPECTED_TXN_PROTOCOL);
+      const topic = uniqueTopic("matrix-txn-protocol");
+      await waitForTopic(topic);
+      await producer.send({ topic, value: "v" });
+      await producer.commitTransaction(60_000);
+    } finally {
+      await producer.close(5_000);
+    }
   });
 });

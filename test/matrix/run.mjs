@@ -32,6 +32,9 @@ const CHECKS = [
   "produce zstd",
   "keyed placement: murmur2, as the Java client places keys",
   "headers, including empty and null values",
+  "transactions: a committed transaction over 2 partitions is visible to read_committed",
+  "transactions: an aborted transaction is written (read_uncommitted) but invisible to read_committed",
+  "transactions: the protocol used, v2 (KIP-890) where the cluster finalizes transaction.version 2 (4.x), else v1",
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -175,6 +178,7 @@ try {
       version: entry.version,
       mode: entry.mode,
       negotiated: info.negotiated ?? null,
+      transactions: info.transactions ?? null,
       startMs: info.startMs ?? null,
       wallMs,
       result,
@@ -195,6 +199,13 @@ const versionCell = (n) => {
   if (!n) return "—";
   const picked = n.picked >= 0 ? `v${n.picked}` : "none";
   return `${picked} (broker v${n.min}–v${n.max})`;
+};
+/** The transaction protocol our producer used, and the cluster's finalized transaction.version. */
+const transactionsCell = (t) => {
+  if (!t) return "—";
+  const used = t.used ? `v${t.used}` : "?";
+  const level = t.finalized === null ? "none finalized" : `finalized ${t.finalized}`;
+  return `${used} (transaction.version ${level})`;
 };
 const resultCell = (r) => {
   if (r.status === "passed") return `passed (${r.message})`;
@@ -220,21 +231,26 @@ md.push(
     `Node ${process.version}, ${javaVersion}; whole run ${secs(totalMs)}. Each broker is Apache ` +
     "Kafka from its Maven jars, one node on 127.0.0.1, started and stopped in turn. The " +
     "version columns are what this client picks against that broker (Produce: the producer's " +
-    "pick, by topic name, so at most v12), with the broker's advertised range.",
+    "pick, by topic name, so at most v12), with the broker's advertised range; Transactions: " +
+    "the protocol our transactional producer used (v2: KIP-890) and the cluster's finalized " +
+    "transaction.version.",
 );
 md.push("");
-md.push("| Kafka | Mode | ApiVersions | Metadata | Produce | Result | Start / total |");
-md.push("|---|---|---|---|---|---|---|");
+md.push(
+  "| Kafka | Mode | ApiVersions | Metadata | Produce | Transactions | Result | Start / total |",
+);
+md.push("|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   const n = r.negotiated ?? {};
   md.push(
-    `| ${r.version} | ${modeName(r.mode)} | ${versionCell(n.ApiVersions)} | ${versionCell(n.Metadata)} | ${versionCell(n.Produce)} | ${resultCell(r.result)} | ${secs(r.startMs)} / ${secs(r.wallMs)} |`,
+    `| ${r.version} | ${modeName(r.mode)} | ${versionCell(n.ApiVersions)} | ${versionCell(n.Metadata)} | ${versionCell(n.Produce)} | ${transactionsCell(r.transactions)} | ${resultCell(r.result)} | ${secs(r.startMs)} / ${secs(r.wallMs)} |`,
   );
 }
 md.push("");
 md.push(
   "Checks (test/matrix/conformance.matrix.ts; every produced record is read back by Apache " +
-    "Kafka's Java consumer and compared byte for byte):",
+    "Kafka's Java consumer and compared byte for byte; the transactions in read_committed " +
+    "and read_uncommitted):",
 );
 md.push("");
 md.push(`| Check | ${results.map((r) => r.version).join(" | ")} |`);
