@@ -79,6 +79,11 @@ export interface TransactionGroup {
 
 type Operation = "initTransactions" | "commitTransaction" | "abortTransaction";
 
+interface PendingOperation {
+  op: Operation;
+  promise: Promise<void>;
+}
+
 export class TransactionManager {
   state: TransactionState = "uninitialized";
   /** Transactions v2 for the current transaction (fixed at begin). */
@@ -91,7 +96,9 @@ export class TransactionManager {
   private hadRecords = false;
   private failedAtBegin = 0;
   private error: TransactionError | undefined;
-  private pending: { op: Operation; promise: Promise<void> } | undefined;
+  private pending: PendingOperation | undefined;
+  /** An operation whose caller stopped waiting (a timeout): the next call of it gets its outcome. */
+  private unclaimed: PendingOperation | undefined;
   private readonly offsetCommits = new Set<Promise<void>>();
   /** v1: partitions waiting for AddPartitionsToTxn, and whether a request is out. */
   private readonly toAdd = new Set<TransactionPartition>();
@@ -335,22 +342,34 @@ export class TransactionManager {
     body: () => Promise<void>,
   ): Promise<void> {
     if (this.pending !== undefined) {
-      if (this.pending.op === op) return withTimeout(this.pending.promise, timeoutMs, op);
+      if (this.pending.op === op) return this.await(this.pending, timeoutMs);
       return Promise.reject(stateError(`${op}() called while ${this.pending.op}() is under way`));
     }
+    // A call that timed out, finished since: the call again gets its outcome.
+    const unclaimed = this.unclaimed;
+    this.unclaimed = undefined;
+    if (unclaimed?.op === op) return unclaimed.promise;
     try {
       this.check(from, op);
     } catch (err) {
       return Promise.reject(err);
     }
-    const promise = body();
-    const entry = { op, promise };
+    const entry = { op, promise: body() };
     this.pending = entry;
     const clear = () => {
       if (this.pending === entry) this.pending = undefined;
     };
-    promise.then(clear, clear);
-    return withTimeout(promise, timeoutMs, op);
+    entry.promise.then(clear, clear);
+    return this.await(entry, timeoutMs);
+  }
+
+  /** Waits for an operation; one that outlives the wait is kept for the same call to claim. */
+  private await(entry: PendingOperation, timeoutMs: number): Promise<void> {
+    const waited = withTimeout(entry.promise, timeoutMs, entry.op);
+    waited.catch((err: unknown) => {
+      if (err instanceof TransactionError && err.retriable) this.unclaimed = entry;
+    });
+    return waited;
   }
 
   private check(states: readonly TransactionState[], op: string): void {
