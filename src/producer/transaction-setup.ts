@@ -60,6 +60,7 @@ export function createTransactionManager(p: TransactionParts): TransactionManage
       },
       restartSequences: () => p.sender.restartSequences(),
       failedRecords: () => p.counters.failed,
+      producedRecords: () => p.counters.produced,
       wake: () => p.sender.wakeAll(),
     },
     p.logger,

@@ -56,6 +56,8 @@ export interface TransactionEngine {
   restartSequences(): void;
   /** Records reported failed so far (ProducerStats.failed). */
   failedRecords(): number;
+  /** Records queued so far (ProducerStats.produced). */
+  producedRecords(): number;
   /** Something became sendable: run the sender. */
   wake(): void;
 }
@@ -92,9 +94,8 @@ export class TransactionManager {
   private number = 0;
   /** The coordinator knows the transaction: a partition or offsets were added, or (v2) a batch sent. */
   private started = false;
-  /** Records were produced in the transaction. */
-  private hadRecords = false;
   private failedAtBegin = 0;
+  private producedAtBegin = 0;
   private error: TransactionError | undefined;
   private pending: PendingOperation | undefined;
   /** An operation whose caller stopped waiting (a timeout): the next call of it gets its outcome. */
@@ -131,10 +132,7 @@ export class TransactionManager {
 
   /** produce() on a transactional producer: only inside a transaction. */
   checkProduce(): void {
-    if (this.state === "in-transaction") {
-      this.hadRecords = true;
-      return;
-    }
+    if (this.state === "in-transaction") return;
     if (this.error !== undefined) throw this.error;
     throw stateError(
       `produce() needs an open transaction (the producer is ${this.state}): call beginTransaction() first`,
@@ -209,8 +207,8 @@ export class TransactionManager {
     this.check(["ready"], "beginTransaction");
     this.number++;
     this.started = false;
-    this.hadRecords = false;
     this.failedAtBegin = this.engine.failedRecords();
+    this.producedAtBegin = this.engine.producedRecords();
     this.v2 = this.transactionV2();
     this.toAdd.clear();
     this.state = "in-transaction";
@@ -287,8 +285,9 @@ export class TransactionManager {
               bumped = true;
             }
           }
-          if (this.hadRecords && !bumped)
-            this.assign(await this.requests.initProducerId(this.id()));
+          // Records were queued: stamped batches that never reached the log left gaps.
+          const hadRecords = this.engine.producedRecords() > this.producedAtBegin;
+          if (hadRecords && !bumped) this.assign(await this.requests.initProducerId(this.id()));
           this.complete("aborted");
         } catch (err) {
           this.fail(err);
