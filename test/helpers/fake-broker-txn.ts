@@ -32,6 +32,9 @@
  *   new epoch and answers with it; a retry carries the epoch before (epoch + 1
  *   == current) and is answered with the current one. A commit that finds the
  *   transaction aborted by the coordinator is PRODUCER_FENCED (KAFKA-20785).
+ *   An abort with the current epoch and no open transaction (the producer
+ *   cannot know whether its Produce added a partition) is an empty abort: the
+ *   epoch is bumped, no marker written; an empty commit is INVALID_TXN_STATE.
  * - The timeout (the InitProducerId's transaction_timeout_ms, counted from the
  *   first partition or group added) and `abortTransaction()`: the coordinator
  *   fences the epoch (+1, and forgets the previous one) and aborts with markers
@@ -51,8 +54,7 @@
  *
  * Not modelled: the __transaction_state and __consumer_offsets partitions (no
  * coordinator epochs, no load times), group generations and members,
- * transactional id expiration, two-phase commit (InitProducerId v6), an
- * EndTxn(abort) of an empty Transactions v2 transaction.
+ * transactional id expiration, two-phase commit (InitProducerId v6).
  */
 import { ErrorCode } from "../../src/protocol/errors.js";
 import type { CoordinatorType } from "../../src/protocol/find-coordinator.js";
@@ -386,49 +388,62 @@ export class TransactionCoordinatorModel {
     if (t.producerId !== producerId && !retryOnOverflow) {
       return failed(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
     }
+    const retry = retryOnEpochBump || retryOnOverflow;
     let valid: boolean;
     if (!v2) valid = producerEpoch === t.producerEpoch;
     else if (t.state === "Ongoing" || t.state === "Empty")
       valid = producerEpoch === t.producerEpoch;
     else if (t.state === "PrepareCommit" || t.state === "PrepareAbort") valid = retryOnEpochBump;
-    else valid = retryOnEpochBump || retryOnOverflow;
+    else valid = retry || producerEpoch === t.producerEpoch;
     if (!valid) {
       return failed(version < 2 ? ErrorCode.INVALID_PRODUCER_EPOCH : ErrorCode.PRODUCER_FENCED);
     }
     const current = { errorCode: 0, producerId: t.producerId, producerEpoch: t.producerEpoch };
     switch (t.state) {
-      case "Ongoing": {
-        const markerId = t.producerId;
-        const markerEpoch = v2 ? t.producerEpoch + 1 : t.producerEpoch;
-        if (v2) {
-          t.lastProducerEpoch = t.producerEpoch;
-          if (isExhausted(t.producerEpoch)) {
-            t.previousProducerId = t.producerId;
-            t.producerId = this.state.newProducerId();
-            t.producerEpoch = 0;
-          } else {
-            t.producerEpoch++;
-          }
-        }
-        this.end(t, commit, "client", markerId, markerEpoch);
-        return { errorCode: 0, producerId: t.producerId, producerEpoch: t.producerEpoch };
-      }
+      case "Ongoing":
+        return this.endByClient(t, commit, v2);
       case "CompleteCommit":
-        return commit ? current : failed(ErrorCode.INVALID_TXN_STATE);
+        if (commit) return !v2 || retry ? current : failed(ErrorCode.INVALID_TXN_STATE);
+        return v2 && !retry ? this.emptyAbort(t) : failed(ErrorCode.INVALID_TXN_STATE);
       case "CompleteAbort":
-        if (!commit) return current;
+        if (!commit) return v2 && !retry ? this.emptyAbort(t) : current;
         // A commit racing the coordinator's own abort (KAFKA-20785).
-        return failed(v2 ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_TXN_STATE);
+        return failed(v2 && retry ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_TXN_STATE);
       case "PrepareCommit":
         return failed(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
       case "PrepareAbort":
         return failed(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
       case "Empty":
-        return failed(ErrorCode.INVALID_TXN_STATE);
+        return v2 && !commit ? this.emptyAbort(t) : failed(ErrorCode.INVALID_TXN_STATE);
     }
   }
 
   // --- inside ------------------------------------------------------------------
+
+  /** EndTxn of the open transaction; under v2 the epoch (or id) for the next one first. */
+  private endByClient(t: TxnMetadata, commit: boolean, v2: boolean): IdAndEpoch {
+    const markerId = t.producerId;
+    const markerEpoch = v2 ? t.producerEpoch + 1 : t.producerEpoch;
+    if (v2) {
+      t.lastProducerEpoch = t.producerEpoch;
+      if (isExhausted(t.producerEpoch)) {
+        t.previousProducerId = t.producerId;
+        t.producerId = this.state.newProducerId();
+        t.producerEpoch = 0;
+      } else {
+        t.producerEpoch++;
+      }
+    }
+    this.end(t, commit, "client", markerId, markerEpoch);
+    return { errorCode: 0, producerId: t.producerId, producerEpoch: t.producerEpoch };
+  }
+
+  /** Transactions v2: an abort with nothing added still ends "a" transaction: a new epoch, no markers. */
+  private emptyAbort(t: TxnMetadata): IdAndEpoch {
+    t.partitions.clear();
+    t.offsets.clear();
+    return this.endByClient(t, false, true);
+  }
 
   /** 0 when `t` is the current id and epoch with no markers being written. */
   private checkCurrent(

@@ -327,10 +327,12 @@ describe("fake transaction coordinator: Transactions v2", () => {
     expect(await endTxn(c, 5, next, false)).toMatchObject({ errorCode: 0, producerEpoch: 2 });
     expect(fake.committedOffsets("g").size).toBe(0);
     expect(fake.readCommitted("t", 0).map((r) => r.value?.toString())).toEqual(["v0"]);
-    // EndTxn for an empty transaction (nothing added) is fenced: a v2 producer must not send it (KAFKA-18401).
-    expect((await endTxn(c, 5, { ...id, producerEpoch: 2 }, true)).errorCode).toBe(
-      ErrorCode.PRODUCER_FENCED,
-    );
+    // Nothing added: an abort is an empty abort (a new epoch, no marker); a commit is refused,
+    // so a v2 producer must not send it (KAFKA-18401).
+    const after = { ...id, producerEpoch: 2 };
+    expect((await endTxn(c, 5, after, true)).errorCode).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect(await endTxn(c, 5, after, false)).toMatchObject({ errorCode: 0, producerEpoch: 3 });
+    expect(fake.markers("t", 0)).toHaveLength(2);
   });
 });
 
