@@ -15,7 +15,7 @@
 import { KafkaClientError } from "../client/client-error.js";
 import type { Logger } from "../client/logger.js";
 import { ApiKey } from "../protocol/api-keys.js";
-import { ErrorCode } from "../protocol/errors.js";
+import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
 import { PRODUCE_MAX_NAME_VERSION } from "../protocol/produce.js";
 import type { TxnOffsetCommitRequestTopic } from "../protocol/txn-offset-commit.js";
 import type { VersionRange } from "../protocol/versions.js";
@@ -162,7 +162,7 @@ export class TransactionManager {
     this.toAbortable(
       new TransactionError(
         "abortable",
-        "code" in err && typeof err.code === "string" ? err.code : err.name,
+        deliveryCode(err),
         `a record of the transaction failed (${err.message}): abort the transaction and begin a new one`,
         { cause: err },
       ),
@@ -174,7 +174,7 @@ export class TransactionManager {
     if (this.state === "fatal-error") return;
     this.error = new TransactionError(
       "fatal",
-      "code" in err && typeof err.code === "string" ? err.code : "FATAL",
+      deliveryCode(err),
       `the transactional producer cannot go on: ${err.message}`,
       { cause: err },
     );
@@ -453,6 +453,14 @@ export class TransactionManager {
     const produce = conn.brokerVersions.get(ApiKey.Produce);
     return level >= 2 && (endTxn?.max ?? 0) >= 5 && (produce?.max ?? 0) >= 12;
   }
+}
+
+/**
+ * A delivery error's code by name: the broker's for a protocol error (whose
+ * `code` is the number), the client's own otherwise.
+ */
+function deliveryCode(err: DeliveryError): string {
+  return err instanceof KafkaProtocolError ? err.errorName : err.code;
 }
 
 function stateError(message: string): TransactionError {
