@@ -99,6 +99,8 @@ export class TransactionManager {
   /** v1: partitions waiting for AddPartitionsToTxn, and whether a request is out. */
   private readonly toAdd = new Set<TransactionPartition>();
   private adding = false;
+  /** v1: settles once the AddPartitionsToTxn out (if any) has its outcome. */
+  private added: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly requests: TransactionRequests,
@@ -269,6 +271,11 @@ export class TransactionManager {
               `the record's transaction (transactional.id "${this.transactionalId}") was aborted before it was sent`,
             ),
           );
+          // An AddPartitionsToTxn out may open the transaction at the coordinator:
+          // its outcome decides between EndTxn and InitProducerId below (an
+          // InitProducerId meeting an open transaction would fence this producer).
+          this.toAdd.clear();
+          await this.added;
           await Promise.allSettled([...this.offsetCommits]);
           await this.engine.waitIdle();
           // A Produce request still out would land after the abort markers.
@@ -412,6 +419,10 @@ export class TransactionManager {
   private async addPartitions(): Promise<void> {
     if (this.adding || this.toAdd.size === 0) return;
     this.adding = true;
+    let settle!: () => void;
+    this.added = new Promise((resolve) => {
+      settle = resolve;
+    });
     const number = this.number;
     const batch = [...this.toAdd];
     const byTopic = new Map<string, number[]>();
@@ -439,6 +450,7 @@ export class TransactionManager {
       this.fail(err);
     } finally {
       this.adding = false;
+      settle();
       if (this.toAdd.size > 0) queueMicrotask(() => this.addPartitions());
     }
   }

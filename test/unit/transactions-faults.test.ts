@@ -685,3 +685,37 @@ describe("ordering against Produce", () => {
     expect(c.received(ApiKey.InitProducerId)).toHaveLength(1);
   });
 });
+
+describe("abort while AddPartitionsToTxn is out (v1)", () => {
+  it("waits for its answer and ends the transaction it opened, instead of being fenced", async () => {
+    const c = await cluster({ transactionVersion: 1 });
+    c.inject({ apiKey: ApiKey.AddPartitionsToTxn, delayMs: 300 });
+    const p = txnProducer(c);
+    await p.initTransactions(10_000);
+    p.beginTransaction();
+    const sent = p.send({ topic: "t", partition: 0, value: "a" }).then(
+      () => "ok",
+      (e: Error) => e.message,
+    );
+    await sleep(50);
+    await p.abortTransaction(10_000);
+    expect(await sent).toMatch(/TRANSACTION_ABORTED|aborted/);
+    expect(p.transactionState?.state).toBe("ready");
+    // The coordinator saw the partition join, then the abort from the producer itself
+    // (EndTxn), then the epoch bump: no InitProducerId met the open transaction.
+    expect(c.endedTransactions.map((t) => [t.by, t.commit, t.partitions])).toEqual([
+      ["client", false, ["t:0"]],
+    ]);
+    expect(coordinatorTrail(c)).toEqual([
+      "FindCoordinator=0",
+      "InitProducerId@2=0",
+      "AddPartitionsToTxn@2=0",
+      "EndTxn@2=0",
+      "InitProducerId@2=0",
+    ]);
+    p.beginTransaction();
+    await p.send({ topic: "t", partition: 0, value: "b" });
+    await p.commitTransaction(10_000);
+    expect(committed(c)).toEqual(["b"]);
+  });
+});
