@@ -97,54 +97,56 @@ const producePartitions = (e: JournalEntry): string[] =>
     : [];
 
 describe("coordinator failover", () => {
-  it("NOT_COORDINATOR and COORDINATOR_NOT_AVAILABLE: looked up again and retried on the new coordinator; COORDINATOR_LOAD_IN_PROGRESS retried", async () => {
-    const c = await cluster({ transactionVersion: 1 });
-    // InitProducerId: the coordinator moves to node 3 (node 2 answers NOT_COORDINATOR), which is loading once.
-    c.inject({ apiKey: ApiKey.InitProducerId, moveCoordinatorTo: 3 });
-    c.inject({
-      apiKey: ApiKey.InitProducerId,
-      nodeId: 3,
-      errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-    });
-    // AddPartitionsToTxn: node 3 says COORDINATOR_NOT_AVAILABLE while it moves to node 1.
-    c.inject({
-      apiKey: ApiKey.AddPartitionsToTxn,
-      moveCoordinatorTo: 1,
-      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-    });
-    // EndTxn: back to node 2 (NOT_COORDINATOR from node 1), which is loading once.
-    c.inject({ apiKey: ApiKey.EndTxn, moveCoordinatorTo: 2 });
-    c.inject({
-      apiKey: ApiKey.EndTxn,
-      nodeId: 2,
-      errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-    });
-    const p = txnProducer(c);
-    await p.initTransactions(10_000);
-    p.beginTransaction();
-    await p.send({ topic: "t", partition: 0, value: "a" });
-    await p.commitTransaction(10_000);
+  it.each([
+    ["NOT_COORDINATOR", ErrorCode.NOT_COORDINATOR],
+    ["COORDINATOR_NOT_AVAILABLE", ErrorCode.COORDINATOR_NOT_AVAILABLE],
+  ] as const)(
+    "%s on InitProducerId, AddPartitionsToTxn and EndTxn: looked up again and retried on the new coordinator, which is loading once",
+    async (_, code) => {
+      const c = await cluster({ transactionVersion: 1 });
+      const LOADING = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+      // Each API: the coordinator moves (2 -> 3 -> 1 -> 2) as the old one answers `code`;
+      // the new one answers COORDINATOR_LOAD_IN_PROGRESS once.
+      const moves = [
+        [ApiKey.InitProducerId, 3],
+        [ApiKey.AddPartitionsToTxn, 1],
+        [ApiKey.EndTxn, 2],
+      ] as const;
+      for (const [apiKey, to] of moves) {
+        c.inject({ apiKey, moveCoordinatorTo: to, errorCode: code });
+        c.inject({ apiKey, nodeId: to, errorCode: LOADING });
+      }
+      const p = txnProducer(c);
+      await p.initTransactions(10_000);
+      p.beginTransaction();
+      await p.send({ topic: "t", partition: 0, value: "a" });
+      await p.commitTransaction(10_000);
 
-    expect(p.transactionState).toEqual({ state: "ready", version: 1 });
-    expect(committed(c)).toEqual(["a"]);
-    expect(coordinatorTrail(c)).toEqual([
-      "FindCoordinator=0",
-      `InitProducerId@2=${ErrorCode.NOT_COORDINATOR}`,
-      "FindCoordinator=0",
-      `InitProducerId@3=${ErrorCode.COORDINATOR_LOAD_IN_PROGRESS}`,
-      "InitProducerId@3=0",
-      `AddPartitionsToTxn@3=${ErrorCode.COORDINATOR_NOT_AVAILABLE}`,
-      "FindCoordinator=0",
-      "AddPartitionsToTxn@1=0",
-      `EndTxn@1=${ErrorCode.NOT_COORDINATOR}`,
-      "FindCoordinator=0",
-      `EndTxn@2=${ErrorCode.COORDINATOR_LOAD_IN_PROGRESS}`,
-      "EndTxn@2=0",
-    ]);
-    expect(c.endedTransactions.map((t) => [t.commit, t.by, t.partitions])).toEqual([
-      [true, "client", ["t:0"]],
-    ]);
-  });
+      expect(p.transactionState).toEqual({ state: "ready", version: 1 });
+      expect(committed(c)).toEqual(["a"]);
+      expect(coordinatorTrail(c)).toEqual([
+        "FindCoordinator=0",
+        `InitProducerId@2=${code}`,
+        "FindCoordinator=0",
+        `InitProducerId@3=${LOADING}`,
+        "InitProducerId@3=0",
+        `AddPartitionsToTxn@3=${code}`,
+        "FindCoordinator=0",
+        `AddPartitionsToTxn@1=${LOADING}`,
+        "AddPartitionsToTxn@1=0",
+        `EndTxn@1=${code}`,
+        "FindCoordinator=0",
+        `EndTxn@2=${LOADING}`,
+        "EndTxn@2=0",
+      ]);
+      // The partition's first Produce came after its AddPartitionsToTxn succeeded.
+      const added = c.received(ApiKey.AddPartitionsToTxn).at(-1)!;
+      expect(c.received(ApiKey.Produce)[0]!.at).toBeGreaterThanOrEqual(added.answeredAt!);
+      expect(c.endedTransactions.map((t) => [t.commit, t.by, t.partitions])).toEqual([
+        [true, "client", ["t:0"]],
+      ]);
+    },
+  );
 });
 
 /**
@@ -719,3 +721,84 @@ describe("abort while AddPartitionsToTxn is out (v1)", () => {
     expect(committed(c)).toEqual(["b"]);
   });
 });
+
+describe("a coordinator that crashes", () => {
+  it.each([1, 2] as const)(
+    "transaction.version %i: EndTxn goes to the next coordinator once FindCoordinator names one",
+    async (tv) => {
+      const c = await cluster({ transactionVersion: tv });
+      const p = txnProducer(c);
+      await p.initTransactions(10_000);
+      p.beginTransaction();
+      await p.send({ topic: "t", partition: 0, value: "a" });
+      await c.broker(2).stop();
+      const commit = p.commitTransaction(10_000);
+      await sleep(300);
+      // Meanwhile FindCoordinator says COORDINATOR_NOT_AVAILABLE (node 2 is down).
+      const lookups = c.received(ApiKey.FindCoordinator).slice(1);
+      expect(lookups.length).toBeGreaterThanOrEqual(1);
+      expect(lookups.every((e) => e.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE)).toBe(true);
+      c.moveCoordinator(TXN, 3);
+      await commit;
+      expect(c.received(ApiKey.EndTxn).map((e) => [e.nodeId, e.errorCode])).toEqual([[3, 0]]);
+      expect(committed(c)).toEqual(["a"]);
+    },
+  );
+});
+
+describe("Transactions v2: the next transaction's first Produce while the markers are written", () => {
+  it("is answered NOT_ENOUGH_REPLICAS (the leader's CONCURRENT_TRANSACTIONS) and retried until they are", async () => {
+    const c = await cluster({ markerDelayMs: 300 });
+    const p = txnProducer(c);
+    await p.initTransactions(10_000);
+    p.beginTransaction();
+    await p.send({ topic: "t", partition: 0, value: "a" });
+    await p.commitTransaction(10_000);
+    p.beginTransaction();
+    await p.send({ topic: "t", partition: 0, value: "b" });
+    await p.commitTransaction(10_000);
+    const codes = c.received(ApiKey.Produce).map((e) => e.errorCode);
+    expect(codes[0]).toBe(0);
+    expect(codes.slice(1, -1).every((code) => code === ErrorCode.NOT_ENOUGH_REPLICAS)).toBe(true);
+    expect(codes.length).toBeGreaterThanOrEqual(3);
+    expect(codes.at(-1)).toBe(0);
+    await sleep(350);
+    expect(committed(c)).toEqual(["a", "b"]);
+    expect(c.log("t", 0).map((r) => [r.producerEpoch, r.sequence])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+  });
+});
+
+describe.each([1, 2] as const)(
+  "a newer instance with the same transactional.id (transaction.version %i)",
+  (tv) => {
+    it("fences the older one: its open transaction is aborted, it ends fatal, the newer commits", async () => {
+      const c = await cluster({ transactionVersion: tv });
+      const old = txnProducer(c);
+      await old.initTransactions(10_000);
+      old.beginTransaction();
+      await old.send({ topic: "t", partition: 0, value: "old-1" });
+      const next = txnProducer(c);
+      await next.initTransactions(10_000);
+      // The coordinator aborted the old transaction while fencing (CONCURRENT_TRANSACTIONS, then a retry).
+      expect(c.received(ApiKey.InitProducerId).map((e) => e.errorCode)).toEqual([
+        0,
+        ErrorCode.CONCURRENT_TRANSACTIONS,
+        0,
+      ]);
+      await expect(old.send({ topic: "t", partition: 0, value: "old-2" })).rejects.toMatchObject({
+        code: ErrorCode.INVALID_PRODUCER_EPOCH,
+      });
+      expect((await txnError(old.commitTransaction(10_000))).kind).toBe("abortable");
+      const fenced = await txnError(old.abortTransaction(10_000));
+      expect([fenced.kind, fenced.code]).toEqual(["fatal", "PRODUCER_FENCED"]);
+      next.beginTransaction();
+      await next.send({ topic: "t", partition: 0, value: "new" });
+      await next.commitTransaction(10_000);
+      expect(committed(c)).toEqual(["new"]);
+      expect(values(c)).toEqual(["old-1", "new"]);
+    });
+  },
+);
