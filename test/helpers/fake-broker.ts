@@ -33,7 +33,8 @@
  *   the request (TRANSACTIONAL_ID_AUTHORIZATION_FAILED). Markers take an offset.
  * - Faults for the next N requests of an API on any node (`inject`): an error
  *   code, a dropped connection, a delayed or swallowed answer, a coordinator
- *   moved to another node. Every decoded request is kept in `journal`.
+ *   moved to another node. Every decoded request is kept in `journal` (by
+ *   default only with `transactionVersion`: heavy traffic keeps nothing).
  *
  * Not modelled: transactions without `transactionVersion` (a transactional id
  * is ignored), replication and acks=-1 versus 1, LogAppendTime, retention
@@ -151,6 +152,11 @@ export interface FakeClusterOptions extends ClusterStateOptions {
   markerDelayMs?: number;
   /** transaction.max.timeout.ms; default 900000. */
   transactionMaxTimeoutMs?: number;
+  /**
+   * Keep every decoded request (with its records) in `journal`; default: only
+   * with `transactionVersion`, so that heavy traffic keeps nothing by default.
+   */
+  journal?: boolean;
 }
 
 interface RequestBase {
@@ -241,7 +247,7 @@ export interface Fault {
   remaining: number;
 }
 
-/** One request as the cluster received it (FakeCluster.journal). */
+/** One request as the cluster received it (FakeCluster.journal; kept with the `journal` option). */
 export interface JournalEntry<R extends InterceptedRequest = InterceptedRequest> {
   nodeId: number;
   /** Date.now() at arrival. */
@@ -537,8 +543,9 @@ export class FakeCluster {
   readonly autoCreatePartitions: number;
   /** The transaction coordinator model; undefined without `transactionVersion`. */
   readonly txn: TransactionCoordinatorModel | undefined;
-  /** Every decoded request, in arrival order, with what it was answered. */
+  /** Every decoded request, in arrival order, with what it was answered (see the `journal` option). */
   readonly journal: JournalEntry[] = [];
+  private readonly keepJournal: boolean;
   private readonly faults: Fault[] = [];
   private readonly versions = new Map<number, VersionRange>();
 
@@ -554,6 +561,7 @@ export class FakeCluster {
     this.autoCreateTopics = options.autoCreateTopics ?? false;
     this.autoCreatePartitions = options.autoCreatePartitions ?? 1;
     const tv = options.transactionVersion;
+    this.keepJournal = options.journal ?? tv !== undefined;
     this.txn =
       tv === undefined
         ? undefined
@@ -735,7 +743,7 @@ export class FakeCluster {
   /** @internal Adds a request to the journal. */
   record(nodeId: number, req: InterceptedRequest): JournalEntry {
     const entry: JournalEntry = { nodeId, at: Date.now(), req };
-    this.journal.push(entry);
+    if (this.keepJournal) this.journal.push(entry);
     return entry;
   }
 

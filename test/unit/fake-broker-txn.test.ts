@@ -89,6 +89,11 @@ describe("fake transaction coordinator: lookup", () => {
     const none = await apiVersions(await client(plain, 1), 3);
     expect(none.apiKeys.map((k) => k.apiKey)).not.toContain(ApiKey.FindCoordinator);
     expect(none.finalizedFeatures).toEqual([]);
+    // Without transactions no journal is kept unless asked for.
+    expect(plain.journal).toEqual([]);
+    const kept = await start({ transactionVersion: undefined, journal: true });
+    await apiVersions(await client(kept, 1), 3);
+    expect(kept.received(ApiKey.ApiVersions)).toHaveLength(1);
     const v2 = await apiVersions(await client(await start(), 1), 3);
     expect(v2.apiKeys).toEqual(
       expect.arrayContaining([
