@@ -712,7 +712,10 @@ export class FakeCluster {
 
   /** Injects a fault for the next matching requests (see FaultSpec). */
   inject(spec: FaultSpec): Fault {
-    if (spec.moveCoordinatorTo !== undefined) this.broker(spec.moveCoordinatorTo);
+    if (spec.moveCoordinatorTo !== undefined) {
+      this.coordinatorModel();
+      this.broker(spec.moveCoordinatorTo);
+    }
     const fault: Fault = { spec, hits: 0, remaining: spec.times ?? 1 };
     if (fault.remaining > 0) this.faults.push(fault);
     return fault;
