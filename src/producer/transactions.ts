@@ -15,7 +15,7 @@
 import { KafkaClientError } from "../client/client-error.js";
 import type { Logger } from "../client/logger.js";
 import { ApiKey } from "../protocol/api-keys.js";
-import { ErrorCode } from "../protocol/errors.js";
+import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
 import { PRODUCE_MAX_NAME_VERSION } from "../protocol/produce.js";
 import type { VersionRange } from "../protocol/versions.js";
 import type { ProducerIdentity } from "./idempotence.js";
@@ -104,6 +104,8 @@ export class TransactionManager {
   /** v1: partitions waiting for AddPartitionsToTxn, and whether a request is out. */
   private readonly toAdd = new Set<TransactionPartition>();
   private adding = false;
+  /** v1: settles once the AddPartitionsToTxn out (if any) has its outcome. */
+  private added: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly requests: TransactionRequests,
@@ -164,7 +166,7 @@ export class TransactionManager {
     this.toAbortable(
       new TransactionError(
         "abortable",
-        "code" in err && typeof err.code === "string" ? err.code : err.name,
+        deliveryCode(err),
         `a record of the transaction failed (${err.message}): abort the transaction and begin a new one`,
         { cause: err },
       ),
@@ -176,7 +178,7 @@ export class TransactionManager {
     if (this.state === "fatal-error") return;
     this.error = new TransactionError(
       "fatal",
-      "code" in err && typeof err.code === "string" ? err.code : "FATAL",
+      deliveryCode(err),
       `the transactional producer cannot go on: ${err.message}`,
       { cause: err },
     );
@@ -271,6 +273,11 @@ export class TransactionManager {
               `the record's transaction (transactional.id "${this.transactionalId}") was aborted before it was sent`,
             ),
           );
+          // An AddPartitionsToTxn out may open the transaction at the coordinator:
+          // its outcome decides between EndTxn and InitProducerId below (an
+          // InitProducerId meeting an open transaction would fence this producer).
+          this.toAdd.clear();
+          await this.added;
           await Promise.allSettled([...this.offsetCommits]);
           await this.engine.waitIdle();
           // A Produce request still out would land after the abort markers.
@@ -427,6 +434,10 @@ export class TransactionManager {
   private async addPartitions(): Promise<void> {
     if (this.adding || this.toAdd.size === 0) return;
     this.adding = true;
+    let settle!: () => void;
+    this.added = new Promise((resolve) => {
+      settle = resolve;
+    });
     const number = this.number;
     const batch = [...this.toAdd];
     const byTopic = new Map<string, number[]>();
@@ -454,6 +465,7 @@ export class TransactionManager {
       this.fail(err);
     } finally {
       this.adding = false;
+      settle();
       if (this.toAdd.size > 0) queueMicrotask(() => this.addPartitions());
     }
   }
@@ -468,4 +480,12 @@ export class TransactionManager {
     const produce = conn.brokerVersions.get(ApiKey.Produce);
     return level >= 2 && (endTxn?.max ?? 0) >= 5 && (produce?.max ?? 0) >= 12;
   }
+}
+
+/**
+ * A delivery error's code by name: the broker's for a protocol error (whose
+ * `code` is the number), the client's own otherwise.
+ */
+function deliveryCode(err: DeliveryError): string {
+  return err instanceof KafkaProtocolError ? err.errorName : err.code;
 }

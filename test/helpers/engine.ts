@@ -5,7 +5,7 @@
  */
 import { afterEach } from "vitest";
 import { type Logger, silentLogger } from "../../src/client/logger.js";
-import { Producer } from "../../src/producer/producer.js";
+import { Producer, type ProducerOptions } from "../../src/producer/producer.js";
 import type { DeliveryError, DeliveryReport } from "../../src/producer/record.js";
 import { type FakeCluster, type FakeClusterOptions, startFakeCluster } from "./fake-broker.js";
 
@@ -24,11 +24,15 @@ export async function fakeCluster(options: FakeClusterOptions): Promise<FakeClus
   return c;
 }
 
-/** A producer on `cluster` with short backoffs and linger.ms 0, closed after the test. */
+/**
+ * A producer on `cluster` with short backoffs and linger.ms 0, closed after the
+ * test; `options` go to the constructor beside the logger.
+ */
 export function producer(
   cluster: FakeCluster,
   props: Record<string, string | number | boolean> = {},
   logger: Logger = silentLogger,
+  options: Omit<ProducerOptions, "logger"> = {},
 ): Producer {
   const p = new Producer(
     {
@@ -40,7 +44,7 @@ export function producer(
       "reconnect.backoff.max.ms": 100,
       ...props,
     },
-    { logger },
+    { ...options, logger },
   );
   open.push({ close: () => p.close(2000) });
   return p;

@@ -1,8 +1,12 @@
 /**
  * The fake cluster's answers (see fake-broker.ts): one function per API, from a
  * decoded request to a whole response frame, applying the request to the
- * shared state on the way.
+ * shared state on the way. The transaction coordinator's rules are in
+ * fake-broker-txn.ts; here, which node is asked and the error codes each
+ * request version can carry.
  */
+import { encodeAddOffsetsToTxnResponse } from "../../src/protocol/add-offsets-to-txn.js";
+import { encodeAddPartitionsToTxnResponse } from "../../src/protocol/add-partitions-to-txn.js";
 import { ApiKey } from "../../src/protocol/api-keys.js";
 import {
   type ApiVersion,
@@ -10,7 +14,13 @@ import {
   encodeApiVersionsResponse,
   UNSUPPORTED_VERSION_ERROR,
 } from "../../src/protocol/api-versions.js";
+import { encodeEndTxnResponse } from "../../src/protocol/end-txn.js";
 import { ErrorCode } from "../../src/protocol/errors.js";
+import {
+  type Coordinator,
+  CoordinatorType,
+  encodeFindCoordinatorResponse,
+} from "../../src/protocol/find-coordinator.js";
 import { responseHeaderVersion } from "../../src/protocol/headers.js";
 import { encodeInitProducerIdResponse } from "../../src/protocol/init-producer-id.js";
 import {
@@ -24,10 +34,13 @@ import {
   type NodeEndpoint,
   type PartitionProduceResponse,
 } from "../../src/protocol/produce.js";
+import { decodeRecordBatchHeader } from "../../src/protocol/record-batch-decoder.js";
 import { isValidTopicName } from "../../src/protocol/topic-name.js";
+import { encodeTxnOffsetCommitResponse } from "../../src/protocol/txn-offset-commit.js";
 import { Writer, ZERO_UUID } from "../../src/protocol/writer.js";
 import type { FakeCluster, InterceptAction, InterceptedRequest } from "./fake-broker.js";
 import type { AppendResult, TopicState } from "./fake-broker-state.js";
+import type { TransactionCoordinatorModel } from "./fake-broker-txn.js";
 
 export const FAKE_CLUSTER_ID = "fake-cluster";
 
@@ -35,6 +48,11 @@ export const FAKE_CLUSTER_ID = "fake-cluster";
 export interface Handled {
   frame: Buffer | null;
   close: boolean;
+  /**
+   * For the journal: the error code answered (the first non-zero one where
+   * there are several); unset for ApiVersions and Metadata.
+   */
+  errorCode?: number;
 }
 
 type Req<K extends number> = Extract<InterceptedRequest, { apiKey: K }>;
@@ -68,8 +86,58 @@ export function handleRequest(
     case ApiKey.Produce:
       return produce(cluster, nodeId, req, action);
     case ApiKey.InitProducerId:
-      return { frame: initProducerId(cluster, req, action), close: false };
+      return initProducerId(cluster, nodeId, req, action);
+    case ApiKey.FindCoordinator:
+      return findCoordinator(cluster, req, action);
+    case ApiKey.AddPartitionsToTxn:
+      return addPartitionsToTxn(cluster, nodeId, req, action);
+    case ApiKey.AddOffsetsToTxn:
+      return addOffsetsToTxn(cluster, nodeId, req, action);
+    case ApiKey.TxnOffsetCommit:
+      return txnOffsetCommit(cluster, nodeId, req, action);
+    case ApiKey.EndTxn:
+      return endTxn(cluster, nodeId, req, action);
   }
+}
+
+/** The first non-zero code, else 0. */
+const firstError = (codes: readonly number[]): number => codes.find((c) => c !== 0) ?? 0;
+
+/** A frame for the journal: the answer and its code. */
+const answer = (frame: Buffer, errorCode: number): Handled => ({ frame, close: false, errorCode });
+
+/**
+ * What a request version can carry: PRODUCER_FENCED exists from InitProducerId
+ * v4 and AddPartitionsToTxn, AddOffsetsToTxn and EndTxn v2; older versions get
+ * INVALID_PRODUCER_EPOCH, as Kafka answers them.
+ */
+function fencedFor(code: number, version: number, fencedFrom: number): number {
+  return code === ErrorCode.PRODUCER_FENCED && version < fencedFrom
+    ? ErrorCode.INVALID_PRODUCER_EPOCH
+    : code;
+}
+
+/**
+ * The answer decided before the coordinator's rules: an injected error, a
+ * request not applied, a node that does not coordinate `key`.
+ */
+function coordinatorPrecheck(
+  cluster: FakeCluster,
+  nodeId: number,
+  action: InterceptAction,
+  type: CoordinatorType,
+  key: string,
+): number | undefined {
+  if (action.errorCode !== undefined) return action.errorCode;
+  if (action.apply === false) return ErrorCode.REQUEST_TIMED_OUT;
+  if (txnModel(cluster).coordinatorOf(type, key) !== nodeId) return ErrorCode.NOT_COORDINATOR;
+  return undefined;
+}
+
+function txnModel(cluster: FakeCluster): TransactionCoordinatorModel {
+  // The coordinator's APIs are advertised only with a model (FakeCluster's constructor).
+  if (cluster.txn === undefined) throw new Error("no transaction coordinator model");
+  return cluster.txn;
 }
 
 function apiVersions(
@@ -94,11 +162,25 @@ function apiVersions(
         .advertisedApis()
         .map(([apiKey, r]) => ({ apiKey, minVersion: r.min, maxVersion: r.max }))
     : [];
+  // transaction.version: supported 0-2, finalized at the configured level (0 is not listed).
+  const level = cluster.txn?.options.transactionVersion;
+  const features =
+    level === undefined
+      ? {}
+      : {
+          supportedFeatures: [{ name: "transaction.version", minVersion: 0, maxVersion: 2 }],
+          finalizedFeaturesEpoch: 1,
+          finalizedFeatures:
+            level > 0
+              ? [{ name: "transaction.version", maxVersionLevel: level, minVersionLevel: level }]
+              : [],
+        };
   return responseFrame(req, req.apiVersion, (w) =>
     encodeApiVersionsResponse(w, req.apiVersion, {
       errorCode: valid ? 0 : ErrorCode.INVALID_REQUEST,
       apiKeys,
       throttleTimeMs: action.throttleTimeMs ?? 0,
+      ...features,
     }),
   );
 }
@@ -188,10 +270,17 @@ function produce(
 ): Handled {
   const state = cluster.state;
   const version = req.apiVersion;
-  const { acks } = req.body;
+  const { acks, transactionalId } = req.body;
   const validAcks = acks === -1 || acks === 0 || acks === 1;
   const endpoints = new Map<number, NodeEndpoint>();
   let anyError = false;
+  let firstCode = 0;
+  const txn = cluster.txn;
+  // Kafka refuses a request with transactional batches and no transactional id as a whole.
+  const noTxnId =
+    txn !== undefined &&
+    transactionalId === null &&
+    req.body.topicData.some((t) => t.partitionData.some((pd) => isTransactional(pd.records)));
 
   const responses = req.body.topicData.map((t) => {
     const topic =
@@ -199,7 +288,10 @@ function produce(
     const name = topic?.name ?? t.name;
     const partitionResponses = t.partitionData.map((pd): PartitionProduceResponse => {
       const key = `${name}:${pd.index}`;
-      const forced = action.partitionErrors?.[key];
+      const forced =
+        action.partitionErrors?.[key] ??
+        action.errorCode ??
+        (noTxnId ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : undefined);
       const p = topic?.partitions[pd.index];
       let leader: LeaderIdAndEpoch | null = null;
       let res: AppendResult;
@@ -217,8 +309,17 @@ function produce(
         if (b)
           endpoints.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: null });
       } else if (action.apply === false) res = failed(ErrorCode.REQUEST_TIMED_OUT);
-      else res = state.append(topic, pd.index, pd.records);
-      if (res.errorCode !== 0) anyError = true;
+      else {
+        const code =
+          txn === undefined || transactionalId === null
+            ? 0
+            : transactionCheck(txn, transactionalId, key, pd.records, version);
+        res = code === 0 ? state.append(topic, pd.index, pd.records) : failed(code);
+      }
+      if (res.errorCode !== 0) {
+        anyError = true;
+        if (firstCode === 0) firstCode = res.errorCode;
+      }
       return {
         index: pd.index,
         errorCode: res.errorCode,
@@ -246,28 +347,263 @@ function produce(
       nodeEndpoints: action.nodeEndpoints ?? [...endpoints.values()],
     }),
   );
-  return { frame, close: false };
+  return answer(frame, firstCode);
+}
+
+/** Whether the records are one batch with the transactional bit (false when they do not parse). */
+function isTransactional(records: Buffer | null): boolean {
+  if (records === null) return false;
+  try {
+    return decodeRecordBatchHeader(records).isTransactional;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A transactional batch asks the coordinator first (the leader's
+ * AddPartitionsToTxn, KIP-890): v12+ on a transaction.version 2 cluster adds
+ * the partition, older versions must find it added. 0: append.
+ */
+function transactionCheck(
+  txn: TransactionCoordinatorModel,
+  transactionalId: string,
+  partition: string,
+  records: Buffer | null,
+  version: number,
+): number {
+  if (records === null) return 0;
+  let producerId: number;
+  let producerEpoch: number;
+  try {
+    const header = decodeRecordBatchHeader(records);
+    if (!header.isTransactional || header.producerId < 0) return 0;
+    producerId = header.producerId;
+    producerEpoch = header.producerEpoch;
+  } catch {
+    return 0; // the append reports it
+  }
+  return txn.produce(
+    transactionalId,
+    producerId,
+    producerEpoch,
+    partition,
+    txn.v2 && version >= 12,
+    version >= 11,
+  );
 }
 
 function initProducerId(
   cluster: FakeCluster,
+  nodeId: number,
   req: Req<typeof ApiKey.InitProducerId>,
   action: InterceptAction,
-): Buffer {
-  const { transactionalId, producerId, producerEpoch } = req.body;
+): Handled {
+  const { transactionalId, producerId, producerEpoch, transactionTimeoutMs } = req.body;
   const error = (errorCode: number) => ({ errorCode, producerId: -1, producerEpoch: -1 });
-  const res =
-    transactionalId === ""
-      ? error(ErrorCode.INVALID_REQUEST)
-      : action.errorCode !== undefined
-        ? error(action.errorCode)
-        : action.apply === false
-          ? error(ErrorCode.REQUEST_TIMED_OUT)
-          : cluster.state.initProducerId(producerId, producerEpoch);
-  return responseFrame(req, req.apiVersion, (w) =>
+  let res: { errorCode: number; producerId: number; producerEpoch: number };
+  if (transactionalId === "") res = error(ErrorCode.INVALID_REQUEST);
+  else if (transactionalId !== null && cluster.txn !== undefined) {
+    const pre = coordinatorPrecheck(
+      cluster,
+      nodeId,
+      action,
+      CoordinatorType.TRANSACTION,
+      transactionalId,
+    );
+    if (pre !== undefined) res = error(pre);
+    else if ((producerId === -1) !== (producerEpoch === -1)) res = error(ErrorCode.INVALID_REQUEST);
+    else {
+      const expected = producerId === -1 ? undefined : { producerId, producerEpoch };
+      res = cluster.txn.initProducerId(transactionalId, transactionTimeoutMs, expected);
+      res.errorCode = fencedFor(res.errorCode, req.apiVersion, 4);
+    }
+  } else if (action.errorCode !== undefined) res = error(action.errorCode);
+  else if (action.apply === false) res = error(ErrorCode.REQUEST_TIMED_OUT);
+  else res = cluster.state.initProducerId(producerId, producerEpoch);
+  const frame = responseFrame(req, req.apiVersion, (w) =>
     encodeInitProducerIdResponse(w, req.apiVersion, {
       throttleTimeMs: action.throttleTimeMs ?? 0,
       ...res,
     }),
   );
+  return answer(frame, res.errorCode);
+}
+
+function findCoordinator(
+  cluster: FakeCluster,
+  req: Req<typeof ApiKey.FindCoordinator>,
+  action: InterceptAction,
+): Handled {
+  const { keyType, keys } = req.body;
+  const coordinators = keys.map((key): Coordinator => {
+    const error = (errorCode: number): Coordinator => ({
+      key,
+      nodeId: -1,
+      host: "",
+      port: -1,
+      errorCode,
+      errorMessage: null,
+    });
+    if (action.errorCode !== undefined) return error(action.errorCode);
+    if (keyType === CoordinatorType.TRANSACTION && key === "") {
+      return error(ErrorCode.INVALID_REQUEST);
+    }
+    const broker = cluster.broker(txnModel(cluster).coordinatorOf(keyType, key));
+    // A stopped coordinator: its __transaction_state / __consumer_offsets partition has no leader.
+    if (!broker.running) return error(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    return {
+      key,
+      nodeId: broker.nodeId,
+      host: broker.host,
+      port: broker.port,
+      errorCode: 0,
+      errorMessage: null,
+    };
+  });
+  const frame = responseFrame(req, req.apiVersion, (w) =>
+    encodeFindCoordinatorResponse(w, req.apiVersion, {
+      throttleTimeMs: action.throttleTimeMs ?? 0,
+      coordinators,
+    }),
+  );
+  return answer(frame, firstError(coordinators.map((c) => c.errorCode)));
+}
+
+function addPartitionsToTxn(
+  cluster: FakeCluster,
+  nodeId: number,
+  req: Req<typeof ApiKey.AddPartitionsToTxn>,
+  action: InterceptAction,
+): Handled {
+  const { transactionalId, producerId, producerEpoch, topics } = req.body;
+  const exists = (name: string, p: number) =>
+    cluster.state.topics.get(name)?.partitions[p] !== undefined;
+  let code = coordinatorPrecheck(
+    cluster,
+    nodeId,
+    action,
+    CoordinatorType.TRANSACTION,
+    transactionalId,
+  );
+  const unknown =
+    code === undefined && topics.some((t) => t.partitions.some((p) => !exists(t.name, p)));
+  if (code === undefined && !unknown) {
+    const partitions = topics.flatMap((t) => t.partitions.map((p) => `${t.name}:${p}`));
+    code = cluster.txn!.addPartitions(transactionalId, producerId, producerEpoch, partitions);
+    code = fencedFor(code, req.apiVersion, 2);
+  }
+  // Unknown partitions fail; the others are not attempted (Kafka's answer).
+  const codeOf = (name: string, p: number) =>
+    code ??
+    (exists(name, p) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  const resultsByTopic = topics.map((t) => ({
+    name: t.name,
+    resultsByPartition: t.partitions.map((p) => ({
+      partitionIndex: p,
+      partitionErrorCode: codeOf(t.name, p),
+    })),
+  }));
+  const frame = responseFrame(req, req.apiVersion, (w) =>
+    encodeAddPartitionsToTxnResponse(w, req.apiVersion, {
+      throttleTimeMs: action.throttleTimeMs ?? 0,
+      resultsByTopic,
+    }),
+  );
+  const codes = resultsByTopic.flatMap((t) =>
+    t.resultsByPartition.map((p) => p.partitionErrorCode),
+  );
+  return answer(frame, firstError(codes));
+}
+
+function addOffsetsToTxn(
+  cluster: FakeCluster,
+  nodeId: number,
+  req: Req<typeof ApiKey.AddOffsetsToTxn>,
+  action: InterceptAction,
+): Handled {
+  const { transactionalId, producerId, producerEpoch, groupId } = req.body;
+  let code = coordinatorPrecheck(
+    cluster,
+    nodeId,
+    action,
+    CoordinatorType.TRANSACTION,
+    transactionalId,
+  );
+  if (code === undefined) {
+    code = cluster.txn!.addOffsets(transactionalId, producerId, producerEpoch, groupId);
+    code = fencedFor(code, req.apiVersion, 2);
+  }
+  const errorCode = code;
+  const frame = responseFrame(req, req.apiVersion, (w) =>
+    encodeAddOffsetsToTxnResponse(w, req.apiVersion, {
+      throttleTimeMs: action.throttleTimeMs ?? 0,
+      errorCode,
+    }),
+  );
+  return answer(frame, errorCode);
+}
+
+function txnOffsetCommit(
+  cluster: FakeCluster,
+  nodeId: number,
+  req: Req<typeof ApiKey.TxnOffsetCommit>,
+  action: InterceptAction,
+): Handled {
+  const { transactionalId, groupId, producerId, producerEpoch, topics } = req.body;
+  let code = coordinatorPrecheck(cluster, nodeId, action, CoordinatorType.GROUP, groupId);
+  if (code === undefined) {
+    const offsets = new Map<string, number>();
+    for (const t of topics) {
+      for (const p of t.partitions) offsets.set(`${t.name}:${p.partitionIndex}`, p.committedOffset);
+    }
+    const txn = cluster.txn!;
+    code = txn.commitOffsets(
+      transactionalId,
+      producerId,
+      producerEpoch,
+      groupId,
+      offsets,
+      txn.v2 && req.apiVersion >= 5,
+      req.apiVersion >= 4,
+    );
+  }
+  const errorCode = code;
+  const frame = responseFrame(req, req.apiVersion, (w) =>
+    encodeTxnOffsetCommitResponse(w, req.apiVersion, {
+      throttleTimeMs: action.throttleTimeMs ?? 0,
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    }),
+  );
+  return answer(frame, errorCode);
+}
+
+function endTxn(
+  cluster: FakeCluster,
+  nodeId: number,
+  req: Req<typeof ApiKey.EndTxn>,
+  action: InterceptAction,
+): Handled {
+  const { transactionalId, producerId, producerEpoch, committed } = req.body;
+  const pre = coordinatorPrecheck(
+    cluster,
+    nodeId,
+    action,
+    CoordinatorType.TRANSACTION,
+    transactionalId,
+  );
+  const res =
+    pre !== undefined
+      ? { errorCode: pre, producerId: -1, producerEpoch: -1 }
+      : cluster.txn!.endTxn(transactionalId, producerId, producerEpoch, committed, req.apiVersion);
+  const frame = responseFrame(req, req.apiVersion, (w) =>
+    encodeEndTxnResponse(w, req.apiVersion, {
+      throttleTimeMs: action.throttleTimeMs ?? 0,
+      ...res,
+    }),
+  );
+  return answer(frame, res.errorCode);
 }

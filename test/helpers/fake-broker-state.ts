@@ -22,6 +22,12 @@
  * Kafka's order: one batch per partition and magic 2 (INVALID_RECORD, 87), the
  * batch size against max.message.bytes (MESSAGE_TOO_LARGE, 10), the CRC and the
  * batch structure (CORRUPT_MESSAGE, 2).
+ *
+ * Transaction markers (written by the transaction coordinator model,
+ * fake-broker-txn.ts) take one offset each, as Kafka's control batches do, and
+ * are kept beside the records (`markers`). A marker with a newer epoch than the
+ * producer's on that partition makes it current and forgets the sequences, so
+ * the next batch of that epoch starts at 0 (ProducerStateEntry's epoch update).
  */
 import { ErrorCode } from "../../src/protocol/errors.js";
 import { ProtocolError } from "../../src/protocol/protocol-error.js";
@@ -56,6 +62,17 @@ export interface LoggedRecord {
   producerEpoch: number;
   /** The batch's baseSequence + the record's offset delta (wrapping); -1 without a producer id. */
   sequence: number;
+  /** The batch's transactional bit: the record counts once a commit marker follows it. */
+  transactional: boolean;
+}
+
+/** A transaction marker (control batch) in a partition's log; it takes one offset. */
+export interface TxnMarker {
+  offset: number;
+  producerId: number;
+  producerEpoch: number;
+  /** COMMIT (true) or ABORT (false). */
+  commit: boolean;
 }
 
 interface BatchMetadata {
@@ -75,6 +92,8 @@ export interface PartitionState {
   leader: number;
   leaderEpoch: number;
   log: LoggedRecord[];
+  /** Transaction markers, in offset order. */
+  markers: TxnMarker[];
   nextOffset: number;
   producers: Map<number, ProducerEntry>;
 }
@@ -175,6 +194,7 @@ export class ClusterState {
         leader,
         leaderEpoch: 0,
         log: [],
+        markers: [],
         nextOffset: 0,
         producers: new Map(),
       });
@@ -197,7 +217,12 @@ export class ClusterState {
     }
   }
 
-  /** InitProducerId for any transactional id (transactions are not modelled). */
+  /** A producer id never handed out before (for the transaction coordinator model too). */
+  newProducerId(): number {
+    return this.nextProducerId++;
+  }
+
+  /** InitProducerId without a transaction coordinator (any transactional id is ignored). */
   initProducerId(producerId: number, producerEpoch: number): ProducerIdResult {
     const error = (errorCode: number) => ({ errorCode, producerId: -1, producerEpoch: -1 });
     if ((producerId === -1) !== (producerEpoch === -1)) return error(ErrorCode.INVALID_REQUEST);
@@ -212,7 +237,7 @@ export class ClusterState {
         return { errorCode: 0, producerId, producerEpoch: current + 1 };
       }
     }
-    const id = this.nextProducerId++;
+    const id = this.newProducerId();
     const epoch = this.options.firstProducerEpoch ?? 0;
     this.producerEpochs.set(id, epoch);
     return { errorCode: 0, producerId: id, producerEpoch: epoch };
@@ -265,7 +290,9 @@ export class ClusterState {
         return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, `${where}: a new epoch starts at 0`);
       }
     } else {
-      const expected = addSequence(entry.batches.at(-1)!.lastSeq, 1);
+      // No batch of this epoch yet (a marker brought it): the sequence starts at 0.
+      const last = entry.batches.at(-1);
+      const expected = last === undefined ? 0 : addSequence(last.lastSeq, 1);
       if (firstSeq !== expected) {
         return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, `${where}: expected ${expected}`);
       }
@@ -291,9 +318,48 @@ export class ClusterState {
         producerId: batch.producerId,
         producerEpoch: batch.producerEpoch,
         sequence: withPid ? addSequence(batch.baseSequence, r.offsetDelta) : -1,
+        transactional: batch.isTransactional,
       });
     }
     p.nextOffset += batch.records.length;
     return { errorCode: 0, baseOffset, errorMessage: null };
+  }
+
+  /**
+   * Writes a transaction marker for `producerId` (the coordinator's epoch, which
+   * may be newer than the producer's batches: then it becomes the partition's).
+   */
+  writeMarker(p: PartitionState, producerId: number, producerEpoch: number, commit: boolean): void {
+    p.markers.push({ offset: p.nextOffset, producerId, producerEpoch, commit });
+    p.nextOffset++;
+    const entry = p.producers.get(producerId);
+    if (entry === undefined || producerEpoch > entry.epoch) {
+      p.producers.set(producerId, { epoch: producerEpoch, batches: [] });
+    }
+  }
+
+  /**
+   * What a read_committed consumer reads: records without the transactional
+   * bit, and transactional ones whose producer's next marker is a commit
+   * (records of an open or aborted transaction are left out), in offset order.
+   */
+  readCommitted(topic: string, partition: number): LoggedRecord[] {
+    const p = this.partition(topic, partition);
+    const outcome = new Map<LoggedRecord, boolean>();
+    const open = new Map<number, LoggedRecord[]>();
+    let m = 0;
+    const settle = (marker: TxnMarker) => {
+      for (const r of open.get(marker.producerId) ?? []) outcome.set(r, marker.commit);
+      open.delete(marker.producerId);
+    };
+    for (const r of p.log) {
+      while (m < p.markers.length && p.markers[m]!.offset < r.offset) settle(p.markers[m++]!);
+      if (!r.transactional) continue;
+      const list = open.get(r.producerId);
+      if (list === undefined) open.set(r.producerId, [r]);
+      else list.push(r);
+    }
+    while (m < p.markers.length) settle(p.markers[m++]!);
+    return p.log.filter((r) => !r.transactional || outcome.get(r) === true);
   }
 }

@@ -22,16 +22,52 @@
  *   frame over `maxRequestBytes` closes the connection (recorded in `errors`).
  * - A throttled response (throttleTimeMs) mutes the connection that long after it.
  *
- * Not modelled: transactions (a transactional id is ignored), replication and
- * acks=-1 versus 1, LogAppendTime, retention (logStartOffset is always 0).
+ * - Transactions, with `transactionVersion` set (fake-broker-txn.ts has the
+ *   coordinator's rules): FindCoordinator v0-6 (GROUP and TRANSACTION keys),
+ *   InitProducerId with a transactional id, AddPartitionsToTxn v0-3,
+ *   AddOffsetsToTxn v0-4, TxnOffsetCommit v0-5 and EndTxn v0-5 are advertised,
+ *   each answered NOT_COORDINATOR by a node that does not coordinate its key;
+ *   ApiVersions v3 finalizes transaction.version at that level (0 lists
+ *   nothing); a Produce batch with the transactional bit is checked with the
+ *   coordinator first, and one without a transactional id in the request fails
+ *   the request (TRANSACTIONAL_ID_AUTHORIZATION_FAILED). Markers take an offset.
+ * - Faults for the next N requests of an API on any node (`inject`): an error
+ *   code, a dropped connection, a delayed or swallowed answer, a coordinator
+ *   moved to another node. Every decoded request is kept in `journal` (by
+ *   default only with `transactionVersion`: heavy traffic keeps nothing).
+ *
+ * Not modelled: transactions without `transactionVersion` (a transactional id
+ * is ignored), replication and acks=-1 versus 1, LogAppendTime, retention
+ * (logStartOffset is always 0).
  */
 import net from "node:net";
+import {
+  ADD_OFFSETS_TO_TXN_VERSIONS,
+  type AddOffsetsToTxnRequest,
+  decodeAddOffsetsToTxnRequest,
+} from "../../src/protocol/add-offsets-to-txn.js";
+import {
+  ADD_PARTITIONS_TO_TXN_VERSIONS,
+  type AddPartitionsToTxnRequest,
+  decodeAddPartitionsToTxnRequest,
+} from "../../src/protocol/add-partitions-to-txn.js";
 import { ApiKey, isFlexible } from "../../src/protocol/api-keys.js";
 import {
   API_VERSIONS_VERSIONS,
   type ApiVersionsRequest,
   decodeApiVersionsRequest,
 } from "../../src/protocol/api-versions.js";
+import {
+  decodeEndTxnRequest,
+  END_TXN_VERSIONS,
+  type EndTxnRequest,
+} from "../../src/protocol/end-txn.js";
+import {
+  CoordinatorType,
+  decodeFindCoordinatorRequest,
+  FIND_COORDINATOR_VERSIONS,
+  type FindCoordinatorRequest,
+} from "../../src/protocol/find-coordinator.js";
 import { FrameSplitter } from "../../src/protocol/frame.js";
 import {
   decodeInitProducerIdRequest,
@@ -46,12 +82,28 @@ import {
   type ProduceRequest,
 } from "../../src/protocol/produce.js";
 import { Reader } from "../../src/protocol/reader.js";
+import {
+  decodeTxnOffsetCommitRequest,
+  TXN_OFFSET_COMMIT_VERSIONS,
+  type TxnOffsetCommitRequest,
+} from "../../src/protocol/txn-offset-commit.js";
 import type { VersionRange } from "../../src/protocol/versions.js";
 import type { Uuid } from "../../src/protocol/writer.js";
 import { type Handled, handleRequest } from "./fake-broker-handlers.js";
-import { ClusterState, type ClusterStateOptions, type LoggedRecord } from "./fake-broker-state.js";
+import {
+  ClusterState,
+  type ClusterStateOptions,
+  type LoggedRecord,
+  type TxnMarker,
+} from "./fake-broker-state.js";
+import {
+  type EndedTransaction,
+  TransactionCoordinatorModel,
+  type TransactionView,
+} from "./fake-broker-txn.js";
 
-export type { LoggedRecord } from "./fake-broker-state.js";
+export type { LoggedRecord, TxnMarker } from "./fake-broker-state.js";
+export type { EndedTransaction, TransactionView } from "./fake-broker-txn.js";
 
 /** What the fake advertises unless told otherwise. Produce stops at 12 (no topic ids). */
 export const FAKE_API_VERSIONS: Readonly<Record<number, VersionRange>> = {
@@ -61,9 +113,19 @@ export const FAKE_API_VERSIONS: Readonly<Record<number, VersionRange>> = {
   [ApiKey.InitProducerId]: INIT_PRODUCER_ID_VERSIONS,
 };
 
+/** What the fake advertises besides, with `transactionVersion` set. */
+export const FAKE_TXN_API_VERSIONS: Readonly<Record<number, VersionRange>> = {
+  [ApiKey.FindCoordinator]: FIND_COORDINATOR_VERSIONS,
+  [ApiKey.AddPartitionsToTxn]: ADD_PARTITIONS_TO_TXN_VERSIONS,
+  [ApiKey.AddOffsetsToTxn]: ADD_OFFSETS_TO_TXN_VERSIONS,
+  [ApiKey.EndTxn]: END_TXN_VERSIONS,
+  [ApiKey.TxnOffsetCommit]: TXN_OFFSET_COMMIT_VERSIONS,
+};
+
 /** The versions the fake can decode: an advertised range must stay inside these. */
 const DECODABLE: Readonly<Record<number, VersionRange>> = {
   ...FAKE_API_VERSIONS,
+  ...FAKE_TXN_API_VERSIONS,
   [ApiKey.Produce]: { min: 3, max: 13 },
 };
 
@@ -80,6 +142,21 @@ export interface FakeClusterOptions extends ClusterStateOptions {
   apiVersions?: Partial<Record<number, VersionRange | null>>;
   /** socket.request.max.bytes: a larger frame closes the connection. Default 100 MiB. */
   maxRequestBytes?: number;
+  /**
+   * Models a transaction coordinator (and advertises its APIs) with this
+   * transaction.version finalized: 2 is Transactions v2 (KIP-890), 0 and 1 are v1.
+   * Unset (the default): no coordinator, a transactional id is ignored.
+   */
+  transactionVersion?: 0 | 1 | 2;
+  /** How long writing a transaction's markers takes (Prepare*: CONCURRENT_TRANSACTIONS). Default 0. */
+  markerDelayMs?: number;
+  /** transaction.max.timeout.ms; default 900000. */
+  transactionMaxTimeoutMs?: number;
+  /**
+   * Keep every decoded request (with its records) in `journal`; default: only
+   * with `transactionVersion`, so that heavy traffic keeps nothing by default.
+   */
+  journal?: boolean;
 }
 
 interface RequestBase {
@@ -97,7 +174,15 @@ export type InterceptedRequest =
     })
   | (RequestBase & { apiKey: typeof ApiKey.Metadata; body: MetadataRequest })
   | (RequestBase & { apiKey: typeof ApiKey.Produce; body: ProduceRequest<Buffer | null> })
-  | (RequestBase & { apiKey: typeof ApiKey.InitProducerId; body: InitProducerIdRequest });
+  | (RequestBase & { apiKey: typeof ApiKey.InitProducerId; body: InitProducerIdRequest })
+  | (RequestBase & { apiKey: typeof ApiKey.FindCoordinator; body: FindCoordinatorRequest })
+  | (RequestBase & { apiKey: typeof ApiKey.AddPartitionsToTxn; body: AddPartitionsToTxnRequest })
+  | (RequestBase & { apiKey: typeof ApiKey.AddOffsetsToTxn; body: AddOffsetsToTxnRequest })
+  | (RequestBase & { apiKey: typeof ApiKey.TxnOffsetCommit; body: TxnOffsetCommitRequest })
+  | (RequestBase & { apiKey: typeof ApiKey.EndTxn; body: EndTxnRequest });
+
+/** The decoded request of one API. */
+export type RequestOf<K extends number> = Extract<InterceptedRequest, { apiKey: K }>;
 
 /**
  * What to do with one request. Order: closeConnection "before"; apply; wait
@@ -108,8 +193,9 @@ export interface InterceptAction {
   delayMs?: number;
   /**
    * Default true. false: no effect on the cluster (nothing appended, no producer id
-   * issued or bumped); an answer, if sent, says REQUEST_TIMED_OUT (7) for every
-   * Produce partition not in partitionErrors, and for InitProducerId.
+   * issued or bumped, no transaction changed); an answer, if sent, says
+   * REQUEST_TIMED_OUT (7) for every Produce partition not in partitionErrors,
+   * and for InitProducerId and the transaction coordinator's APIs.
    */
   apply?: boolean;
   /** Default true. false: the response is swallowed; the connection goes on. */
@@ -126,8 +212,57 @@ export interface InterceptAction {
   nodeEndpoints?: NodeEndpoint[];
   /** Produce: the answer lists topics and partitions in reverse order (Kafka keeps no order). */
   reverseOrder?: boolean;
-  /** InitProducerId: answered with this error code, nothing issued. */
+  /**
+   * Answered with this error code, nothing applied: InitProducerId (nothing
+   * issued), every Produce partition not in partitionErrors, FindCoordinator
+   * (every key), AddPartitionsToTxn and TxnOffsetCommit (every partition),
+   * AddOffsetsToTxn, EndTxn.
+   */
   errorCode?: number;
+}
+
+/** A fault for the next requests of one API, on any node (FakeCluster.inject). */
+export interface FaultSpec extends InterceptAction {
+  apiKey: number;
+  /** How many matching requests take it (default 1; Infinity: until removed). */
+  times?: number;
+  /** Only requests to this node. */
+  nodeId?: number;
+  /** Only requests this accepts. */
+  match?: (req: InterceptedRequest) => boolean;
+  /**
+   * First moves the coordinator of the request's key (its transactional id, or
+   * its group for TxnOffsetCommit) to this node: the request, if it went to
+   * the old coordinator, is answered NOT_COORDINATOR.
+   */
+  moveCoordinatorTo?: number;
+}
+
+/** An injected fault: how often it struck and where. */
+export interface Fault {
+  readonly spec: FaultSpec;
+  /** Requests that took it so far. */
+  hits: number;
+  /** Matching requests left; 0 once spent (it is then removed). */
+  remaining: number;
+}
+
+/** One request as the cluster received it (FakeCluster.journal; kept with the `journal` option). */
+export interface JournalEntry<R extends InterceptedRequest = InterceptedRequest> {
+  nodeId: number;
+  /** Date.now() at arrival. */
+  at: number;
+  req: R;
+  /** The fault that took it. */
+  fault?: Fault;
+  /**
+   * The error code answered (the first non-zero one of an answer with several,
+   * else 0); undefined while unanswered, when no answer was sent, and for
+   * ApiVersions and Metadata.
+   */
+  errorCode?: number;
+  /** Date.now() when the answer was written. */
+  answeredAt?: number;
 }
 
 export type Interceptor = (
@@ -300,9 +435,14 @@ export class FakeBroker {
     } catch (e) {
       req = new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    if (req instanceof Error) {
+      const err = req;
+      conn.enqueue(async () => this.fail(conn, err));
+      return;
+    }
+    const entry = this.cluster.record(this.nodeId, req);
     conn.enqueue(async () => {
-      if (req instanceof Error) this.fail(conn, req);
-      else await this.process(conn, req).catch((e: unknown) => this.fail(conn, e));
+      await this.process(conn, entry).catch((e: unknown) => this.fail(conn, e));
     });
   }
 
@@ -326,21 +466,67 @@ export class FakeBroker {
     else if (apiKey === ApiKey.Produce) req = { ...base, apiKey, body: decodeProduceRequest(r, v) };
     else if (apiKey === ApiKey.InitProducerId) {
       req = { ...base, apiKey, body: decodeInitProducerIdRequest(r, v) };
+    } else if (apiKey === ApiKey.FindCoordinator) {
+      req = { ...base, apiKey, body: decodeFindCoordinatorRequest(r, v) };
+    } else if (apiKey === ApiKey.AddPartitionsToTxn) {
+      req = { ...base, apiKey, body: decodeAddPartitionsToTxnRequest(r, v) };
+    } else if (apiKey === ApiKey.AddOffsetsToTxn) {
+      req = { ...base, apiKey, body: decodeAddOffsetsToTxnRequest(r, v) };
+    } else if (apiKey === ApiKey.TxnOffsetCommit) {
+      req = { ...base, apiKey, body: decodeTxnOffsetCommitRequest(r, v) };
+    } else if (apiKey === ApiKey.EndTxn) {
+      req = { ...base, apiKey, body: decodeEndTxnRequest(r, v) };
     } else return null;
     r.expectEnd(`request body`);
     return req;
   }
 
-  private async process(conn: Connection, req: InterceptedRequest): Promise<void> {
-    const action = (await this.interceptor?.(req)) ?? {};
+  private async process(conn: Connection, entry: JournalEntry): Promise<void> {
+    const req = entry.req;
+    const own = (await this.interceptor?.(req)) ?? {};
     if (conn.closed) return;
+    // An injected fault wins over the interceptor where both say something.
+    const fault = this.cluster.takeFault(this.nodeId, req);
+    const action: InterceptAction = fault ? { ...own, ...fault.spec } : own;
+    if (fault) {
+      entry.fault = fault;
+      if (fault.spec.moveCoordinatorTo !== undefined) {
+        const key = coordinatorKey(req);
+        if (key) this.cluster.moveCoordinator(key.key, fault.spec.moveCoordinatorTo, key.type);
+      }
+    }
     if (action.closeConnection === "before") return conn.close();
     const out: Handled = handleRequest(this.cluster, this.nodeId, req, action);
     await conn.sleep(action.delayMs ?? 0);
     if (conn.closed) return;
     if (action.closeConnection === "after" || out.close) return conn.close();
-    if (out.frame && action.respond !== false && !this.blackholed) conn.write(out.frame);
+    if (out.frame && action.respond !== false && !this.blackholed) {
+      conn.write(out.frame);
+      entry.errorCode = out.errorCode;
+      entry.answeredAt = Date.now();
+    }
     await conn.sleep(action.throttleTimeMs ?? 0);
+  }
+}
+
+/** The coordinator key a request is about, if any. */
+function coordinatorKey(req: InterceptedRequest): { type: CoordinatorType; key: string } | null {
+  switch (req.apiKey) {
+    case ApiKey.FindCoordinator:
+      return { type: req.body.keyType, key: req.body.keys[0] ?? "" };
+    case ApiKey.TxnOffsetCommit:
+      return { type: CoordinatorType.GROUP, key: req.body.groupId };
+    case ApiKey.InitProducerId:
+    case ApiKey.Produce:
+      return req.body.transactionalId === null
+        ? null
+        : { type: CoordinatorType.TRANSACTION, key: req.body.transactionalId };
+    case ApiKey.AddPartitionsToTxn:
+    case ApiKey.AddOffsetsToTxn:
+    case ApiKey.EndTxn:
+      return { type: CoordinatorType.TRANSACTION, key: req.body.transactionalId };
+    default:
+      return null;
   }
 }
 
@@ -355,6 +541,12 @@ export class FakeCluster {
   readonly maxRequestBytes: number;
   readonly autoCreateTopics: boolean;
   readonly autoCreatePartitions: number;
+  /** The transaction coordinator model; undefined without `transactionVersion`. */
+  readonly txn: TransactionCoordinatorModel | undefined;
+  /** Every decoded request, in arrival order, with what it was answered (see the `journal` option). */
+  readonly journal: JournalEntry[] = [];
+  private readonly keepJournal: boolean;
+  private readonly faults: Fault[] = [];
   private readonly versions = new Map<number, VersionRange>();
 
   /** @internal use startFakeCluster */
@@ -368,7 +560,19 @@ export class FakeCluster {
     this.maxRequestBytes = options.maxRequestBytes ?? 100 * 1024 * 1024;
     this.autoCreateTopics = options.autoCreateTopics ?? false;
     this.autoCreatePartitions = options.autoCreatePartitions ?? 1;
-    for (const [key, range] of Object.entries({ ...FAKE_API_VERSIONS, ...options.apiVersions })) {
+    const tv = options.transactionVersion;
+    this.keepJournal = options.journal ?? tv !== undefined;
+    this.txn =
+      tv === undefined
+        ? undefined
+        : new TransactionCoordinatorModel(this.state, {
+            transactionVersion: tv,
+            markerDelayMs: options.markerDelayMs ?? 0,
+            maxTimeoutMs: options.transactionMaxTimeoutMs ?? 900_000,
+          });
+    const defaults =
+      tv === undefined ? FAKE_API_VERSIONS : { ...FAKE_API_VERSIONS, ...FAKE_TXN_API_VERSIONS };
+    for (const [key, range] of Object.entries({ ...defaults, ...options.apiVersions })) {
       const apiKey = Number(key);
       if (range === null || range === undefined) continue;
       const can = DECODABLE[apiKey];
@@ -378,6 +582,12 @@ export class FakeCluster {
       this.versions.set(apiKey, range);
     }
     if (!this.versions.has(ApiKey.ApiVersions)) throw new RangeError("ApiVersions is required");
+    if (
+      tv === undefined &&
+      Object.keys(FAKE_TXN_API_VERSIONS).some((k) => this.versions.has(Number(k)))
+    ) {
+      throw new RangeError("the transaction coordinator's APIs need transactionVersion");
+    }
     for (const t of options.topics ?? []) this.state.createTopic(t.name, t.partitions, t.leaders);
     for (const id of this.state.nodeIds) this.brokers.push(new FakeBroker(id, this));
   }
@@ -446,7 +656,107 @@ export class FakeCluster {
     return this.state.partition(topic, partition).log;
   }
 
+  /** Transaction markers of a partition, in offset order. */
+  markers(topic: string, partition: number): readonly TxnMarker[] {
+    return this.state.partition(topic, partition).markers;
+  }
+
+  /** The records a read_committed consumer reads (no open or aborted transaction's). */
+  readCommitted(topic: string, partition: number): LoggedRecord[] {
+    return this.state.readCommitted(topic, partition);
+  }
+
+  // --- transactions (with transactionVersion) ---------------------------------
+
+  private coordinatorModel(): TransactionCoordinatorModel {
+    if (this.txn === undefined)
+      throw new RangeError("no transaction coordinator: set transactionVersion");
+    return this.txn;
+  }
+
+  /** The node coordinating a transactional id (or, with GROUP, a consumer group). */
+  coordinatorOf(key: string, type: CoordinatorType = CoordinatorType.TRANSACTION): number {
+    return this.coordinatorModel().coordinatorOf(type, key);
+  }
+
+  /** Moves the coordinator of a transactional id (or group): the old node answers NOT_COORDINATOR. */
+  moveCoordinator(
+    key: string,
+    nodeId: number,
+    type: CoordinatorType = CoordinatorType.TRANSACTION,
+  ): void {
+    this.coordinatorModel().move(type, key, nodeId);
+  }
+
+  /** What the coordinator holds for a transactional id; undefined before its first InitProducerId. */
+  transaction(transactionalId: string): TransactionView | undefined {
+    return this.coordinatorModel().view(transactionalId);
+  }
+
+  /** Transactions that ended (by EndTxn or by the coordinator), oldest first. */
+  get endedTransactions(): readonly EndedTransaction[] {
+    return this.coordinatorModel().ended;
+  }
+
+  /** The coordinator aborts the open transaction itself, as at its timeout; false when none is open. */
+  abortTransaction(transactionalId: string): boolean {
+    return this.coordinatorModel().abortTransaction(transactionalId);
+  }
+
+  /** Offsets committed by transactions for a group: "topic:partition" -> offset. */
+  committedOffsets(groupId: string): ReadonlyMap<string, number> {
+    return this.coordinatorModel().committedOffsets.get(groupId) ?? new Map();
+  }
+
+  // --- faults and the journal --------------------------------------------------
+
+  /** Injects a fault for the next matching requests (see FaultSpec). */
+  inject(spec: FaultSpec): Fault {
+    if (spec.moveCoordinatorTo !== undefined) {
+      this.coordinatorModel();
+      this.broker(spec.moveCoordinatorTo);
+    }
+    const fault: Fault = { spec, hits: 0, remaining: spec.times ?? 1 };
+    if (fault.remaining > 0) this.faults.push(fault);
+    return fault;
+  }
+
+  /** Removes every injected fault not spent yet. */
+  clearFaults(): void {
+    for (const f of this.faults) f.remaining = 0;
+    this.faults.length = 0;
+  }
+
+  /** @internal The first fault for this request, counted as taken. */
+  takeFault(nodeId: number, req: InterceptedRequest): Fault | undefined {
+    const i = this.faults.findIndex(
+      (f) =>
+        f.spec.apiKey === req.apiKey &&
+        (f.spec.nodeId === undefined || f.spec.nodeId === nodeId) &&
+        (f.spec.match === undefined || f.spec.match(req)),
+    );
+    if (i < 0) return undefined;
+    const fault = this.faults[i]!;
+    fault.hits++;
+    fault.remaining--;
+    if (fault.remaining <= 0) this.faults.splice(i, 1);
+    return fault;
+  }
+
+  /** @internal Adds a request to the journal. */
+  record(nodeId: number, req: InterceptedRequest): JournalEntry {
+    const entry: JournalEntry = { nodeId, at: Date.now(), req };
+    if (this.keepJournal) this.journal.push(entry);
+    return entry;
+  }
+
+  /** The journal's requests of one API, in arrival order. */
+  received<K extends number>(apiKey: K): JournalEntry<RequestOf<K>>[] {
+    return this.journal.filter((e): e is JournalEntry<RequestOf<K>> => e.req.apiKey === apiKey);
+  }
+
   async close(): Promise<void> {
+    this.txn?.close();
     await Promise.all(this.brokers.map((b) => b.stop()));
   }
 }
