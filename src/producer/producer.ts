@@ -22,10 +22,15 @@ import {
   redactProperties,
   resolveConfig,
 } from "../config/index.js";
-import { isValidTopicName, TOPIC_NAME_RULE } from "../protocol/topic-name.js";
 import { Accumulator } from "./accumulator.js";
 import { ProducerIdentity } from "./idempotence.js";
 import { Partitioner } from "./partitioners.js";
+import {
+  checkDelimited,
+  checkPartition,
+  checkRecord,
+  checkTopicName,
+} from "./produce-arguments.js";
 import {
   type DelimitedRecords,
   type DelimitedResult,
@@ -298,18 +303,9 @@ export class Producer {
    */
   produce(record: ProducerRecord, callback?: DeliveryCallback): void {
     this.#checkOpen();
-    if (record === null || typeof record !== "object") {
-      throw new KafkaClientError(
-        "INVALID_ARG",
-        `a record must be an object { topic, value, ... }, got ${record === null ? "null" : typeof record}`,
-      );
-    }
-    const topic = record.topic;
     // Everything about the record is checked before the topic is looked up: a refused
     // record must not make the producer ask for (and so auto-create) its topic.
-    checkData(record.value, "value");
-    checkData(record.key, "key");
-    if (record.headers !== undefined) checkHeaders(record.headers);
+    const topic = checkRecord(record);
     const acc = this.#accumulator;
     const partitionCount = acc.knownPartitions(topic);
     if (partitionCount === undefined) checkTopicName(topic);
@@ -387,39 +383,8 @@ export class Producer {
    */
   produceDelimited(input: DelimitedRecords, tally: DeliveryTally): DelimitedResult {
     this.#checkOpen();
-    if (input === null || typeof input !== "object") {
-      throw new KafkaClientError("INVALID_ARG", "produceDelimited() needs { topic, data, ... }");
-    }
-    const { topic, key = null, headers, partition } = input;
-    const data = asBuffer(input.data, "data");
-    const start = input.start ?? 0;
-    const end = input.end ?? data.length;
-    if (
-      !Number.isInteger(start) ||
-      !Number.isInteger(end) ||
-      start < 0 ||
-      start > end ||
-      end > data.length
-    ) {
-      throw new KafkaClientError(
-        "INVALID_ARG",
-        `invalid range [${start}, ${end}) of data of ${data.length} bytes`,
-      );
-    }
-    const delimiter =
-      typeof input.delimiter === "string"
-        ? Buffer.from(input.delimiter)
-        : asBuffer(input.delimiter ?? NEWLINE, "delimiter");
-    if (delimiter.length === 0) throw new KafkaClientError("INVALID_ARG", "the delimiter is empty");
-    checkData(key, "key");
-    if (headers !== undefined) checkHeaders(headers);
-    if (typeof tally !== "function") {
-      throw new KafkaClientError("INVALID_ARG", "produceDelimited() needs a tally callback");
-    }
-    const maxRecords = input.maxRecords ?? Number.POSITIVE_INFINITY;
-    if (!(maxRecords >= 0) || (Number.isFinite(maxRecords) && !Number.isInteger(maxRecords))) {
-      throw new KafkaClientError("INVALID_ARG", `invalid maxRecords ${String(maxRecords)}`);
-    }
+    const { topic, key, headers, partition, data, start, end, delimiter, maxRecords } =
+      checkDelimited(input, tally);
     const acc = this.#accumulator;
     const partitionCount = acc.knownPartitions(topic);
     if (partitionCount === undefined) checkTopicName(topic);
@@ -660,61 +625,4 @@ export class Producer {
 
 function lastErrorText(cause: Error | undefined): string {
   return cause ? `: last error ${cause.message}` : "";
-}
-
-function checkTopicName(topic: unknown): void {
-  if (!isValidTopicName(topic)) {
-    throw new KafkaClientError(
-      "INVALID_ARG",
-      `invalid topic name ${JSON.stringify(topic)}: expected ${TOPIC_NAME_RULE}`,
-    );
-  }
-}
-
-const NEWLINE = Buffer.from("\n");
-
-function checkPartition(
-  topic: string,
-  partition: number,
-  partitionCount: number | undefined,
-): void {
-  if (!Number.isInteger(partition) || partition < 0) {
-    throw new KafkaClientError(
-      "INVALID_ARG",
-      `invalid partition ${String(partition)} for topic "${topic}"`,
-    );
-  }
-  if (partitionCount !== undefined && partitionCount > 0 && partition >= partitionCount) {
-    throw new KafkaClientError(
-      "UNKNOWN_PARTITION",
-      `partition ${partition} does not exist in topic "${topic}", which has ${partitionCount} partition(s)`,
-    );
-  }
-}
-
-/** A Buffer over the same bytes (no copy). */
-function asBuffer(data: unknown, what: string): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new KafkaClientError("INVALID_ARG", `${what} must be a Buffer or Uint8Array`);
-}
-
-function checkData(data: unknown, what: string): void {
-  if (data == null || typeof data === "string" || data instanceof Uint8Array) return;
-  throw new KafkaClientError(
-    "INVALID_ARG",
-    `record ${what} must be a string, a Buffer/Uint8Array or null, got ${typeof data}`,
-  );
-}
-
-function checkHeaders(headers: unknown): void {
-  if (!Array.isArray(headers)) {
-    throw new KafkaClientError("INVALID_ARG", "record headers must be an array of { key, value }");
-  }
-  for (const h of headers as { key?: unknown; value?: unknown }[]) {
-    if (h === null || typeof h !== "object" || typeof h.key !== "string") {
-      throw new KafkaClientError("INVALID_ARG", "every record header needs a string key");
-    }
-    checkData(h.value, `header "${h.key}" value`);
-  }
 }

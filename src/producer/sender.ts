@@ -51,6 +51,7 @@ import {
 import { pickVersion } from "../protocol/versions.js";
 import type { Accumulator } from "./accumulator.js";
 import type { Batch, ProducerStamp } from "./batch.js";
+import { DrainTimer } from "./drain-timer.js";
 import type { ProducerIdAndEpoch, ProducerIdentity } from "./idempotence.js";
 import { ProduceOutcomes } from "./produce-outcome.js";
 import { type PartitionQueue, SEQUENCE_WRAP } from "./queues.js";
@@ -87,10 +88,8 @@ export class Sender {
   private parkRound = 0;
   /** Partitions parked because their leader's connection could take no more, by node id. */
   private readonly stalled = new Map<number, PartitionQueue[]>();
-  private drainScheduled = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private wakeAt = Number.POSITIVE_INFINITY;
-  private stopped = false;
+  /** When the next run is. */
+  private readonly timer = new DrainTimer(() => this.drain());
 
   constructor(
     private readonly acc: Accumulator,
@@ -177,38 +176,20 @@ export class Sender {
 
   /** Runs the sender soon (after the current task, so a loop of produce() calls fills batches). */
   schedule(): void {
-    if (this.drainScheduled || this.stopped) return;
-    this.drainScheduled = true;
-    setImmediate(() => {
-      this.drainScheduled = false;
-      this.drain();
-    });
+    this.timer.schedule();
   }
 
   /** Runs the sender at `time` at the latest. */
   wake(time: number): void {
-    if (time >= this.wakeAt || !Number.isFinite(time) || this.stopped) return;
-    clearTimeout(this.wakeTimer);
-    this.wakeAt = time;
-    this.wakeTimer = setTimeout(
-      () => {
-        this.wakeTimer = undefined;
-        this.wakeAt = Number.POSITIVE_INFINITY;
-        this.drain();
-      },
-      Math.max(0, time - Date.now()),
-    );
+    this.timer.wake(time);
   }
 
   /** No more runs: timers cleared (close()). */
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.wakeTimer);
-    this.wakeTimer = undefined;
+    this.timer.stop();
   }
 
   private drain(): void {
-    if (this.stopped) return;
     const now = Date.now();
     let next = this.acc.expireWaiting(now);
     const identity = this.identity;

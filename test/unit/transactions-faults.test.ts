@@ -682,7 +682,8 @@ describe("ordering against Produce", () => {
         () => "ok",
         (e: Error) => e.message,
       );
-      await sleep(50);
+      // The Produce is out (its answer held 300 ms) before the abort begins.
+      while (c.received(ApiKey.Produce).length === 0) await sleep(5);
       await p.abortTransaction(10_000);
       expect(await sent).toBe("ok");
       const [produce] = c.received(ApiKey.Produce);
@@ -719,7 +720,8 @@ describe("abort while AddPartitionsToTxn is out (v1)", () => {
       () => "ok",
       (e: Error) => e.message,
     );
-    await sleep(50);
+    // The AddPartitionsToTxn is out (its answer held 300 ms) before the abort begins.
+    while (c.received(ApiKey.AddPartitionsToTxn).length === 0) await sleep(5);
     await p.abortTransaction(10_000);
     expect(await sent).toMatch(/TRANSACTION_ABORTED|aborted/);
     expect(p.transactionState?.state).toBe("ready");
