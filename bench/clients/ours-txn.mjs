@@ -10,6 +10,9 @@
 // histogram `event-kafka perf` uses (dist/cli/latency-histogram.js, µs within 1.6 %).
 // The clock runs from the first beginTransaction() (after initTransactions()) to the last
 // commit resolved, as Java's tool times from before its loop to after its last commit.
+// Where the time goes rides along: the time waiting in commits, the records still queued when
+// each commit began (produced ahead of the network), and the process's GC pauses.
+import { PerformanceObserver } from "node:perf_hooks";
 import { LatencyHistogram } from "../../dist/cli/latency-histogram.js";
 import { Producer } from "../../dist/index.js";
 import { report, settings } from "../lib/client.mjs";
@@ -63,7 +66,20 @@ let queueFull = 0;
 /** Time the loop spent waiting in commitTransaction() (flush of the last batches + EndTxn). */
 let commitMs = 0;
 let commitMaxMs = 0;
+let queuedAtCommit = 0;
+let queuedAtCommitMax = 0;
 let protocol;
+let gcMs = 0;
+let gcMaxMs = 0;
+let gcCount = 0;
+const gc = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcCount++;
+    gcMs += e.duration;
+    if (e.duration > gcMaxMs) gcMaxMs = e.duration;
+  }
+});
+gc.observe({ entryTypes: ["gc"] });
 const t0 = performance.now();
 while (sent < records) {
   producer.beginTransaction();
@@ -94,6 +110,9 @@ while (sent < records) {
     }
     if (open && sent < records) await new Promise((r) => setImmediate(r));
   }
+  const queued = producer.queueLength;
+  queuedAtCommit += queued;
+  if (queued > queuedAtCommitMax) queuedAtCommitMax = queued;
   const c0 = performance.now();
   await producer.commitTransaction();
   const c = performance.now() - c0;
@@ -102,6 +121,7 @@ while (sent < records) {
   committed++;
 }
 const seconds = (performance.now() - t0) / 1000;
+gc.disconnect();
 const { bytesSent, batchesSent, requests, retries } = producer.stats();
 await producer.close(10_000);
 
@@ -115,6 +135,9 @@ report({
   initSeconds,
   commitSeconds: commitMs / 1000,
   commitMaxMs,
+  queuedAtCommitMean: committed > 0 ? queuedAtCommit / committed : 0,
+  queuedAtCommitMax,
+  gc: { count: gcCount, ms: gcMs, maxMs: gcMaxMs },
   queueFull,
   latencyMs: {
     avg: ms(latency.mean),

@@ -7,6 +7,7 @@
 // broker's disk (the commit markers), for both clients alike, and our client's own count is
 // checked against it.
 import { closeSync, openSync, readdirSync, readSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { processCpuSeconds, runMeasured } from "./measure.mjs";
 import { ensureJavaTools, parseFinalLine } from "./perf-case.mjs";
@@ -210,6 +211,8 @@ async function runOne(ctx, tool, records, jars, warmup = false) {
     jars,
     here: ctx.here,
   });
+  // The machine's load as the run starts (2 cores shared with other work here).
+  const load1 = loadavg()[0];
   const brokerCpu0 = ctx.brokerPid ? processCpuSeconds(ctx.brokerPid) : undefined;
   const res = await runMeasured(cmd, args, { timeoutMs: ctx.timeoutSeconds * 1000 });
   const brokerCpu1 = ctx.brokerPid ? processCpuSeconds(ctx.brokerPid) : undefined;
@@ -270,6 +273,9 @@ async function runOne(ctx, tool, records, jars, warmup = false) {
       protocol: out.protocol,
       commitSeconds: out.commitSeconds,
       commitMaxMs: out.commitMaxMs,
+      queuedAtCommitMean: out.queuedAtCommitMean,
+      queuedAtCommitMax: out.queuedAtCommitMax,
+      gc: out.gc,
       initSeconds: out.initSeconds,
       queueFull: out.queueFull,
       stats: out.stats,
@@ -278,6 +284,7 @@ async function runOne(ctx, tool, records, jars, warmup = false) {
     log,
     ...(logError && { logError }),
     offsets,
+    load1,
     wallSeconds: res.wallSeconds,
     wholeProcessRecordsPerSec: ok ? records / res.wallSeconds : 0,
     cpuSeconds: res.cpuSeconds,
