@@ -29,6 +29,7 @@ import {
   updateReadme,
 } from "./lib/report.mjs";
 import { connectAdmin } from "./lib/topics.mjs";
+import { bestTxnRuns, TXN_CASE, txnCase } from "./lib/txn-case.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
@@ -43,9 +44,11 @@ const CODEC_CLIENTS = ["ours", "kcat"];
 
 const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [options] after npm run build)
 
-  --case all|e2e|codecs|perf|partitions|hotpath
+  --case all|e2e|codecs|perf|txn|partitions|hotpath
                               what to run (default all); partitions: keyed records to
-                              1, 100, 1,000 and 10,000 partitions, ours beside kcat
+                              1, 100, 1,000 and 10,000 partitions, ours beside kcat;
+                              txn: transactions of 100 ms, ours beside Java's
+                              ProducerPerformance (written to bench/results/txn.*)
   --client LIST               clients, comma-separated (default ${CLIENTS.map((c) => c.id).join(",")};
                               the codec case runs ours and kcat only)
   --value LIST                value sizes in bytes (default 100,1024; codecs: 100)
@@ -53,14 +56,17 @@ const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [op
   --codec LIST                codecs of the codec case (default ${CODECS.join(",")}; none is
                               always run, it is what the ratios divide by)
   --records N                 records per run for every client (default: e2e per client and
-                              value size, see bench/README.md; codecs ${CODEC_RECORDS.toLocaleString("en-US")})
+                              value size, see bench/README.md; codecs ${CODEC_RECORDS.toLocaleString("en-US")};
+                              txn ${TXN_CASE.records.toLocaleString("en-US")})
   --repeat N                  runs per client and case, the fastest is reported (default 3;
-                              codecs 3)
+                              codecs 3, txn ${TXN_CASE.repeat})
   --bootstrap HOST:PORT       use this broker instead of starting one (or set KAFKA_BOOTSTRAP)
   --log-dir DIR               that broker's log.dirs, for the compression ratios (the broker
                               started here is found by itself)
   --save / --no-save          write bench/results/latest.* and the README table (default: only
-                              when every case and client runs with the default record counts)
+                              when every case and client runs with the default record counts);
+                              the txn case's bench/results/txn.* are written unless --records
+                              or --no-save is given
   --keep-data                 keep the data files in bench/results/tmp/
   --timeout SECONDS           per client run (default 180)`;
 
@@ -113,7 +119,7 @@ function parseArgs(argv) {
         break;
       case "--case":
         o.case = next();
-        if (!["all", "e2e", "codecs", "perf", "partitions", "hotpath"].includes(o.case))
+        if (!["all", "e2e", "codecs", "perf", "txn", "partitions", "hotpath"].includes(o.case))
           fail(`unknown case ${o.case}`);
         selective ||= o.case !== "all";
         break;
@@ -181,6 +187,7 @@ function parseArgs(argv) {
         fail(`unknown option ${a}`);
     }
   }
+  o.saveGiven = o.save;
   o.save ??= !selective;
   return o;
 }
@@ -612,6 +619,7 @@ async function main() {
   const runCodecs = opts.case === "all" || opts.case === "codecs";
   const runPerf = opts.case === "all" || opts.case === "perf";
   const runPartitions = opts.case === "all" || opts.case === "partitions";
+  const runTxn = opts.case === "all" || opts.case === "txn";
   const codecClients = CODEC_CLIENTS.filter((c) => opts.clients.includes(c));
   const codecValues = opts.valuesGiven ? opts.values : [100];
   if (runCodecs) {
@@ -632,6 +640,7 @@ async function main() {
     e2e: [],
     codecs: [],
     perf: [],
+    txn: [],
     partitions: [],
     rssScaling: undefined,
     hotpath: undefined,
@@ -655,7 +664,7 @@ async function main() {
   }
 
   try {
-    if (runE2e || runPerf || runPartitions || (runCodecs && codecClients.length > 0)) {
+    if (runE2e || runPerf || runTxn || runPartitions || (runCodecs && codecClients.length > 0)) {
       if (opts.clients.includes("kcat") && spawnSync("kcat", ["-V"]).status !== 0) {
         log("kcat is not installed (apt-get install kcat): running without the librdkafka figures");
         opts.clients = opts.clients.filter((c) => !c.startsWith("kcat"));
@@ -751,6 +760,17 @@ async function main() {
         if (perf.javaError)
           meta.skipped = [...(meta.skipped ?? []), `Java's tool: ${perf.javaError}`];
       }
+      if (runTxn) {
+        const records = opts.records ?? TXN_CASE.records;
+        const repeat = opts.repeatGiven ? opts.repeat : TXN_CASE.repeat;
+        meta.settings.txn = { ...TXN_CASE, records, repeat };
+        log("txn: transactions of 100 ms, ours beside Java's ProducerPerformance");
+        const txn = await txnCase(ctx, log, results.txn, { records, repeat });
+        meta.settings.txn.tools = txn.tools;
+        if (txn.tools.includes("java")) meta.versions.java ??= javaVersion();
+        if (txn.javaError)
+          meta.skipped = [...(meta.skipped ?? []), `Java's tool (txn): ${txn.javaError}`];
+      }
       if (runPartitions) {
         meta.settings.partitionsCase = PARTITIONS_CASE;
         const clients = ["ours", "kcat"].filter((c) => opts.clients.includes(c));
@@ -805,12 +825,29 @@ async function main() {
     writeFileSync(join(tmpDir, "partial.json"), `${JSON.stringify(results, null, 2)}\n`);
     log("partial run: wrote bench/results/tmp/partial.json (latest.* untouched; --save to keep)");
   }
+  // The transactional case keeps results of its own, so `--case txn` need not replace latest.*.
+  if (
+    results.txn.length > 0 &&
+    opts.saveGiven !== false &&
+    (opts.records === undefined || opts.saveGiven === true)
+  ) {
+    const only = { meta, e2e: [], codecs: [], perf: [], txn: results.txn, partitions: [] };
+    writeFileSync(join(resultsDir, "txn.json"), `${JSON.stringify(only, null, 2)}\n`);
+    writeFileSync(join(resultsDir, "txn.md"), `${toMarkdown(only)}\n`);
+    log("wrote bench/results/txn.json and txn.md");
+  }
   log(`done in ${meta.durationSeconds.toFixed(0)} s`);
   const runs = [...results.e2e, ...results.codecs.filter((r) => !r.notRun)];
   const retried = runs.filter((r) => !r.ok).length;
   const failed = [
     ...bestRuns(results.e2e).values(),
     ...bestCodecRuns(results.codecs).values(),
+    ...[...bestTxnRuns(results.txn).values()].map((r) => ({
+      ...r,
+      client: `txn ${r.tool}`,
+      valueSize: TXN_CASE.valueSize,
+      acks: TXN_CASE.acks,
+    })),
   ].filter((r) => !r.ok && !r.notRun);
   if (retried > failed.length)
     log(`${retried - failed.length} run(s) failed, others of theirs did not`);

@@ -2,6 +2,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { partitionsMarkdown } from "./partitions-case.mjs";
+import { bestTxnRuns } from "./txn-case.mjs";
 
 export const CLIENTS = [
   { id: "ours", label: "this project, API", color: "#d9480f" },
@@ -259,6 +260,8 @@ export function toMarkdown(results) {
   }
 
   if (results.perf?.length > 0) out.push(...perfSection(results));
+
+  if (results.txn?.length > 0) out.push(...txnSection(results));
 
   if (results.codecs?.length > 0) out.push(...codecSection(results));
 
@@ -662,5 +665,122 @@ function perfSection(results) {
     }
   }
   out.push("");
+  return out;
+}
+
+/** The transactional case: this project's transactional producer beside Java's ProducerPerformance. */
+export function txnSection(results) {
+  const { meta, txn } = results;
+  const spec = meta.settings.txn ?? {};
+  const out = [];
+  const name = (t) =>
+    t === "ours"
+      ? `this project ${meta.versions.ours ?? ""}, API (clients/ours-txn.mjs)`
+      : `Java ProducerPerformance (kafka-tools ${meta.versions.javaTools ?? "4.4.0"})`;
+  const best = bestTxnRuns(txn);
+  const tools = ["ours", "java"].filter((t) => best.has(t));
+  const ms = (v) => (v === undefined ? "?" : Number.isInteger(v) ? String(v) : v.toFixed(1));
+  out.push("### Transactions: this producer beside Kafka's ProducerPerformance");
+  out.push("");
+  out.push(
+    `${int(spec.records ?? 0)} records of ${spec.valueSize ?? 100} B per run, in transactions committed once ` +
+      `they have been open ${spec.transactionMs ?? 100} ms (the age is checked after each send, the loop waits ` +
+      `for the commit, the next transaction begins with the next record), acks=all, linger.ms=${spec.lingerMs}, ` +
+      `batch.size=${spec.batchBytes}, no compression, a fresh topic of ${spec.partitions ?? 3} partitions and ` +
+      `transactional id per run; ProducerPerformance with \`--transactional-id ID --transaction-duration-ms ` +
+      `${spec.transactionMs ?? 100} --throughput -1\`. Best of ${spec.repeat ?? "?"} runs (by records/s), the ` +
+      "rounds alternating which client goes first, after an uncounted transactional run that warms the broker up. " +
+      "Records/s and latency are each client's own figures: from the first record (after initTransactions) " +
+      "to the last commit; latency per record from produce()/send() to its delivery report/callback " +
+      "(ours in µs from a log-linear histogram, Java's in whole ms). CPU per record is the whole " +
+      "client process's CPU time (user + system, GNU time; start-up, and for Java the JVM's JIT and GC threads, " +
+      "included) ÷ records. Transactions: commit markers in the topic's log on the broker's disk (ours' own " +
+      "count in brackets). Every run's log must hold exactly the records sent and no abort marker. " +
+      `This machine has ${meta.machine.cpus} cores shared with other work (the broker, both clients and ` +
+      "whatever else runs there): the load average as each run started is in the table of every run, " +
+      "and figures move with it.",
+  );
+  out.push("");
+  out.push(
+    "| client | records/s | p50 ms | p99 ms | p99.9 ms | max ms | CPU µs/record | transactions | run s | whole process | broker CPU s |",
+  );
+  out.push("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+  for (const t of tools) {
+    const r = best.get(t);
+    if (!r.ok) {
+      out.push(`| ${name(t)} | failed | | | | | | | | | |`);
+      continue;
+    }
+    const l = r.latencyMs;
+    const tx =
+      r.transactions === undefined
+        ? "?"
+        : `${int(r.transactions)}${r.clientTransactions !== undefined ? ` (${int(r.clientTransactions)})` : ""}`;
+    out.push(
+      `| ${name(t)} | ${int(r.recordsPerSec)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.p99_9)} | ${ms(l.max)} | ${r.cpuUsPerRecord?.toFixed(2) ?? "?"} | ${tx} | ${r.seconds.toFixed(2)}${r.short ? " (short)" : ""} | ${int(r.wholeProcessRecordsPerSec)} (${r.wallSeconds.toFixed(2)} s) | ${r.brokerCpuSeconds?.toFixed(2) ?? "?"} |`,
+    );
+  }
+  out.push("");
+  const ours = best.get("ours");
+  const java = best.get("java");
+  if (ours?.ok && java?.ok) {
+    const faster = ours.recordsPerSec >= java.recordsPerSec;
+    const lower = ours.latencyMs.p99 < java.latencyMs.p99;
+    out.push("| target | figures | met |");
+    out.push("|---|---|:-:|");
+    out.push(
+      `| at least ProducerPerformance's records/s, with a lower p99 | ${int(ours.recordsPerSec)} vs ${int(java.recordsPerSec)} rec/s = ${ratio(ours.recordsPerSec, java.recordsPerSec)}; p99 ${ms(ours.latencyMs.p99)} vs ${ms(java.latencyMs.p99)} ms | ${faster && lower ? "yes" : `**no** (${[!faster && "records/s", !lower && "p99"].filter(Boolean).join(", ")})`} |`,
+    );
+    out.push("");
+  }
+  // Round by round: each round runs both clients back to back, so they share its load.
+  const rounds = [...new Set(txn.map((r) => r.rep))];
+  const pairs = rounds
+    .map((rep) => [
+      txn.find((r) => r.rep === rep && r.tool === "ours"),
+      txn.find((r) => r.rep === rep && r.tool === "java"),
+    ])
+    .filter(([o, j]) => o?.ok && j?.ok);
+  if (pairs.length > 0) {
+    const faster = pairs.filter(([o, j]) => o.recordsPerSec >= j.recordsPerSec).length;
+    const lower = pairs.filter(([o, j]) => o.latencyMs.p99 < j.latencyMs.p99).length;
+    const both = pairs.filter(
+      ([o, j]) => o.recordsPerSec >= j.recordsPerSec && o.latencyMs.p99 < j.latencyMs.p99,
+    ).length;
+    out.push(
+      `Round by round (both clients back to back): ours at least as fast in ${faster} of ${pairs.length}, ` +
+        `with the lower p99 in ${lower} of ${pairs.length}, both in ${both} of ${pairs.length}.`,
+    );
+    out.push("");
+  }
+  // Every run, so the spread on a shared machine is there to see.
+  out.push("Every run:");
+  out.push("");
+  out.push(
+    "| round | client | load (1 min) | records/s | p50 ms | p99 ms | CPU µs/record | transactions | run s | ok |",
+  );
+  out.push("|--:|---|--:|--:|--:|--:|--:|--:|--:|:-:|");
+  for (const r of txn) {
+    const l = r.latencyMs ?? {};
+    out.push(
+      `| ${r.rep + 1} | ${r.tool === "ours" ? "this project" : "ProducerPerformance"} | ${r.load1?.toFixed(2) ?? "?"} | ${r.ok ? int(r.recordsPerSec) : "failed"} | ${ms(l.p50)} | ${ms(l.p99)} | ${r.cpuUsPerRecord?.toFixed(2) ?? "?"} | ${r.transactions ?? "?"} | ${r.seconds?.toFixed(2) ?? "?"}${r.short ? " (short)" : ""} | ${r.ok ? "yes" : "**no**"} |`,
+    );
+  }
+  out.push("");
+  if (ours?.ok && ours.commitSeconds !== undefined) {
+    out.push(
+      `Our fastest run spent ${ours.commitSeconds.toFixed(2)} s of its ${ours.seconds.toFixed(2)} s waiting in ` +
+        `commitTransaction() (the last batches' delivery and EndTxn; longest ${ms(ours.commitMaxMs)} ms), ` +
+        `Transactions v${ours.protocol ?? "?"}; ` +
+        (ours.queuedAtCommitMax === undefined
+          ? ""
+          : `records still queued as a commit began (produced ahead of the network): ${int(ours.queuedAtCommitMean)} on average, ${int(ours.queuedAtCommitMax)} at most; `) +
+        (ours.gc === undefined
+          ? ""
+          : `GC pauses ${int(ours.gc.ms)} ms in ${int(ours.gc.count)}, longest ${ms(ours.gc.maxMs)} ms; `) +
+        `queue full ${ours.queueFull ?? 0} time(s).`,
+    );
+    out.push("");
+  }
   return out;
 }
