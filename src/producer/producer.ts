@@ -24,6 +24,7 @@ import {
 } from "../config/index.js";
 import { Accumulator } from "./accumulator.js";
 import { ProducerIdentity } from "./idempotence.js";
+import { IdleWaiters } from "./idle-waiters.js";
 import { Partitioner } from "./partitioners.js";
 import {
   checkDelimited,
@@ -106,7 +107,7 @@ export class Producer {
   #closePromise: Promise<number> | undefined;
   /** Brings the deadline of a close() under way forward. */
   #shortenClose: ((timeoutMs: number) => void) | undefined;
-  #idleWaiters: (() => void)[] = [];
+  readonly #idle = new IdleWaiters(this.#counters);
 
   constructor(properties: ProducerProperties, options: ProducerOptions = {}) {
     const config = resolveConfig(properties);
@@ -188,7 +189,7 @@ export class Producer {
       {
         onReady: () => this.#sender.schedule(),
         wake: (time) => this.#sender.wake(time),
-        onIdle: () => this.#checkIdle(),
+        onIdle: () => this.#idle.notify(),
       },
       logger,
     );
@@ -444,12 +445,6 @@ export class Producer {
     }
   }
 
-  #checkIdle(): void {
-    if (this.#counters.queued > 0 || this.#idleWaiters.length === 0) return;
-    const waiters = this.#idleWaiters.splice(0);
-    for (const w of waiters) w();
-  }
-
   /**
    * The cluster's brokers, controller and topics (`topics`, or every topic)
    * with partitions, leaders, replicas and in-sync replicas, as one broker
@@ -505,46 +500,11 @@ export class Producer {
     this.#flushing++;
     try {
       this.#sender.wakeAll();
-      const idle = await this.#waitIdle(timeoutMs);
+      const idle = await this.#idle.wait(timeoutMs);
       return idle ? 0 : this.#counters.queued;
     } finally {
       this.#flushing--;
     }
-  }
-
-  /**
-   * Resolves true once nothing is queued, or false after `timeoutMs`;
-   * `onDeadline` receives a function that brings the deadline forward.
-   */
-  #waitIdle(
-    timeoutMs: number,
-    onDeadline?: (shorten: (ms: number) => void) => void,
-  ): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.#counters.queued === 0) {
-        resolve(true);
-        return;
-      }
-      let deadline = Date.now() + timeoutMs;
-      const expire = (): void => {
-        const i = this.#idleWaiters.indexOf(done);
-        if (i >= 0) this.#idleWaiters.splice(i, 1);
-        resolve(false);
-      };
-      let timer = setTimeout(expire, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.#idleWaiters.push(done);
-      onDeadline?.((ms) => {
-        const at = Date.now() + ms;
-        if (at >= deadline) return;
-        deadline = at;
-        clearTimeout(timer);
-        timer = setTimeout(expire, Math.max(0, ms));
-      });
-    });
   }
 
   /**
@@ -569,7 +529,7 @@ export class Producer {
     let failed = 0;
     if (this.#counters.queued > 0) {
       this.#sender.wakeAll();
-      const idle = await this.#waitIdle(timeoutMs, (shorten) => {
+      const idle = await this.#idle.wait(timeoutMs, (shorten) => {
         this.#shortenClose = shorten;
       });
       this.#shortenClose = undefined;
