@@ -9,12 +9,8 @@
 import { KafkaClientError } from "../client/client-error.js";
 import { Cluster, parseBootstrap } from "../client/cluster.js";
 import { type ClusterDescription, describeCluster } from "../client/cluster-metadata.js";
-import { consoleLogger, type Logger } from "../client/logger.js";
-import {
-  type OAuthBearerTokenProvider,
-  resolveSecurity,
-  type Security,
-} from "../client/security.js";
+import { consoleLogger } from "../client/logger.js";
+import { resolveSecurity, type Security } from "../client/security.js";
 import {
   isGiven,
   type ProducerConfig,
@@ -23,6 +19,7 @@ import {
   resolveConfig,
 } from "../config/index.js";
 import { Accumulator } from "./accumulator.js";
+import { clusterOptions } from "./cluster-options.js";
 import { ProducerIdentity } from "./idempotence.js";
 import { IdleWaiters } from "./idle-waiters.js";
 import { Partitioner } from "./partitioners.js";
@@ -32,6 +29,7 @@ import {
   checkRecord,
   checkTopicName,
 } from "./produce-arguments.js";
+import type { ProducerOptions } from "./producer-options.js";
 import {
   type DelimitedRecords,
   type DelimitedResult,
@@ -43,6 +41,7 @@ import {
   recordSizeUpperBound,
 } from "./record.js";
 import { Sender } from "./sender.js";
+import { emptyStats, type ProducerStats } from "./stats.js";
 import { TransactionError } from "./transaction-error.js";
 import { createTransactionManager } from "./transaction-setup.js";
 import type {
@@ -55,35 +54,7 @@ import type {
 /** How long a transaction call waits by default (the Java client's max.block.ms). */
 const TRANSACTION_CALL_TIMEOUT_MS = 60_000;
 
-import { emptyStats, type ProducerStats } from "./stats.js";
-
-export interface ProducerOptions {
-  /**
-   * Where the producer logs. By default `consoleLogger("warn")`: warnings and
-   * errors on stderr (a broker that cannot be reached, once per broker and
-   * cause; all brokers down). `silentLogger` silences it.
-   */
-  logger?: Logger;
-  /** Called for every record produced without a callback of its own (librdkafka's dr_msg_cb). */
-  onDelivery?: DeliveryCallback;
-  /**
-   * Called when a connection to a broker fails or drops (librdkafka's error_cb):
-   * code SSL or AUTHENTICATION for TLS and SASL failures, TRANSPORT or TIMED_OUT
-   * otherwise. The producer keeps retrying with the reconnect backoff. Once
-   * every known broker has failed and none is connected it is called with
-   * ALL_BROKERS_DOWN (the last connection error as its cause), once until a
-   * broker connects again.
-   */
-  onError?: (err: Error) => void;
-  /** OAUTHBEARER tokens; called again when 80% of a token's lifetime has passed. */
-  oauthBearerTokenProvider?: OAuthBearerTokenProvider;
-  /**
-   * The newest transaction protocol to use: 2 (the default) where the cluster
-   * finalizes transaction.version >= 2 (KIP-890), else 1; 1 keeps to
-   * Transactions v1 everywhere (as clients before Kafka 4.0 do).
-   */
-  maxTransactionVersion?: 1 | 2;
-}
+export type { ProducerOptions };
 
 export class Producer {
   readonly config: Readonly<ProducerConfig>;
@@ -132,32 +103,9 @@ export class Producer {
     this.#maxQueueRecords = config["queue.buffering.max.messages"];
     this.#messageTimeoutMs = config["message.timeout.ms"] || Number.POSITIVE_INFINITY;
     this.#cluster = new Cluster(
-      {
-        bootstrap,
-        connection: {
-          clientId: config["client.id"],
-          connectTimeoutMs: config["socket.connection.setup.timeout.ms"],
-          requestTimeoutMs: config["socket.timeout.ms"],
-          maxInFlight: config["max.in.flight.requests.per.connection"],
-          maxResponseBytes: config["receive.message.max.bytes"],
-          noDelay: config["socket.nagle.disable"],
-          keepAlive: config["socket.keepalive.enable"],
-          logger,
-          tls: this.#security.tls,
-          sasl: this.#security.sasl,
-          onReauthenticated: () => {
-            this.#counters.reauthentications++;
-          },
-        },
-        reconnectBackoffMs: config["reconnect.backoff.ms"],
-        reconnectBackoffMaxMs: config["reconnect.backoff.max.ms"],
-        refreshIntervalMs: config["topic.metadata.refresh.interval.ms"],
-        maxAgeMs: config["metadata.max.age.ms"],
-        retryBackoffMs: config["retry.backoff.ms"],
-        retryBackoffMaxMs: config["retry.backoff.max.ms"],
-        allowAutoCreate: config["allow.auto.create.topics"],
-        logger,
-      },
+      clusterOptions(config, bootstrap, this.#security, logger, () => {
+        this.#counters.reauthentications++;
+      }),
       {
         topicsAwaitingMetadata: () => this.#accumulator.topicsAwaitingMetadata(),
         onMetadata: () => {
