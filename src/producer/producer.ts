@@ -1,6 +1,7 @@
 /**
- * The producer, a façade: it checks arguments and the queue's limits, owns
- * the lifecycle (flush, close) and the stats, and wires the parts together:
+ * The producer, a façade: it checks arguments (produce-arguments.ts) and the
+ * queue's limits (QueueLimits), owns the lifecycle (flush, close: callers
+ * wait in IdleWaiters) and the stats, and wires the parts together:
  * the Accumulator (records and batches, every report), the Sender (requests
  * and outcomes), the Cluster (metadata and connections) and, when idempotent,
  * the ProducerIdentity.
@@ -30,6 +31,7 @@ import {
   checkTopicName,
 } from "./produce-arguments.js";
 import type { ProducerOptions } from "./producer-options.js";
+import { QueueLimits } from "./queue-limits.js";
 import {
   type DelimitedRecords,
   type DelimitedResult,
@@ -38,7 +40,6 @@ import {
   type DeliveryTally,
   type ProducerRecord,
   recordSize,
-  recordSizeUpperBound,
 } from "./record.js";
 import { Sender } from "./sender.js";
 import { emptyStats, type ProducerStats } from "./stats.js";
@@ -67,9 +68,7 @@ export class Producer {
   readonly #security: Security;
   readonly #counters = emptyStats();
   readonly #onDelivery: DeliveryCallback | undefined;
-  readonly #maxQueueBytes: number;
-  readonly #maxQueueRecords: number;
-  readonly #maxRecordBytes: number;
+  readonly #limits: QueueLimits;
   readonly #messageTimeoutMs: number;
   #flushing = 0;
   #closed = false;
@@ -98,9 +97,7 @@ export class Producer {
     });
     this.#onDelivery = options.onDelivery;
     const onError = options.onError;
-    this.#maxQueueBytes = config["queue.buffering.max.kbytes"] * 1024;
-    this.#maxRecordBytes = config["message.max.bytes"];
-    this.#maxQueueRecords = config["queue.buffering.max.messages"];
+    this.#limits = new QueueLimits(this.config);
     this.#messageTimeoutMs = config["message.timeout.ms"] || Number.POSITIVE_INFINITY;
     this.#cluster = new Cluster(
       clusterOptions(config, bootstrap, this.#security, logger, () => {
@@ -259,37 +256,7 @@ export class Producer {
     const partitionCount = acc.knownPartitions(topic);
     if (partitionCount === undefined) checkTopicName(topic);
     const counters = this.#counters;
-    const maxBytes = this.#maxRecordBytes;
-    let size = recordSizeUpperBound(record);
-    if (size > maxBytes || counters.queuedBytes + size > this.#maxQueueBytes) {
-      size = recordSize(record);
-      if (size > maxBytes) {
-        throw new KafkaClientError(
-          "MSG_SIZE_TOO_LARGE",
-          `record of ${size} bytes for topic "${topic}" exceeds message.max.bytes (${maxBytes})`,
-        );
-      }
-    }
-    if (counters.queued >= this.#maxQueueRecords) {
-      throw new KafkaClientError(
-        "QUEUE_FULL",
-        `queue full: ${counters.queued} records waiting (queue.buffering.max.messages=${this.config["queue.buffering.max.messages"]})`,
-      );
-    }
-    if (counters.queuedBytes + size > this.#maxQueueBytes) {
-      throw new KafkaClientError(
-        "QUEUE_FULL",
-        `queue full: ${counters.queuedBytes} bytes waiting (queue.buffering.max.kbytes=${this.config["queue.buffering.max.kbytes"]})`,
-      );
-    }
-    // The batch buffers count too: many partitions each with a small batch hold more
-    // buffer than record bytes.
-    if (acc.bufferBytes > this.#maxQueueBytes) {
-      throw new KafkaClientError(
-        "QUEUE_FULL",
-        `queue full: ${acc.bufferBytes} bytes of batch buffers held (queue.buffering.max.kbytes=${this.config["queue.buffering.max.kbytes"]})`,
-      );
-    }
+    let size = this.#limits.roomFor(record, topic, counters, acc.bufferBytes);
     const partition = record.partition;
     if (partition !== undefined && partition !== -1) {
       checkPartition(topic, partition, partitionCount);
@@ -343,8 +310,8 @@ export class Producer {
     const counters = this.#counters;
     // What produce() would count per record besides the value.
     const overhead = recordSize({ topic, key, value: null, headers });
-    const roomRecords = Math.min(this.#maxQueueRecords - counters.queued, maxRecords);
-    const roomBytes = this.#maxQueueBytes - counters.queuedBytes - overhead;
+    const roomRecords = Math.min(this.#limits.maxRecords - counters.queued, maxRecords);
+    const roomBytes = this.#limits.maxBytes - counters.queuedBytes - overhead;
     if (roomRecords <= 0 || roomBytes <= 0 || start === end) {
       return { offset: start, records: 0 };
     }
@@ -356,10 +323,10 @@ export class Producer {
       { source: data, delimiter, stripCr: input.stripCr === true, key, headers, timestamp: now },
       start,
       end,
-      this.#maxRecordBytes - overhead,
+      this.#limits.maxRecordBytes - overhead,
       roomRecords,
       roomBytes,
-      this.#maxQueueBytes,
+      this.#limits.maxBytes,
       tally,
       now,
       now + this.#messageTimeoutMs,
