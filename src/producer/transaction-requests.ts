@@ -23,7 +23,7 @@ import {
   decodeAddPartitionsToTxnResponse,
   encodeAddPartitionsToTxnRequest,
 } from "../protocol/add-partitions-to-txn.js";
-import { ApiKey } from "../protocol/api-keys.js";
+import { ApiKey, apiName } from "../protocol/api-keys.js";
 import {
   decodeEndTxnResponse,
   END_TXN_VERSIONS,
@@ -297,7 +297,7 @@ export class TransactionRequests {
    * error code (`codeOf`) is 0 or in `accept`, or is neither retriable nor a
    * sign of a moved coordinator (then it throws classify()'s error).
    */
-  private async call<T>(
+  private async call<T extends { throttleTimeMs: number }>(
     type: CoordinatorType,
     key: string,
     what: string,
@@ -330,8 +330,7 @@ export class TransactionRequests {
         await sleep(this.coordinators.backoffMs(Math.min(attempt, 5)));
         continue;
       }
-      const throttle = (res as { throttleTimeMs?: number }).throttleTimeMs ?? 0;
-      if (throttle > 0) conn.throttle(Date.now() + throttle);
+      if (res.throttleTimeMs > 0) conn.throttle(Date.now() + res.throttleTimeMs);
       const code = codeOf(res);
       if (code === 0 || accept.includes(code)) return res;
       if (code === ErrorCode.CONCURRENT_TRANSACTIONS) {
@@ -349,10 +348,6 @@ export class TransactionRequests {
   }
 }
 
-function apiName(apiKey: number): string {
-  return Object.entries(ApiKey).find(([, k]) => k === apiKey)?.[0] ?? `API ${apiKey}`;
-}
-
 /**
  * The code that decides a multi-partition answer: a final error before a
  * retriable one, OPERATION_NOT_ATTEMPTED (sent for the partitions beside a
@@ -365,7 +360,6 @@ function worstCode(codes: readonly number[]): number {
     if (code === 0) continue;
     if (code === ErrorCode.OPERATION_NOT_ATTEMPTED) notAttempted = code;
     else if (COORDINATOR_MOVED.has(code) || errorByCode(code).retriable) retriable = code;
-    else if (code === ErrorCode.CONCURRENT_TRANSACTIONS) retriable = code;
     else return code;
   }
   return retriable || notAttempted;

@@ -14,6 +14,7 @@
  */
 import { KafkaClientError } from "../client/client-error.js";
 import type { Logger } from "../client/logger.js";
+import { sleep } from "../client/request.js";
 import { ApiKey } from "../protocol/api-keys.js";
 import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
 import { PRODUCE_MAX_NAME_VERSION } from "../protocol/produce.js";
@@ -281,7 +282,7 @@ export class TransactionManager {
           await Promise.allSettled([...this.offsetCommits]);
           await this.engine.waitIdle();
           // A Produce request still out would land after the abort markers.
-          while (this.engine.inFlight() > 0) await new Promise((r) => setTimeout(r, 5));
+          while (this.engine.inFlight() > 0) await sleep(5);
           let bumped = false;
           if (this.started) {
             const res = await this.requests.endTxn(this.id(), false, this.v2, [
