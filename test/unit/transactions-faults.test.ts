@@ -559,6 +559,24 @@ describe("a call's timeout", () => {
   );
 });
 
+describe("an abort with nothing queued", () => {
+  it.each([1, 2] as const)(
+    "transaction.version %i: a record produce() refused is not counted: no new epoch is asked for",
+    async (tv) => {
+      const c = await cluster({ transactionVersion: tv });
+      const p = txnProducer(c, { "message.max.bytes": 1000 });
+      await p.initTransactions(10_000);
+      p.beginTransaction();
+      expect(() => p.produce({ topic: "t", partition: 0, value: "x".repeat(5000) })).toThrow(
+        /MSG_SIZE_TOO_LARGE|message.max.bytes/,
+      );
+      await p.abortTransaction(10_000);
+      expect(c.received(ApiKey.InitProducerId)).toHaveLength(1);
+      expect(c.received(ApiKey.EndTxn)).toHaveLength(0);
+    },
+  );
+});
+
 describe("a call that timed out and finished since", () => {
   it("is reported to the same call made again, not refused as out of state", async () => {
     const c = await cluster({ transactionVersion: 2 });
