@@ -36,6 +36,7 @@ export type {
   ProducerRecord,
 } from "./producer/record.js";
 export type { ProducerStats } from "./producer/stats.js";
+export { type PrometheusOptions, prometheusText } from "./producer/stats-prometheus.js";
 export { TransactionError, type TransactionErrorKind } from "./producer/transaction-error.js";
 export type {
   TransactionGroup,

@@ -43,6 +43,7 @@ import {
 } from "./record.js";
 import { Sender } from "./sender.js";
 import { emptyStats, type ProducerStats } from "./stats.js";
+import { type PrometheusOptions, prometheusText } from "./stats-prometheus.js";
 import { TransactionError } from "./transaction-error.js";
 import { createTransactionManager } from "./transaction-setup.js";
 import type {
@@ -489,6 +490,15 @@ export class Producer {
       inFlight: this.#cluster.inFlight(),
       rttMs: this.#cluster.rtts(),
     };
+  }
+
+  /**
+   * stats() in the Prometheus text format (0.0.4), for a /metrics endpoint:
+   * the same families the sidecar's /metrics has, named `event_kafka_producer_*`
+   * unless `options.prefix` says otherwise.
+   */
+  prometheusMetrics(options?: PrometheusOptions): string {
+    return prometheusText(this.stats(), options);
   }
 
   /** Topic metadata as last fetched (partition count), or undefined. */

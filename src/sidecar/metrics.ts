@@ -1,4 +1,5 @@
 /** The sidecar's counters in the Prometheus text exposition format (version 0.0.4). */
+import { PrometheusText, writeProducerFamilies } from "../producer/stats-prometheus.js";
 import type { Sidecar } from "./sidecar.js";
 
 export interface ListenerGauges {
@@ -8,32 +9,10 @@ export interface ListenerGauges {
   held: number;
 }
 
-/** A label value, escaped as the format asks (backslash, quote, newline). */
-function label(v: string): string {
-  return `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
-}
-
-class Exposition {
-  private readonly lines: string[] = [];
-
-  family(name: string, type: "counter" | "gauge", help: string): void {
-    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-  }
-
-  sample(name: string, labels: Record<string, string>, value: number): void {
-    const pairs = Object.entries(labels).map(([k, v]) => `${k}=${label(v)}`);
-    this.lines.push(`${name}${pairs.length > 0 ? `{${pairs.join(",")}}` : ""} ${value}`);
-  }
-
-  text(): string {
-    return `${this.lines.join("\n")}\n`;
-  }
-}
-
 const P = "event_kafka_sidecar_";
 
 export function renderMetrics(sidecar: Sidecar, gauges: ListenerGauges): string {
-  const out = new Exposition();
+  const out = new PrometheusText();
   out.family(`${P}events_received_total`, "counter", "Messages received, by listener.");
   for (const l of sidecar.listeners)
     out.sample(`${P}events_received_total`, { listener: l.label }, l.received);
@@ -87,32 +66,14 @@ export function renderMetrics(sidecar: Sidecar, gauges: ListenerGauges): string 
   out.family(`${P}answers_undeliverable_total`, "counter", "Answers owed to peers that had gone.");
   out.sample(`${P}answers_undeliverable_total`, {}, sidecar.unanswered);
 
-  const producers = sidecar.producerStats();
-  const perProducer = (
-    name: string,
-    type: "counter" | "gauge",
-    help: string,
-    pick: (s: (typeof producers)[number]["stats"]) => number,
-  ) => {
-    out.family(`${P}${name}`, type, help);
-    for (const { cluster, stats } of producers) {
-      const labels = { producer: String(cluster.index), brokers: cluster.brokers };
-      out.sample(`${P}${name}`, labels, pick(stats));
-    }
-  };
-  const gauge = (name: string, help: string, pick: Parameters<typeof perProducer>[3]) =>
-    perProducer(name, "gauge", help, pick);
-  const counter = (name: string, help: string, pick: Parameters<typeof perProducer>[3]) =>
-    perProducer(name, "counter", help, pick);
-  gauge("producer_queue_records", "Records waiting for their delivery report.", (s) => s.queued);
-  gauge("producer_queue_bytes", "Bytes of the records waiting.", (s) => s.queuedBytes);
-  gauge("producer_buffer_bytes", "Bytes of batch buffers held.", (s) => s.bufferBytes);
-  gauge("producer_in_flight_requests", "Produce requests awaiting a response.", (s) => s.inFlight);
-  counter("producer_records_delivered_total", "Records reported delivered.", (s) => s.delivered);
-  counter("producer_records_failed_total", "Records reported failed.", (s) => s.failed);
-  counter("producer_retries_total", "Batches retried (per retry).", (s) => s.retries);
-  counter("producer_requests_total", "Produce requests sent.", (s) => s.requests);
-  counter("producer_batches_sent_total", "Record batches sent.", (s) => s.batchesSent);
-  counter("producer_bytes_sent_total", "Record-batch bytes sent.", (s) => s.bytesSent);
+  // One sample per producer the routes share, labelled with its index and brokers.
+  writeProducerFamilies(
+    out,
+    `${P}producer_`,
+    sidecar.producerStats().map(({ cluster, stats }) => ({
+      labels: { producer: String(cluster.index), brokers: cluster.brokers },
+      stats,
+    })),
+  );
   return out.text();
 }

@@ -426,6 +426,15 @@ describe("bad input", () => {
     expect(ledger.failed()).toEqual([]);
     await producer.flush(10_000);
     expect(producer.stats()).toMatchObject({ produced: 20, delivered: 20, queued: 0 });
+    const metrics = producer.prometheusMetrics({ labels: { client: "t" } }).split("\n");
+    expect(metrics).toContain('event_kafka_producer_records_delivered_total{client="t"} 20');
+    expect(metrics).toContain('event_kafka_producer_queue_records{client="t"} 0');
+    // The one broker answered, so its round-trip time is there, in seconds.
+    expect(
+      metrics.some((l) =>
+        l.startsWith('event_kafka_producer_broker_rtt_seconds{client="t",broker="'),
+      ),
+    ).toBe(true);
   });
 });
 
