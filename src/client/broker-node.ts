@@ -84,7 +84,7 @@ export class BrokerNode {
     if (this.closed) throw new Error(`broker ${this.address} is closed`);
     try {
       const conn = await BrokerConnection.connect(
-        { ...this.settings, host: this.host, port: this.port },
+        { ...this.settings, host: this.host, port: this.port, nodeId: this.nodeId },
         this.closing.signal,
       );
       if (this.closed) {
@@ -104,6 +104,8 @@ export class BrokerNode {
   /** Takes `conn` (up, to this broker's address) as this node's connection. */
   adopt(conn: BrokerConnection): void {
     this.conn = conn;
+    // A bootstrap connection handed over to the node metadata named.
+    conn.nodeId = this.nodeId;
     conn.onClose = (err) => {
       if (this.conn === conn) this.conn = undefined;
       this.noteFailure();
