@@ -60,6 +60,11 @@ export interface ProduceContext {
   valueSize: number;
   /** The record's headers, a copy the record is encoded from. */
   headers: RecordHeader[];
+  /**
+   * The partition's leader at the report, as the metadata names it: the broker
+   * that took the record unless leadership moved meanwhile. Unset when unknown.
+   */
+  broker?: BrokerAddress;
   /** The delivery report, set at asyncStart (TracingChannel's `result`). */
   result?: {
     topic: string;

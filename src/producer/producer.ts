@@ -295,6 +295,8 @@ export class Producer {
           ctx.partition = report.partition;
           ctx.offset = report.offset;
           ctx.result = report;
+          const broker = this.#cluster.leaderAddress(report.topic, report.partition);
+          if (broker !== undefined) ctx.broker = broker;
           if (err !== null) ctx.error = err;
           endAsync(t, ctx, () => callback?.(err, report));
         });

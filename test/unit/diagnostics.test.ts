@@ -127,6 +127,7 @@ describe("the produce trace", () => {
       expect(ctx.partition).toBe(i % 2);
       expect(ctx.offset).toBeGreaterThanOrEqual(0);
       expect(ctx.result).toBe(reports[i]);
+      expect(ctx.broker).toEqual({ nodeId: 1, host: "127.0.0.1", port: c.broker(1).port });
       expect(ctx.error).toBeUndefined();
     });
     // The header a start subscriber added was written with the record, after the caller's.
