@@ -291,7 +291,18 @@ export class Producer {
     const t = produceTrace;
     runStores(t.start, ctx, () => {
       try {
-        this.#append({ ...record, headers: ctx.headers }, (err, report) => {
+        // A copy in one fixed shape, not a spread: produce()'s checks stay monomorphic.
+        const traced: ProducerRecord = {
+          topic: record.topic,
+          value: record.value,
+          key: record.key,
+          partition: record.partition,
+          headers:
+            ctx.headers.length === 0 && record.headers === undefined ? undefined : ctx.headers,
+          timestamp: record.timestamp,
+          opaque: record.opaque,
+        };
+        this.#append(traced, (err, report) => {
           ctx.partition = report.partition;
           ctx.offset = report.offset;
           ctx.result = report;
