@@ -253,10 +253,7 @@ export class Cluster {
   /** The leader of a partition as the metadata names it, with its address (diagnostics). */
   leaderAddress(topic: string, partition: number): BrokerAddress | undefined {
     const leader = this.topics.get(topic)?.partitions[partition]?.leader;
-    const node = leader === undefined ? undefined : this.nodes.get(leader);
-    return node === undefined
-      ? undefined
-      : { nodeId: node.nodeId, host: node.host, port: node.port };
+    return leader === undefined ? undefined : this.nodes.get(leader)?.brokerAddress;
   }
 
   /** In-flight requests over all connections. */

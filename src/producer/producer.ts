@@ -287,6 +287,10 @@ export class Producer {
       key: record.key ?? null,
       valueSize: record.value == null ? -1 : exactLength(record.value),
       headers: record.headers === undefined ? [] : [...record.headers],
+      // Set later, declared now: every context keeps one shape.
+      broker: undefined,
+      result: undefined,
+      error: undefined,
     };
     const t = produceTrace;
     runStores(t.start, ctx, () => {
@@ -306,8 +310,7 @@ export class Producer {
           ctx.partition = report.partition;
           ctx.offset = report.offset;
           ctx.result = report;
-          const broker = this.#cluster.leaderAddress(report.topic, report.partition);
-          if (broker !== undefined) ctx.broker = broker;
+          ctx.broker = this.#cluster.leaderAddress(report.topic, report.partition);
           if (err !== null) ctx.error = err;
           endAsync(t, ctx, () => callback?.(err, report));
         });
