@@ -88,7 +88,7 @@ const ARRAY_CLIENTS = {
 function parseArgs(argv) {
   const o = {
     case: "all",
-    clients: CLIENTS.map((c) => c.id),
+    clients: CLIENTS.filter((c) => !c.optIn).map((c) => c.id),
     values: [100, 1024],
     valuesGiven: false,
     acks: [1, -1],
@@ -290,6 +290,7 @@ function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, d
     case "ours":
     case "ours-plain":
     case "ours-tls":
+    case "ours-traced":
       return {
         cmd: node,
         args: [
@@ -298,6 +299,7 @@ function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, d
             ...OURS,
             ...(codec !== undefined && { codec, dataFile }),
             ...(client === "ours-plain" && { idempotence: false }),
+            ...(client === "ours-traced" && { traced: true }),
             ...(client === "ours-tls" && { bootstrap: tls.bootstrap, caFile: tls.caFile }),
           }),
         ],
@@ -463,6 +465,7 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
     client === "ours" ||
     client === "ours-plain" ||
     client === "ours-tls" ||
+    client === "ours-traced" ||
     client === "kafkajs" ||
     client === "platformatic" ||
     client === "sidecar";

@@ -10,6 +10,23 @@ export type {
   PartitionDescription,
   TopicDescription,
 } from "./client/cluster-metadata.js";
+export {
+  AUTHENTICATED_CHANNEL,
+  type AuthenticatedEvent,
+  type BrokerAddress,
+  CLOSED_CHANNEL,
+  type ClosedEvent,
+  CONNECTED_CHANNEL,
+  type ConnectedEvent,
+  DISCONNECTED_CHANNEL,
+  type DisconnectedEvent,
+  FATAL_CHANNEL,
+  type FatalEvent,
+  PRODUCE_CHANNEL,
+  type ProduceContext,
+  REQUEST_CHANNEL,
+  type RequestContext,
+} from "./client/diagnostics.js";
 export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./client/logger.js";
 export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./client/security.js";
 export {

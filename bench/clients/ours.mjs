@@ -5,8 +5,11 @@
 import { Producer } from "../../dist/index.js";
 import { report, settings } from "../lib/client.mjs";
 import { makeKeys, makeValues, POOL, readLines } from "../lib/data.mjs";
+import { subscribeAll } from "../lib/diagnostics.mjs";
 
 const s = settings();
+// The "ours-traced" rows: one subscriber on every diagnostics channel (docs/observability.md).
+const traced = s.traced === true ? subscribeAll() : undefined;
 const fromFile = s.dataFile !== undefined;
 const values = fromFile ? readLines(s.dataFile) : makeValues(s.valueSize);
 if (fromFile && values.length < s.records) {
@@ -101,5 +104,6 @@ report({
   failed,
   seconds,
   stats: { bytesSent, batchesSent, requests, retries },
+  ...(traced && { traced: traced.counts }),
   ...(firstError && { firstError }),
 });

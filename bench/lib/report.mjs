@@ -7,6 +7,13 @@ import { bestTxnRuns } from "./txn-case.mjs";
 export const CLIENTS = [
   { id: "ours", label: "this project, API", color: "#d9480f" },
   { id: "ours-plain", label: "this project, API, idempotence off", color: "#e8590c" },
+  // Only when named (--client): a subscriber on every diagnostics channel.
+  {
+    id: "ours-traced",
+    label: "this project, API, a subscriber on every diagnostics channel",
+    color: "#a61e4d",
+    optIn: true,
+  },
   { id: "cli", label: "this project, CLI from a file", color: "#f08c00" },
   { id: "cli-pipe", label: "this project, CLI from a pipe", color: "#fab005" },
   { id: "sidecar", label: "this project, event-kafka serve (TCP events)", color: "#ffd43b" },

@@ -4,6 +4,7 @@
  * to reconnect.backoff.max.ms, with -25%..+50% jitter as librdkafka applies).
  */
 import { BrokerConnection, type ConnectionOptions } from "./connection.js";
+import type { BrokerAddress } from "./diagnostics.js";
 
 export type ConnectionSettings = Omit<ConnectionOptions, "host" | "port">;
 
@@ -26,6 +27,8 @@ export class BrokerNode {
   private closed = false;
   /** Aborted by close(): ends a connection attempt still under way. */
   private readonly closing = new AbortController();
+  /** Where this node is, as diagnostics name it: one frozen object, shared by every report. */
+  readonly brokerAddress: Readonly<BrokerAddress>;
 
   constructor(
     /** Metadata node id; bootstrap entries get negative ids until metadata names them. */
@@ -45,7 +48,9 @@ export class BrokerNode {
        */
       onDown(node: BrokerNode, err: Error, established: boolean): void;
     },
-  ) {}
+  ) {
+    this.brokerAddress = Object.freeze({ nodeId, host, port });
+  }
 
   get address(): string {
     return `${this.host}:${this.port}`;
@@ -84,7 +89,7 @@ export class BrokerNode {
     if (this.closed) throw new Error(`broker ${this.address} is closed`);
     try {
       const conn = await BrokerConnection.connect(
-        { ...this.settings, host: this.host, port: this.port },
+        { ...this.settings, host: this.host, port: this.port, nodeId: this.nodeId },
         this.closing.signal,
       );
       if (this.closed) {
@@ -104,6 +109,8 @@ export class BrokerNode {
   /** Takes `conn` (up, to this broker's address) as this node's connection. */
   adopt(conn: BrokerConnection): void {
     this.conn = conn;
+    // A bootstrap connection handed over to the node metadata named.
+    conn.nodeId = this.nodeId;
     conn.onClose = (err) => {
       if (this.conn === conn) this.conn = undefined;
       this.noteFailure();

@@ -16,6 +16,7 @@ import { BrokerNode, type ConnectionSettings } from "./broker-node.js";
 import { KafkaClientError } from "./client-error.js";
 import type { BrokerConnection } from "./connection.js";
 import { ConnectionFailures } from "./connection-failures.js";
+import type { BrokerAddress } from "./diagnostics.js";
 import type { Logger } from "./logger.js";
 import { RefreshScheduler } from "./refresh-scheduler.js";
 import { sleep } from "./request.js";
@@ -247,6 +248,12 @@ export class Cluster {
       if (node.conn) out[node.address] = node.conn.lastRttMs;
     }
     return out;
+  }
+
+  /** The leader of a partition as the metadata names it, with its address (diagnostics). */
+  leaderAddress(topic: string, partition: number): BrokerAddress | undefined {
+    const leader = this.topics.get(topic)?.partitions[partition]?.leader;
+    return leader === undefined ? undefined : this.nodes.get(leader)?.brokerAddress;
   }
 
   /** In-flight requests over all connections. */

@@ -29,6 +29,17 @@ import {
   socketError,
 } from "./broker-socket.js";
 import { KafkaClientError } from "./client-error.js";
+import {
+  authenticatedChannel,
+  type BrokerAddress,
+  connectedChannel,
+  disconnectedChannel,
+  endAsync,
+  publish,
+  type RequestContext,
+  requestTrace,
+  traced,
+} from "./diagnostics.js";
 import { type InFlightRequest, InFlightRequests } from "./in-flight.js";
 import { type Logger, silentLogger } from "./logger.js";
 import type { KafkaRequest, ResponseCallback } from "./request.js";
@@ -41,6 +52,8 @@ export type { KafkaRequest, ResponseCallback } from "./request.js";
 export interface ConnectionOptions {
   host: string;
   port: number;
+  /** The broker's node id as the client knows it, for diagnostics (default -1). */
+  nodeId?: number;
   clientId: string;
   /** socket.connection.setup.timeout.ms: TCP connect plus the ApiVersions handshake. */
   connectTimeoutMs: number;
@@ -85,6 +98,10 @@ export class BrokerConnection {
   onDrain: (() => void) | undefined;
   /** Responses received: a close before the first or second hints at a wrong protocol. */
   private answered = 0;
+  /** The node id diagnostics name; the BrokerNode that adopts the connection sets it. */
+  nodeId: number;
+  /** The handshake finished: a close is a disconnection, not a failed attempt. */
+  private established = false;
   private readonly reauthentication: SaslReauthentication;
 
   private constructor(
@@ -92,6 +109,7 @@ export class BrokerConnection {
     socket: net.Socket,
   ) {
     this.address = `${options.host}:${options.port}`;
+    this.nodeId = options.nodeId ?? -1;
     this.socket = socket;
     this.logger = options.logger ?? silentLogger;
     this.reauthentication = new SaslReauthentication(options, this.logger, {
@@ -101,6 +119,7 @@ export class BrokerConnection {
       saslTransport: () => this.saslTransport(),
       drained: () => this.onDrain?.(),
       close: (reason) => this.destroy(reason),
+      reauthenticated: (lifetimeMs) => this.authenticated(lifetimeMs, true),
     });
     this.splitter = new FrameSplitter((frame) => this.onFrame(frame), {
       maxFrameBytes: options.maxResponseBytes,
@@ -157,6 +176,7 @@ export class BrokerConnection {
         return;
       }
       const secure = options.tls;
+      const startedAt = Date.now();
       const socket = openSocket(options);
       let settled = false;
       const onAbort = (): void => fail(aborted());
@@ -197,6 +217,15 @@ export class BrokerConnection {
             clearTimeout(timer);
             signal?.removeEventListener("abort", onAbort);
             conn.onClose = undefined;
+            conn.established = true;
+            publish(connectedChannel, () => ({
+              clientId: options.clientId,
+              broker: conn.broker(),
+              tls: secure !== undefined,
+              saslMechanism: options.sasl?.mechanism,
+              apiVersionsVersion: conn.apiVersionsVersion,
+              durationMs: Date.now() - startedAt,
+            }));
             resolve(conn);
           },
           (err: Error) => {
@@ -231,7 +260,26 @@ export class BrokerConnection {
     this.apiVersionsVersion = negotiated.apiVersionsVersion;
     this.finalizedFeatures = negotiated.finalizedFeatures;
     const sasl = this.options.sasl;
-    if (sasl) this.reauthentication.schedule(await saslAuthenticate(this.saslTransport(), sasl));
+    if (sasl) {
+      const lifetimeMs = await saslAuthenticate(this.saslTransport(), sasl);
+      this.authenticated(lifetimeMs, false);
+      this.reauthentication.schedule(lifetimeMs);
+    }
+  }
+
+  private authenticated(sessionLifetimeMs: number, reauthentication: boolean): void {
+    publish(authenticatedChannel, () => ({
+      clientId: this.options.clientId,
+      broker: this.broker(),
+      mechanism: this.options.sasl?.mechanism ?? "",
+      sessionLifetimeMs,
+      reauthentication,
+    }));
+  }
+
+  /** Where this connection goes, as diagnostics name it. */
+  broker(): BrokerAddress {
+    return { nodeId: this.nodeId, host: this.options.host, port: this.options.port };
   }
 
   /** The connection as SASL sees it: its requests bypass the hold of a re-authentication. */
@@ -334,13 +382,16 @@ export class BrokerConnection {
       callback: callback as ResponseCallback<unknown>,
       deadline: now + (timeoutMs ?? this.options.requestTimeoutMs),
       sentAt: now,
+      trace: undefined,
     };
+    // The only cost of the request channel while nobody subscribes.
+    if (traced(requestTrace)) this.traceRequest(entry, request, w.pos + w.splicedBytes);
     if (entry.decode === undefined) {
       this.inFlightRequests.addAwaitingWrite(entry);
       this.write(w.chunks(), (err) => {
         // false: already failed by a close or its deadline
         if (!this.inFlightRequests.writeDone(entry)) return;
-        callback(
+        entry.callback(
           err
             ? new KafkaClientError("TRANSPORT", `write to ${this.address} failed: ${err.message}`)
             : null,
@@ -353,6 +404,36 @@ export class BrokerConnection {
       this.write(w.chunks());
     }
     this.inFlightRequests.armTimer(entry.deadline);
+  }
+
+  /**
+   * Starts the `event-kafka:request` trace of a request about to be written
+   * and makes its callback end it (asyncStart/asyncEnd around the caller's).
+   */
+  private traceRequest<T>(entry: InFlightRequest, request: KafkaRequest<T>, bytes: number): void {
+    const ctx: RequestContext = {
+      clientId: this.options.clientId,
+      apiKey: request.apiKey,
+      apiName: apiName(request.apiKey),
+      apiVersion: request.apiVersion,
+      correlationId: entry.correlationId,
+      broker: this.broker(),
+      requestBytes: bytes,
+      responseBytes: 0,
+      expectsResponse: request.decode !== undefined,
+      durationMs: 0,
+    };
+    entry.trace = ctx;
+    const t = requestTrace;
+    const startedAt = performance.now();
+    const callback = entry.callback;
+    entry.callback = (err, response) => {
+      ctx.durationMs = performance.now() - startedAt;
+      if (err !== null) ctx.error = err;
+      endAsync(t, ctx, () => callback(err, response));
+    };
+    t.start.publish(ctx);
+    t.end.publish(ctx);
   }
 
   /** `send` as a Promise. */
@@ -402,6 +483,7 @@ export class BrokerConnection {
     }
     this.answered++;
     this.lastRttMs = Date.now() - head.sentAt;
+    if (head.trace !== undefined) head.trace.responseBytes = frame.length + 4;
     head.callback(null, response);
     this.reauthentication.maybeStart();
     this.onDrain?.();
@@ -434,6 +516,13 @@ export class BrokerConnection {
     // Held sends run now and fail at once with the reason (sendNow sees closedWith).
     this.reauthentication.releaseHeld();
     for (const p of this.inFlightRequests.takeAll()) p.callback(reason);
+    const established = this.established;
+    publish(disconnectedChannel, () => ({
+      clientId: this.options.clientId,
+      broker: this.broker(),
+      reason,
+      established,
+    }));
     this.onClose?.(reason);
   }
 }

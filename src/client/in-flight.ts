@@ -5,6 +5,7 @@
  * timer for the earliest deadline among them all.
  */
 import type { Reader } from "../protocol/reader.js";
+import type { RequestContext } from "./diagnostics.js";
 import type { ResponseCallback } from "./request.js";
 
 export interface InFlightRequest {
@@ -16,6 +17,8 @@ export interface InFlightRequest {
   callback: ResponseCallback<unknown>;
   deadline: number;
   sentAt: number;
+  /** The request's diagnostics context, only while someone subscribes to its channel. */
+  trace: RequestContext | undefined;
 }
 
 export class InFlightRequests {

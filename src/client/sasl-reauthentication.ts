@@ -26,6 +26,8 @@ export interface ReauthenticatingConnection {
   drained(): void;
   /** Re-authentication failed: the connection closes with the reason. */
   close(reason: Error): void;
+  /** Re-authenticated, with the new session's lifetime (for diagnostics). */
+  reauthenticated(lifetimeMs: number): void;
 }
 
 export class SaslReauthentication {
@@ -81,6 +83,7 @@ export class SaslReauthentication {
         this.due = false;
         if (this.conn.closed()) return;
         this.schedule(lifetimeMs);
+        this.conn.reauthenticated(lifetimeMs);
         this.settings.onReauthenticated?.();
         this.releaseHeld();
         this.conn.drained();

@@ -10,6 +10,16 @@
 import { KafkaClientError } from "../client/client-error.js";
 import { Cluster, parseBootstrap } from "../client/cluster.js";
 import { type ClusterDescription, describeCluster } from "../client/cluster-metadata.js";
+import {
+  closedChannel,
+  endAsync,
+  fatalChannel,
+  type ProduceContext,
+  produceTrace,
+  publish,
+  runStores,
+  traced,
+} from "../client/diagnostics.js";
 import { consoleLogger } from "../client/logger.js";
 import { resolveSecurity, type Security } from "../client/security.js";
 import {
@@ -38,6 +48,7 @@ import {
   type DeliveryCallback,
   type DeliveryReport,
   type DeliveryTally,
+  exactLength,
   type ProducerRecord,
   recordSize,
 } from "./record.js";
@@ -149,6 +160,11 @@ export class Producer {
           {
             onReady: () => this.#sender.wakeAll(),
             onFatal: (err) => {
+              publish(fatalChannel, () => ({
+                clientId: config["client.id"],
+                transactionalId: transactional ? config["transactional.id"] : undefined,
+                error: err,
+              }));
               this.#txn?.onFatal(err);
               this.#accumulator.failAll(() => err);
             },
@@ -249,6 +265,68 @@ export class Producer {
    * called exactly once with the outcome.
    */
   produce(record: ProducerRecord, callback?: DeliveryCallback): void {
+    // The only cost of the produce channel while nobody subscribes.
+    if (traced(produceTrace)) {
+      this.#produceTraced(record, callback ?? this.#onDelivery);
+      return;
+    }
+    this.#append(record, callback);
+  }
+
+  /**
+   * produce() under the `event-kafka:produce` trace: start before the record is
+   * checked or encoded (a subscriber may add headers, the record goes out with
+   * the context's), end when it is queued or refused, error/asyncStart/asyncEnd
+   * around its report.
+   */
+  #produceTraced(record: ProducerRecord, callback: DeliveryCallback | undefined): void {
+    const ctx: ProduceContext = {
+      clientId: this.config["client.id"],
+      topic: record.topic,
+      partition: record.partition ?? -1,
+      offset: -1,
+      key: record.key ?? null,
+      valueSize: record.value == null ? -1 : exactLength(record.value),
+      headers: record.headers === undefined ? [] : [...record.headers],
+      // Set later, declared now: every context keeps one shape.
+      broker: undefined,
+      result: undefined,
+      error: undefined,
+    };
+    const t = produceTrace;
+    runStores(t.start, ctx, () => {
+      try {
+        // A copy in one fixed shape, not a spread: produce()'s checks stay monomorphic.
+        const traced: ProducerRecord = {
+          topic: record.topic,
+          value: record.value,
+          key: record.key,
+          partition: record.partition,
+          headers:
+            ctx.headers.length === 0 && record.headers === undefined ? undefined : ctx.headers,
+          timestamp: record.timestamp,
+          opaque: record.opaque,
+        };
+        this.#append(traced, (err, report) => {
+          ctx.partition = report.partition;
+          ctx.offset = report.offset;
+          ctx.result = report;
+          ctx.broker = this.#cluster.leaderAddress(report.topic, report.partition);
+          if (err !== null) ctx.error = err;
+          endAsync(t, ctx, () => callback?.(err, report));
+        });
+      } catch (err) {
+        ctx.error = err as Error;
+        t.error.publish(ctx);
+        throw err;
+      } finally {
+        t.end.publish(ctx);
+      }
+    });
+  }
+
+  /** produce() itself: checks the record and queues it. */
+  #append(record: ProducerRecord, callback: DeliveryCallback | undefined): void {
     this.#checkOpen();
     // Everything about the record is checked before the topic is looked up: a refused
     // record must not make the producer ask for (and so auto-create) its topic.
@@ -470,6 +548,7 @@ export class Producer {
     this.#sender.stop();
     this.#cluster.close();
     this.#security.close();
+    publish(closedChannel, () => ({ clientId: this.config["client.id"], failed }));
     return failed;
   }
 

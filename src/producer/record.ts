@@ -87,7 +87,7 @@ function lengthUpperBound(data: RecordData | null | undefined): number {
   return typeof data === "string" ? data.length * 3 : data.length;
 }
 
-function exactLength(data: RecordData | null | undefined): number {
+export function exactLength(data: RecordData | null | undefined): number {
   if (data == null) return 0;
   return typeof data === "string" ? Buffer.byteLength(data, "utf8") : data.length;
 }
