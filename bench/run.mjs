@@ -16,6 +16,7 @@ import {
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureRuntime, RUNTIMES, scriptCommand } from "../test/runtimes/runtimes.mjs";
 import { EVENT_MIN_SIZE, makeEventLines, writeDataFile, writeEventFile } from "./lib/data.mjs";
 import { killChildren, measureMethod, processCpuSeconds, runMeasured } from "./lib/measure.mjs";
 import { PARTITIONS_CASE, partitionsCase } from "./lib/partitions-case.mjs";
@@ -49,8 +50,16 @@ const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [op
                               1, 100, 1,000 and 10,000 partitions, ours beside kcat;
                               txn: transactions of 100 ms, ours beside Java's
                               ProducerPerformance (written to bench/results/txn.*)
-  --client LIST               clients, comma-separated (default ${CLIENTS.map((c) => c.id).join(",")};
+  --client LIST               clients, comma-separated (default ${CLIENTS.filter((c) => !c.optIn)
+    .map((c) => c.id)
+    .join(",")};
+                              only when named: ${CLIENTS.filter((c) => c.optIn)
+                                .map((c) => c.id)
+                                .join(",")};
                               the codec case runs ours and kcat only)
+  --runtime LIST              also run the API client on these runtimes, each a client of its
+                              own (ours@ID): ${RUNTIMES.map((r) => r.id).join(",")} or all;
+                              fetched from the npm registry into test/runtimes/.cache
   --value LIST                value sizes in bytes (default 100,1024; codecs: 100)
   --acks LIST                 1 and/or -1 (default 1,-1; the codec case always uses acks=1)
   --codec LIST                codecs of the codec case (default ${CODECS.join(",")}; none is
@@ -79,6 +88,8 @@ function defaultRecords(client, valueSize) {
 const SETTINGS = { lingerMs: 5, batchBytes: 1_000_000 };
 /** This project's API client yields to the event loop every chunkRecords produce() calls. */
 const OURS = { chunkRecords: 1000 };
+/** The runtime clients asked for (ours@ID): their command, [binary, ...flags], set in main(). */
+const runtimeCommands = new Map();
 /** Records per send() call and calls in flight for the clients without their own batching. */
 const ARRAY_CLIENTS = {
   kafkajs: { batchRecords: 1000, concurrency: 4 },
@@ -130,6 +141,16 @@ function parseArgs(argv) {
         });
         selective = true;
         break;
+      case "--runtime": {
+        const v = next();
+        const ids = v === "all" ? RUNTIMES.map((r) => r.id) : list(v, String);
+        for (const id of ids) {
+          if (!RUNTIMES.some((r) => r.id === id)) fail(`unknown runtime ${id}`);
+          if (!o.clients.includes(`ours@${id}`)) o.clients.push(`ours@${id}`);
+        }
+        selective = true;
+        break;
+      }
       case "--value":
         o.values = list(next(), (v) => {
           const n = Number(v);
@@ -286,6 +307,14 @@ function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, d
   const node = process.execPath;
   const nodeSettings = (extra = {}) =>
     JSON.stringify({ bootstrap, topic, records, valueSize, acks, ...SETTINGS, ...extra });
+  const runtime = runtimeCommands.get(client);
+  if (runtime !== undefined) {
+    const [cmd, ...flags] = runtime;
+    return {
+      cmd,
+      args: [...flags, join(here, "clients/ours.mjs"), nodeSettings({ ...OURS })],
+    };
+  }
   switch (client) {
     case "ours":
     case "ours-plain":
@@ -411,7 +440,7 @@ async function runSafely(ctx, client, valueSize, acks, records, codec) {
 }
 
 async function runOne(ctx, client, valueSize, acks, records, codec) {
-  const topic = `bench-${client}-${valueSize}-${acks === 1 ? "a1" : "aall"}${codec ? `-${codec}` : ""}-${Date.now().toString(36)}-${topicSeq++}`;
+  const topic = `bench-${client.replace("@", "-on-")}-${valueSize}-${acks === 1 ? "a1" : "aall"}${codec ? `-${codec}` : ""}-${Date.now().toString(36)}-${topicSeq++}`;
   await ctx.admin.create(topic);
   const dataFile =
     codec !== undefined
@@ -466,6 +495,7 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
     client === "ours-plain" ||
     client === "ours-tls" ||
     client === "ours-traced" ||
+    runtimeCommands.has(client) ||
     client === "kafkajs" ||
     client === "platformatic" ||
     client === "sidecar";
@@ -593,6 +623,15 @@ async function main() {
   const t0 = performance.now();
   if (!existsSync(join(root, "dist/index.js"))) fail("dist/ is missing: run `npm run build` first");
   mkdirSync(tmpDir, { recursive: true });
+  for (const client of opts.clients) {
+    const rt = CLIENTS.find((c) => c.id === client)?.runtime;
+    if (rt === undefined) continue;
+    try {
+      runtimeCommands.set(client, scriptCommand(rt, await ensureRuntime(rt, log)));
+    } catch (err) {
+      fail(`${rt.label} ${rt.version} for ${client}: ${err.message}`);
+    }
+  }
   const startedAt = new Date();
   const meta = {
     date: startedAt.toISOString(),
@@ -603,6 +642,12 @@ async function main() {
     },
     versions: versions(),
     measureMethod,
+    runtimes: Object.fromEntries(
+      CLIENTS.filter((c) => c.runtime && runtimeCommands.has(c.id)).map((c) => [
+        c.id,
+        `${c.runtime.label} ${c.runtime.version}`,
+      ]),
+    ),
     loadBefore: loadavg(),
     settings: {
       ...SETTINGS,

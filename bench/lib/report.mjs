@@ -1,6 +1,7 @@
 // The results as a markdown table, a hand-drawn SVG bar chart, and the table in bench/README.md.
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { RUNTIMES } from "../../test/runtimes/runtimes.mjs";
 import { partitionsMarkdown } from "./partitions-case.mjs";
 import { bestTxnRuns } from "./txn-case.mjs";
 
@@ -23,6 +24,14 @@ export const CLIENTS = [
   { id: "kcat-tls", label: "librdkafka (kcat -l file), over TLS", color: "#1864ab" },
   { id: "kafkajs", label: "KafkaJS", color: "#7048e8" },
   { id: "platformatic", label: "@platformatic/kafka", color: "#2f9e44" },
+  // Only when named (--runtime or --client): the API client on another runtime.
+  ...RUNTIMES.map((rt, i) => ({
+    id: `ours@${rt.id}`,
+    label: `this project, API, on ${rt.label} (${rt.version})`,
+    color: ["#ff8787", "#ffa8a8", "#ffc9c9", "#e599f7", "#b197fc"][i % 5],
+    optIn: true,
+    runtime: rt,
+  })),
 ];
 
 const README_START = "<!-- bench:results:start -->";
