@@ -55,7 +55,7 @@ const CHECKS = [
   ["mtls", "TLS with a client certificate"],
   ["scram-sha-512-tls", "SASL SCRAM-SHA-512 over TLS"],
   ["cli-publish", "CLI publish (stdin, -K, -H, -z lz4)"],
-  ["cli-metadata", "CLI metadata --json"],
+  ["cli-metadata", "CLI metadata --json, --version"],
   ["sidecar-tcp", "sidecar TCP (event_stream, reliable mode)"],
   ["sidecar-udp", "sidecar UDP (event_datagram)"],
   ["sidecar-unix", "sidecar UNIX datagram (perl relay)"],
@@ -508,8 +508,18 @@ async function checkCliMetadata(ctx) {
     }
     if (t.partitions.some((p) => p.leader < 0)) problems.push("a partition without a leader");
   }
+  // --version names the runtime it runs on (Bun and Deno report a Node.js process.version).
+  const v = await run(ctx.cmd[0], [...ctx.cmd.slice(1), cli, "--version"], { timeoutMs: 30_000 });
+  const names = {
+    bun: `Bun ${ctx.rt.version}`,
+    deno: `Deno ${ctx.rt.version}`,
+    node: `Node.js v${ctx.rt.version}`,
+  };
+  if (!v.stdout.includes(`(${names[ctx.rt.bin]}`)) {
+    problems.push(`--version printed "${oneLine(v.stdout)}", not naming ${names[ctx.rt.bin]}`);
+  }
   if (problems.length) throw new Error(problems.join("; "));
-  return `${t.partitions.length} partitions, leader ${t.partitions[0].leader}`;
+  return `${t.partitions.length} partitions, leader ${t.partitions[0].leader}; ${oneLine(v.stdout)}`;
 }
 
 /** An event as OpenSIPS's event_stream / event_datagram write it (id first, when there is one). */
