@@ -65,6 +65,7 @@ export async function forEachRegion(
   delimiter: Buffer,
   onRecords: OnRecords,
   room: () => Promise<void>,
+  stop?: AbortSignal,
 ): Promise<void> {
   const width = delimiter.length;
   const single = width === 1 ? delimiter[0]! : -1;
@@ -77,7 +78,7 @@ export async function forEachRegion(
   };
   /** The pieces of a record cut at read boundaries (several when it spans blocks). */
   let rest: Buffer[] = [];
-  for await (const data of input) {
+  for await (const data of stop ? untilAborted(input, stop) : input) {
     let chunk = data as Buffer;
     let start = 0;
     if (rest.length > 0) {
@@ -111,5 +112,34 @@ export async function forEachRegion(
     rest.push(delimiter);
     const last = Buffer.concat(rest);
     await offer(last, 0, last.length);
+  }
+}
+
+/**
+ * The blocks of `input` until `stop` aborts, even while a read is pending. Node and Bun end a
+ * pending read of process.stdin when it is destroyed; Deno (2.9) leaves it pending until the
+ * writer closes the pipe, so a signal would not stop `publish` reading a pipe held open.
+ */
+async function* untilAborted(
+  input: AsyncIterable<Buffer>,
+  stop: AbortSignal,
+): AsyncGenerator<Buffer> {
+  if (stop.aborted) return;
+  const blocks = input[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<IteratorResult<Buffer>>((resolve) => {
+    onAbort = () => resolve({ done: true, value: undefined });
+    stop.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([blocks.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    stop.removeEventListener("abort", onAbort!);
+    // Not awaited: on Deno it would wait for the pending read.
+    void blocks.return?.()?.catch(() => {});
   }
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { KafkaClientError } from "../client/client-error.js";
 import { ConfigError } from "../config/index.js";
+import { runtimeName } from "../runtime.js";
 import { RouteError } from "../sidecar/routes.js";
 import { SocketError } from "../socket/socket.js";
 import { metadata } from "./metadata.js";
@@ -41,7 +42,7 @@ function version(): string {
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "--version" || command === "-V") {
-    process.stdout.write(`event-kafka ${version()} (Node.js ${process.version})\n`);
+    process.stdout.write(`event-kafka ${version()} (${runtimeName()})\n`);
     return 0;
   }
   if (command === undefined) {

@@ -329,7 +329,7 @@ export async function publish(args: readonly string[]): Promise<number | "help">
     } else {
       const input = openInput(opts.file);
       stopReading.signal.addEventListener("abort", () => input.destroy(), { once: true });
-      await forEachRegion(input, delimiter, produceRegion, room);
+      await forEachRegion(input, delimiter, produceRegion, room, stopReading.signal);
     }
   } catch (err) {
     // A transaction that cannot go on (fatal, or bound to abort) ends the run like a failed record.

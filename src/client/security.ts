@@ -5,7 +5,7 @@
  * mechanism with its credentials. The credentials stay inside closures: no
  * object that a user can print holds them.
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -276,6 +276,22 @@ function readProperty(name: string, path: string): string {
   }
 }
 
+/**
+ * The PEM blocks of one kind in a text, e.g. a keystore PEM's certificates without its key.
+ * Node skips blocks of other kinds; Deno parses the first block whatever it is, and fails on a
+ * key where it wants a certificate and on a certificate after a key. The whole text when it has
+ * no such block, so the parser gives its own error.
+ */
+function pemBlocks(pem: string, kind: "certificate" | "key", first = false): string {
+  const re =
+    kind === "certificate"
+      ? /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
+      : /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g;
+  const blocks = pem.match(re);
+  if (!blocks) return pem;
+  return first ? blocks[0]! : `${blocks.join("\n")}\n`;
+}
+
 /** ssl.ca.location: a PEM file, or a directory whose files hold PEM certificates. */
 function readCaLocation(path: string): string[] {
   let isDir: boolean;
@@ -312,25 +328,31 @@ function tlsSettings(config: ProducerConfig): TlsSettings {
   const certName =
     config["ssl.certificate.location"] !== "" ? "ssl.certificate.location" : "ssl.certificate.pem";
   const keyName = config["ssl.key.location"] !== "" ? "ssl.key.location" : "ssl.key.pem";
-  const cert =
+  const cert = pemBlocks(
     certName === "ssl.certificate.location"
       ? readProperty(certName, config[certName])
-      : config["ssl.certificate.pem"];
-  const key =
-    keyName === "ssl.key.location" ? readProperty(keyName, config[keyName]) : config["ssl.key.pem"];
+      : config["ssl.certificate.pem"],
+    "certificate",
+  );
+  const key = pemBlocks(
+    keyName === "ssl.key.location" ? readProperty(keyName, config[keyName]) : config["ssl.key.pem"],
+    "key",
+    true,
+  );
   const passphrase = config["ssl.key.password"];
   // Each part is checked on its own first, so the error names the property at fault.
   for (const pem of ca) {
     try {
-      new X509Certificate(pem);
+      new X509Certificate(pemBlocks(pem, "certificate", true));
     } catch (err) {
       const name = config["ssl.ca.location"] !== "" ? "ssl.ca.location" : "ssl.ca.pem";
       throw new ConfigError(`"${name}" holds no valid PEM certificate: ${errText(err)}`, name);
     }
   }
+  let certificate: X509Certificate | undefined;
   if (cert !== "") {
     try {
-      new X509Certificate(cert);
+      certificate = new X509Certificate(pemBlocks(cert, "certificate", true));
     } catch (err) {
       throw new ConfigError(
         `"${certName}" holds no valid PEM certificate: ${errText(err)}`,
@@ -338,9 +360,10 @@ function tlsSettings(config: ProducerConfig): TlsSettings {
       );
     }
   }
+  let privateKey: KeyObject | undefined;
   if (key !== "") {
     try {
-      createPrivateKey(passphrase !== "" ? { key, passphrase } : { key });
+      privateKey = createPrivateKey(passphrase !== "" ? { key, passphrase } : { key });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const encrypted = key.includes("ENCRYPTED");
@@ -360,6 +383,14 @@ function tlsSettings(config: ProducerConfig): TlsSettings {
       );
     }
   }
+  // Checked here rather than read from createSecureContext's error: Deno's does not check the
+  // pair at all, and Bun's (BoringSSL) words the error otherwise than OpenSSL.
+  if (certificate && privateKey && !certificate.checkPrivateKey(privateKey)) {
+    throw new ConfigError(
+      `the client certificate in "${certName}" does not match the private key in "${keyName}"`,
+      keyName,
+    );
+  }
   let context: tls.SecureContext;
   try {
     context = tls.createSecureContext({
@@ -369,7 +400,7 @@ function tlsSettings(config: ProducerConfig): TlsSettings {
       ...(passphrase !== "" && { passphrase }),
     });
   } catch (err) {
-    const mismatch = /key values mismatch/i.test(errText(err));
+    const mismatch = /key[ _]values[ _]mismatch/i.test(errText(err));
     throw new ConfigError(
       mismatch
         ? `the client certificate in "${certName}" does not match the private key in "${keyName}"`

@@ -5,7 +5,9 @@
  * the broker across test runs.
  *
  * `--secure` (single node) adds the TLS and SASL listeners of kafka.ts's SecureBrokerInfo and
- * prints each listener, the certificate files and the SASL users (test constants).
+ * prints each listener, the certificate files and the SASL users (test constants). With `--json`
+ * it also prints `BROKER_JSON={...}`: the cluster's bootstrap, node pids and SecureBrokerInfo on
+ * one line, for scripts (test/runtimes/run.mjs).
  *
  * `node test/broker/cli.mjs --fetch-jars` only gathers the broker's jars with Maven (what
  * the tests would do on first use) and prints their directory; .ci/run uses it.
@@ -14,7 +16,7 @@ import { ensureJars, kafkaVersionFromJars, type SecureBrokerInfo, startCluster }
 
 function usage(): never {
   console.error(
-    "usage: npm run broker -- [--nodes 1|3] [--secure] [--prop key=value ...] | --fetch-jars",
+    "usage: npm run broker -- [--nodes 1|3] [--secure] [--json] [--prop key=value ...] | --fetch-jars",
   );
   process.exit(2);
 }
@@ -22,12 +24,14 @@ function usage(): never {
 interface CliArgs {
   nodes: 1 | 3;
   secure: boolean;
+  json: boolean;
   brokerProps: Record<string, string>;
 }
 
 function parseArgs(argv: string[]): CliArgs {
   let nodes: 1 | 3 = 1;
   let secure = false;
+  let json = false;
   const brokerProps: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -38,6 +42,8 @@ function parseArgs(argv: string[]): CliArgs {
       else usage();
     } else if (arg === "--secure") {
       secure = true;
+    } else if (arg === "--json") {
+      json = true;
     } else if (arg === "--prop") {
       const kv = argv[++i] ?? "";
       const eq = kv.indexOf("=");
@@ -51,7 +57,7 @@ function parseArgs(argv: string[]): CliArgs {
     console.error("--secure starts a single node (leave out --nodes 3)");
     process.exit(2);
   }
-  return { nodes, secure, brokerProps };
+  return { nodes, secure, json, brokerProps };
 }
 
 function printSecure(info: SecureBrokerInfo): void {
@@ -86,7 +92,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`Apache Kafka ${kafkaVersionFromJars(dir)} jars in ${dir} (${Date.now() - t0} ms)`);
     return;
   }
-  const { nodes, secure, brokerProps } = parseArgs(argv);
+  const { nodes, secure, json, brokerProps } = parseArgs(argv);
   const t0 = Date.now();
   const cluster = await startCluster({ nodes, brokerProps, secure });
   let stopping = false;
@@ -104,6 +110,15 @@ export async function main(argv: string[]): Promise<void> {
 
   console.log(`KAFKA_BOOTSTRAP=${cluster.bootstrap}`);
   if (cluster.secure) printSecure(cluster.secure);
+  if (json) {
+    const info = {
+      bootstrap: cluster.bootstrap,
+      version: cluster.version,
+      pids: cluster.nodes.map((n) => n.pid),
+      secure: cluster.secure ?? null,
+    };
+    console.log(`BROKER_JSON=${JSON.stringify(info)}`);
+  }
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   console.error(
     `[broker] Apache Kafka ${cluster.version}, ${nodes} node(s), started in ${secs} s; ` +

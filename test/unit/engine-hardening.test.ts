@@ -566,12 +566,22 @@ describe("fewer, fuller batches (a partly filled batch waits for the one in flig
     await sleep(20);
     const second = parts.map((i) => produceAll(p, "t", ["b"], i).done);
     await sleep(100);
-    const before = process.cpuUsage();
-    await sleep(500);
-    const used = process.cpuUsage(before);
+    // Bun's garbage collector works through the burst's leftovers concurrently for a second
+    // or more (5-20 ms of CPU per 200 ms here): collect them first where the runtime can.
+    (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(true);
+    // Three windows of 200 ms, the quietest counted: a sender loop costs in every one, while
+    // a garbage collection of the burst's leftovers lands in one, and alone cost up to 49 ms
+    // in a single window of 500 ms (Node 20).
+    const windows: number[] = [];
+    for (let w = 0; w < 3; w++) {
+      const before = process.cpuUsage();
+      await sleep(200);
+      const used = process.cpuUsage(before);
+      windows.push((used.user + used.system) / 1000);
+    }
     await Promise.all([...first, ...second]);
-    // Half a second of waiting costs about 1 ms; a sender looking at 2000 partitions in a
-    // loop (a timer for a linger already past) used 70 ms here.
-    expect((used.user + used.system) / 1000).toBeLessThan(25);
+    // 200 ms of waiting costs well under 1 ms; a sender looking at 2000 partitions in a loop
+    // (a timer for a linger already past) used 70 ms in 500 ms here.
+    expect(Math.min(...windows)).toBeLessThan(10);
   });
 });

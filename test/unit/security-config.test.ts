@@ -165,6 +165,33 @@ describe("TLS files", () => {
     expect(mismatch.message).toMatch(/does not match the private key/);
   });
 
+  // Runtime portability (npm run test:runtimes): Deno's X509Certificate fails on a PEM whose
+  // first block is a key, its createSecureContext accepts a certificate with another's key, and
+  // Bun's words that error otherwise than OpenSSL. These hold on each runtime.
+  it("takes a PEM holding the key before the certificate (a keystore PEM) as cert and CA", () => {
+    const s = security({
+      "security.protocol": "ssl",
+      "ssl.ca.location": certs.broker.keystoreFile,
+      "ssl.certificate.location": certs.broker.keystoreFile,
+      "ssl.key.location": certs.broker.keystoreFile,
+    });
+    expect(s.tls?.context).toBeDefined();
+  });
+
+  it("refuses a certificate with another certificate's key, naming both properties", () => {
+    const err = configError(() =>
+      security({
+        "security.protocol": "ssl",
+        "ssl.certificate.pem": certs.client.certPem,
+        "ssl.key.location": certs.broker.keyFile,
+      }),
+    );
+    expect(err.message).toBe(
+      'the client certificate in "ssl.certificate.pem" does not match the private key in "ssl.key.location"',
+    );
+    expect(err.property).toBe("ssl.key.location");
+  });
+
   it("uses the system trust store when no CA is given", () => {
     const s = security({ "security.protocol": "ssl" });
     expect(s.tls?.context).toBeDefined();

@@ -495,8 +495,10 @@ async function socketPair(): Promise<{ server: Socket; client: Socket; close: ()
   const port = (listener.address() as { port: number }).port;
   const accepted = once(listener, "connection");
   const client = connect(port, "127.0.0.1");
+  // Listened for before the accept is awaited: on Deno the client's "connect" can come first.
+  const connected = once(client, "connect").catch(() => {});
   const [server] = (await accepted) as [Socket];
-  await once(client, "connect").catch(() => {});
+  await connected;
   return {
     server,
     client,
@@ -508,32 +510,43 @@ async function socketPair(): Promise<{ server: Socket; client: Socket; close: ()
   };
 }
 
-describe("AnswerWriter", () => {
-  it("writes any burst of answers so that OpenSIPS's reader takes them all", async () => {
-    const { server, client, close } = await socketPair();
-    const model = new OpenSipsReplyReader();
-    client.on("data", (d: Buffer) => model.feed(d));
-    const writer = new AnswerWriter(server);
-    let id = 0;
-    // Bursts as delivery reports come: one batch's worth in the same turn.
-    for (const burst of [1, 2, 3, 4, 5, 7, 64, 1000, 20_000, 1, 3]) {
-      for (let i = 0; i < burst; i++) {
-        writer.add(id % 97 === 0 ? errorReply(String(id), -32000, "failed") : okReply(String(id)));
-        id++;
-      }
-      await new Promise((r) => setImmediate(r));
-    }
-    const deadline = Date.now() + 20_000;
-    while (model.handled.length < id && model.failure === undefined && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    close();
-    expect(model.failure).toBeUndefined();
-    expect(model.handled.map((h) => h.id)).toEqual(Array.from({ length: id }, (_, i) => i));
-    expect(model.mostInOneRead).toBeLessThanOrEqual(4);
-  });
+// The model takes each "data" event as one read() of OpenSIPS (at most 8,192 bytes). Node
+// delivers this writer's 8,192-byte writes one per event; Deno 2.9 reads up to 64 KiB at once
+// and delivers several writes together, so the model cannot judge the writer there. Whether
+// the answers' pacing holds against OpenSIPS under Deno is not established (docs/runtimes.md).
+const modelUsable = !process.versions.deno;
 
-  it("ends the connection only after the last answer is written", async () => {
+describe("AnswerWriter", () => {
+  it.skipIf(!modelUsable)(
+    "writes any burst of answers so that OpenSIPS's reader takes them all",
+    async () => {
+      const { server, client, close } = await socketPair();
+      const model = new OpenSipsReplyReader();
+      client.on("data", (d: Buffer) => model.feed(d));
+      const writer = new AnswerWriter(server);
+      let id = 0;
+      // Bursts as delivery reports come: one batch's worth in the same turn.
+      for (const burst of [1, 2, 3, 4, 5, 7, 64, 1000, 20_000, 1, 3]) {
+        for (let i = 0; i < burst; i++) {
+          writer.add(
+            id % 97 === 0 ? errorReply(String(id), -32000, "failed") : okReply(String(id)),
+          );
+          id++;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      const deadline = Date.now() + 20_000;
+      while (model.handled.length < id && model.failure === undefined && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      close();
+      expect(model.failure).toBeUndefined();
+      expect(model.handled.map((h) => h.id)).toEqual(Array.from({ length: id }, (_, i) => i));
+      expect(model.mostInOneRead).toBeLessThanOrEqual(4);
+    },
+  );
+
+  it.skipIf(!modelUsable)("ends the connection only after the last answer is written", async () => {
     const { server, client, close } = await socketPair();
     const model = new OpenSipsReplyReader();
     client.on("data", (d: Buffer) => model.feed(d));

@@ -7,6 +7,7 @@
  * Levels: -1 is zstd's default (3), 0 also means the default, 1..22 as zstd.
  */
 import zlib from "node:zlib";
+import { runtimeName } from "../../runtime.js";
 import { ProtocolError } from "../protocol-error.js";
 import { zlibFailure } from "./gzip.js";
 import type { DecompressOptions } from "./options.js";
@@ -42,7 +43,7 @@ const native: ZlibWithZstd | undefined =
 
 export const ZSTD_UNAVAILABLE_MESSAGE =
   "zstd compression needs Node.js 22.15.0 or newer (23.8.0 or newer on the 23.x line), " +
-  `whose node:zlib has zstd; this is Node.js ${process.version}`;
+  `whose node:zlib has zstd; this is ${runtimeName()}`;
 
 /** Whether this Node's `node:zlib` has zstd. */
 export function zstdAvailable(): boolean {

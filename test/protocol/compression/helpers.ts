@@ -1,5 +1,8 @@
 /** Shared inputs and checks of the compression tests. */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "vitest";
 import { ProtocolError, type ProtocolErrorCode } from "../../../src/protocol/protocol-error.js";
 
@@ -87,9 +90,20 @@ export function hasCommand(cmd: string): boolean {
 
 /** Runs a command with `input` on stdin; returns stdout, failing on a non-zero exit. */
 export function run(cmd: string, args: string[], input: Uint8Array): Buffer {
-  const r = spawnSync(cmd, args, { input, maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
+  // The input goes through a file that sh redirects, not through spawnSync's `input`: Deno's
+  // spawnSync (2.9, under npm run test:runtimes) hangs once the input fills the pipe.
+  const dir = mkdtempSync(join(tmpdir(), "peer-input-"));
+  try {
+    const file = join(dir, "input");
+    writeFileSync(file, input);
+    const r = spawnSync("sh", ["-c", 'f=$1; shift; exec "$@" < "$f"', "sh", file, cmd, ...args], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export const hex = (...parts: string[]): Buffer =>
