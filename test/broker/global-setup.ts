@@ -87,9 +87,13 @@ async function startBroker(): Promise<StartedBroker> {
   const choice = await chooseBroker();
   console.log(`[kafka] ${choice.reason}`);
   if (choice.kind === "external") {
+    // KAFKA_SECURE_INFO: that broker's TLS/SASL listeners (the SecureBrokerInfo JSON that
+    // `npm run broker -- --secure --json` prints), so that no extra local broker is started.
+    const secureInfo = process.env.KAFKA_SECURE_INFO;
     return {
       bootstrap: choice.bootstrap,
       description: `external cluster at ${choice.bootstrap} (KAFKA_BOOTSTRAP)`,
+      ...(secureInfo && { secure: JSON.parse(secureInfo) as SecureBrokerInfo }),
       stop: async () => {},
     };
   }

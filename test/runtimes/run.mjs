@@ -51,6 +51,7 @@ const CHECKS = [
   ["sigterm-publish", "SIGTERM: CLI publish flushes its queue"],
   ["sigterm-serve", "SIGTERM: serve flushes its queue"],
   ["tracing", "tracing (diagnostics_channel)"],
+  ["tracing-tests", "tracing tests: channels and the OpenTelemetry recipe (vitest, real broker)"],
 ];
 const SMOKE_CHECKS = [
   "none",
@@ -771,22 +772,37 @@ function tracingChannels() {
   return [...names];
 }
 
-async function unitSuite(rt, bin) {
+/** The tests of the diagnostics channels and of the OpenTelemetry recipe (docs/observability.md). */
+const TRACING_TESTS = ["test/producer/diagnostics.test.ts", "test/producer/opentelemetry.test.ts"];
+
+/**
+ * vitest on the runtime: the unit project, or with `broker` the given files of the broker
+ * project against this run's broker (KAFKA_BOOTSTRAP, and KAFKA_SECURE_INFO for its TLS and
+ * SASL listeners, so test/broker/global-setup.ts starts none of its own).
+ */
+async function vitestSuite(rt, bin, broker) {
   const cmd = vitestCommand(rt, bin);
-  const json = join(tmpdir(), `runtimes-unit-${rt.id}-${process.pid}.json`);
+  const json = join(tmpdir(), `runtimes-vitest-${rt.id}-${process.pid}.json`);
+  const selection = broker ? ["--project", "broker", ...TRACING_TESTS] : ["--project", "unit"];
+  const env = broker
+    ? {
+        ...process.env,
+        KAFKA_BOOTSTRAP: broker.info.secure.plaintextBootstrap,
+        KAFKA_SECURE_INFO: JSON.stringify(broker.info.secure),
+      }
+    : process.env;
   const r = await run(
     cmd[0],
     [
       ...cmd.slice(1),
       vitest,
       "run",
-      "--project",
-      "unit",
+      ...selection,
       "--reporter=dot",
       "--reporter=json",
       `--outputFile.json=${json}`,
     ],
-    { timeoutMs: 600_000 },
+    { timeoutMs: 600_000, env },
   );
   let report;
   try {
@@ -934,11 +950,13 @@ async function runRuntime(rt, broker, reader, channels, tmp) {
     }
   }
   await checkSidecar(ctx, results);
+  log(`${rt.label}: tracing tests`);
+  results["tracing-tests"] = await vitestSuite(rt, bin, broker);
 
   // (a) the unit suite, last: it is the slow one
   if (unitFor(rt)) {
     log(`${rt.label}: unit suite`);
-    results.unit = await unitSuite(rt, bin);
+    results.unit = await vitestSuite(rt, bin);
   } else {
     results.unit = { status: "n/a", detail: `not run (RUNTIMES_UNIT=${unitMode})` };
   }
