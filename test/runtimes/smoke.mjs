@@ -90,8 +90,8 @@ const CHECKS = {
       "sasl.password": config.saslSsl.password,
     }),
   tracing: async () => {
-    // Only when the package publishes diagnostics_channel channels (run.mjs finds their names
-    // in dist/): every message on any of them is counted while records are produced.
+    // A subscriber on every channel the package exports (run.mjs passes their names
+    // from dist/index.js): every message on any of them is counted while records are produced.
     const dc = await import("node:diagnostics_channel");
     const seen = new Map();
     const subs = [];
