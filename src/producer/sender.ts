@@ -442,7 +442,10 @@ export class Sender {
     }
     const batches: Batch[] = [];
     const topics = new Map<string, TopicProduceData>();
+    /** Request bytes, estimated, against message.max.bytes. */
     let bytes = 0;
+    /** Record-batch bytes, as the broker stores them (stats().bytesSent). */
+    let batchBytes = 0;
     let records = 0;
     let stop = -1;
     const n = queues.length;
@@ -459,6 +462,7 @@ export class Sender {
         break;
       }
       bytes += size;
+      batchBytes += batch.data!.length;
       records += batch.count;
       batch.attempts++;
       batch.inFlight = true;
@@ -478,7 +482,7 @@ export class Sender {
     if (batches.length === 0) return -1;
     this.counters.requests++;
     this.counters.batchesSent += batches.length;
-    this.counters.bytesSent += bytes;
+    this.counters.bytesSent += batchBytes;
     this.counters.sent += records;
     this.txn?.onSent();
     const topicData = [...topics.values()];
