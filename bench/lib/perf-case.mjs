@@ -106,6 +106,34 @@ function commandFor(tool, { bootstrap, topic, records, acks, perSecond, jars }) 
       ],
     };
   }
+  return javaProducerPerformance({
+    jars,
+    topic,
+    records,
+    valueSize,
+    throughput,
+    properties: [
+      `bootstrap.servers=${bootstrap}`,
+      `acks=${acks === -1 ? "all" : acks}`,
+      "linger.ms=5",
+      "batch.size=1000000",
+    ],
+  });
+}
+
+/**
+ * Apache Kafka's own perf tool (org.apache.kafka.tools.ProducerPerformance) from the broker's
+ * jars: `extra` goes before the producer properties (e.g. its transaction flags).
+ */
+export function javaProducerPerformance({
+  jars,
+  topic,
+  records,
+  valueSize,
+  throughput,
+  extra = [],
+  properties,
+}) {
   return {
     cmd: "java",
     args: [
@@ -121,11 +149,9 @@ function commandFor(tool, { bootstrap, topic, records, acks, perSecond, jars }) 
       String(valueSize),
       "--throughput",
       throughput,
+      ...extra,
       "--command-property",
-      `bootstrap.servers=${bootstrap}`,
-      `acks=${acks === -1 ? "all" : acks}`,
-      "linger.ms=5",
-      "batch.size=1000000",
+      ...properties,
     ],
   };
 }

@@ -10,7 +10,7 @@ import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { processCpuSeconds, runMeasured } from "./measure.mjs";
-import { ensureJavaTools, parseFinalLine } from "./perf-case.mjs";
+import { ensureJavaTools, javaProducerPerformance, parseFinalLine } from "./perf-case.mjs";
 
 export const TXN_CASE = {
   valueSize: 100,
@@ -167,32 +167,25 @@ function commandFor(tool, { bootstrap, topic, records, transactionalId, jars, he
       ],
     };
   }
-  return {
-    cmd: "java",
-    args: [
-      "-Xmx512m",
-      "-cp",
-      `${jars}/*`,
-      "org.apache.kafka.tools.ProducerPerformance",
-      "--topic",
-      topic,
-      "--num-records",
-      String(records),
-      "--record-size",
-      String(s.valueSize),
-      "--throughput",
-      "-1",
+  return javaProducerPerformance({
+    jars,
+    topic,
+    records,
+    valueSize: s.valueSize,
+    throughput: "-1",
+    extra: [
       "--transactional-id",
       transactionalId,
       "--transaction-duration-ms",
       String(s.transactionMs),
-      "--command-property",
+    ],
+    properties: [
       `bootstrap.servers=${bootstrap}`,
       "acks=all",
       `linger.ms=${s.lingerMs}`,
       `batch.size=${s.batchBytes}`,
     ],
-  };
+  });
 }
 
 let seq = 0;
