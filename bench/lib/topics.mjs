@@ -38,8 +38,6 @@ export async function connectAdmin(bootstrap) {
       }),
     remove: (topic) =>
       withAdmin((admin) => admin.deleteTopics({ topics: [topic], timeout: 30_000 })),
-    /** Nothing stays connected between chores. */
-    disconnect: async () => {},
   };
 }
 
