@@ -170,9 +170,6 @@ function run(cmd, args, { cwd = root, env = process.env, timeoutMs = 120_000, in
 }
 
 // ---------------------------------------------------------------------------------------------
-// The runtimes, from the npm registry into the cache
-
-// ---------------------------------------------------------------------------------------------
 // The harness (test/broker, TypeScript): transpiled for Node like test/broker/cli.mjs does, into
 // test/broker/.cache/runtimes/ (kafka.ts finds its directory by walking up from there).
 
