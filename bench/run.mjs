@@ -29,6 +29,7 @@ import {
   toSvg,
   updateReadme,
 } from "./lib/report.mjs";
+import { MIN_RUN_SECONDS, RunSizer } from "./lib/sizing.mjs";
 import { connectAdmin } from "./lib/topics.mjs";
 import { bestTxnRuns, TXN_CASE, txnCase } from "./lib/txn-case.mjs";
 
@@ -41,7 +42,7 @@ const tmpDir = join(resultsDir, "tmp");
 const CODECS = ["none", "gzip", "snappy", "lz4", "zstd"];
 const CODEC_RECORDS = 500_000;
 const CODEC_REPEAT = 3;
-const CODEC_CLIENTS = ["ours", "kcat"];
+const CODEC_CLIENTS = ["ours", "ours-string", "kcat"];
 
 const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [options] after npm run build)
 
@@ -317,6 +318,7 @@ function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, d
   }
   switch (client) {
     case "ours":
+    case "ours-string":
     case "ours-plain":
     case "ours-tls":
     case "ours-traced":
@@ -329,6 +331,7 @@ function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, d
             ...(codec !== undefined && { codec, dataFile }),
             ...(client === "ours-plain" && { idempotence: false }),
             ...(client === "ours-traced" && { traced: true }),
+            ...(client === "ours-string" && { strings: true }),
             ...(client === "ours-tls" && { bootstrap: tls.bootstrap, caFile: tls.caFile }),
           }),
         ],
@@ -492,6 +495,7 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
   // The file-fed clients are timed like kcat must be: the whole process, start to exit.
   const inProcess =
     client === "ours" ||
+    client === "ours-string" ||
     client === "ours-plain" ||
     client === "ours-tls" ||
     client === "ours-traced" ||
@@ -518,6 +522,8 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
     recordsPerSec: ok ? records / seconds : 0,
     MBps: ok ? (records * valueSize) / seconds / 1e6 : 0,
     cpuSeconds: res.cpuSeconds,
+    // Our API clients' own CPU from the first produce() to the end of close().
+    ...(typeof out.apiCpuSeconds === "number" && { apiCpuSeconds: out.apiCpuSeconds }),
     maxRssKb: res.maxRssKb,
     brokerCpuSeconds:
       brokerCpu0 !== undefined && brokerCpu1 !== undefined ? brokerCpu1 - brokerCpu0 : undefined,
@@ -533,7 +539,9 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
   const stored = logBytes === undefined ? "" : `, log ${(logBytes / records).toFixed(1)} B/record`;
   log(
     `  ${client.padEnd(12)} ${fmt(records).padStart(9)} x ${valueSize} B acks=${acks}${codec ? ` ${codec}` : ""}: ${rate}${stored}` +
-      ` | ${seconds.toFixed(2)} s, cpu ${run.cpuSeconds?.toFixed(2) ?? "?"} s, rss ${
+      ` | ${seconds.toFixed(2)} s, cpu ${run.cpuSeconds?.toFixed(2) ?? "?"} s${
+        run.apiCpuSeconds === undefined ? "" : ` (API ${run.apiCpuSeconds.toFixed(2)} s)`
+      }, rss ${
         run.maxRssKb ? Math.round(run.maxRssKb / 1024) : "?"
       } MB${run.brokerCpuSeconds === undefined ? "" : `, broker cpu ${run.brokerCpuSeconds.toFixed(2)} s`}`,
   );
@@ -583,14 +591,28 @@ async function codecCase(ctx, opts, meta, clients, values, into) {
         log(`codecs: ${valueSize} B, ${codec}, round ${rep + 1} of ${repeat}`);
         const order = clients.map((_, i) => clients[(i + rep) % clients.length]);
         for (const client of order) {
-          if (client === "ours" && !ours[codec]?.available) {
+          if (client.startsWith("ours") && !ours[codec]?.available) {
             if (rep === 0) {
               log(`  ours: ${codec} not run: ${ours[codec]?.reason}`);
               into.push({ client, codec, valueSize, acks: 1, records, ok: false, notRun: true });
             }
             continue;
           }
-          into.push({ ...(await runSafely(ctx, client, valueSize, 1, records, codec)), rep });
+          const key = `codecs|${valueSize}|${codec}|${client}`;
+          if (ctx.sizer !== undefined && ctx.sizer.recordsFor(key) === undefined) {
+            log(`  sizing ${client} for runs of ${MIN_RUN_SECONDS} s or more (not counted)`);
+            ctx.sizer.learn(key, await runSafely(ctx, client, valueSize, 1, records, codec));
+          }
+          const run = await runSafely(
+            ctx,
+            client,
+            valueSize,
+            1,
+            ctx.sizer?.recordsFor(key) ?? records,
+            codec,
+          );
+          ctx.sizer?.learn(key, run);
+          into.push({ ...run, rep });
         }
       }
     }
@@ -656,6 +678,8 @@ async function main() {
       replicationFactor: 1,
       arrayClients: ARRAY_CLIENTS,
       ours: OURS,
+      // Without --records each counted run is sized to last at least this long.
+      ...(opts.records === undefined && { minRunSeconds: MIN_RUN_SECONDS }),
     },
     repeat: opts.repeat,
   };
@@ -674,6 +698,8 @@ async function main() {
     meta.settings.codecs = {
       codecs: opts.codecs,
       records: opts.records ?? CODEC_RECORDS,
+      // Without --records a first run of each client and codec sizes the counted ones.
+      ...(opts.records === undefined && { sized: MIN_RUN_SECONDS }),
       repeat: opts.repeatGiven ? opts.repeat : CODEC_REPEAT,
       values: codecValues,
       acks: 1,
@@ -752,6 +778,8 @@ async function main() {
         keepFile: (path) => dataFiles.push(path),
       };
 
+      const sizer = new RunSizer();
+      ctx.sizer = opts.records === undefined ? sizer : undefined;
       // Warm the broker's JIT up (not counted): the first measured client must not pay for it.
       for (const warm of ["kcat", "ours"].filter((c) => opts.clients.includes(c))) {
         log(`warm-up: ${warm}, 300,000 x 100 B (not counted)`);
@@ -761,18 +789,29 @@ async function main() {
       for (const valueSize of runE2e ? opts.values : []) {
         for (const acks of opts.acks) {
           log(`case ${valueSize} B, acks=${acks}`);
+          // The idempotence variants only differ from the plain rows at acks=all.
+          const clients = opts.clients.filter(
+            (c) => acks !== 1 || (c !== "ours-plain" && c !== "kcat-idem"),
+          );
+          const key = (client) => `e2e|${valueSize}|${acks}|${client}`;
+          if (opts.records === undefined) {
+            for (const client of clients) {
+              log(`  sizing ${client} for runs of ${MIN_RUN_SECONDS} s or more (not counted)`);
+              const records = defaultRecords(client, valueSize);
+              sizer.learn(key(client), await runSafely(ctx, client, valueSize, acks, records));
+            }
+          }
           for (let rep = 0; rep < opts.repeat; rep++) {
             // Each repetition starts with another client, so none always runs first.
-            const n = opts.clients.length;
-            const order = opts.clients.map((_, i) => opts.clients[(i + rep) % n]);
+            const n = clients.length;
+            const order = clients.map((_, i) => clients[(i + rep) % n]);
             for (const client of order) {
-              // The idempotence variants only differ from the plain rows at acks=all.
-              if (acks === 1 && (client === "ours-plain" || client === "kcat-idem")) continue;
-              const records = opts.records ?? defaultRecords(client, valueSize);
-              results.e2e.push({
-                ...(await runSafely(ctx, client, valueSize, acks, records)),
-                rep,
-              });
+              const records =
+                opts.records ?? sizer.recordsFor(key(client)) ?? defaultRecords(client, valueSize);
+              const run = await runSafely(ctx, client, valueSize, acks, records);
+              // A run that still came in short sizes the next ones again.
+              if (opts.records === undefined) sizer.learn(key(client), run);
+              results.e2e.push({ ...run, rep });
             }
           }
         }
@@ -785,13 +824,13 @@ async function main() {
         opts.values.includes(100) &&
         opts.acks.includes(1)
       ) {
-        const full = opts.records ?? defaultRecords("ours", 100);
-        const quarter = Math.max(1, Math.floor(full / 4));
-        log(`peak RSS against record count: ours with ${fmt(quarter)} records`);
-        const small = await runSafely(ctx, "ours", 100, 1, quarter);
         const big = results.e2e
           .filter((r) => r.client === "ours" && r.valueSize === 100 && r.acks === 1)
           .sort((a, b) => b.recordsPerSec - a.recordsPerSec)[0];
+        const full = big?.records ?? opts.records ?? defaultRecords("ours", 100);
+        const quarter = Math.max(1, Math.floor(full / 4));
+        log(`peak RSS against record count: ours with ${fmt(quarter)} records`);
+        const small = await runSafely(ctx, "ours", 100, 1, quarter);
         results.rssScaling = {
           records: [quarter, full],
           maxRssKb: [small.maxRssKb, big?.maxRssKb],

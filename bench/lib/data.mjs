@@ -2,7 +2,7 @@
 // in-process clients and written to a file (one value per line) for the file-fed ones.
 
 import { once } from "node:events";
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream } from "node:fs";
 
 /** Distinct values cycled through; a power of two so `i & (POOL - 1)` picks one. */
 export const POOL = 1024;
@@ -132,17 +132,4 @@ export async function writeEventFile(file, size, records) {
   }
   out.end();
   await once(out, "finish");
-}
-
-/** The lines of a file as views of one buffer (no copy per line), the last newline optional. */
-export function readLines(file) {
-  const buf = readFileSync(file);
-  const lines = [];
-  let start = 0;
-  for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, start)) {
-    lines.push(buf.subarray(start, nl));
-    start = nl + 1;
-  }
-  if (start < buf.length) lines.push(buf.subarray(start));
-  return lines;
 }

@@ -3,10 +3,12 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { RUNTIMES } from "../../test/runtimes/runtimes.mjs";
 import { partitionsMarkdown } from "./partitions-case.mjs";
+import { targetsSection } from "./targets.mjs";
 import { bestTxnRuns } from "./txn-case.mjs";
 
 export const CLIENTS = [
   { id: "ours", label: "this project, API", color: "#d9480f" },
+  { id: "ours-string", label: "this project, API, string values", color: "#f76707" },
   { id: "ours-plain", label: "this project, API, idempotence off", color: "#e8590c" },
   // Only when named (--client): a subscriber on every diagnostics channel.
   {
@@ -75,6 +77,27 @@ export function bestRuns(e2e, keyOf = (r) => `${r.valueSize}|${r.acks}|${r.clien
   return best;
 }
 
+/** A rate in short form: 1.52M, 845k, 912. */
+const short = (n) =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : `${Math.round(n)}`;
+
+/**
+ * The spread of the successful runs that share `best`'s key: slowest–fastest records/s and
+ * the run count, e.g. " [1.52–1.65M, 3 runs]"; empty for a single run.
+ */
+export function spreadOf(runs, best, keyOf = (r) => `${r.valueSize}|${r.acks}|${r.client}`) {
+  const key = keyOf(best);
+  const rates = runs.filter((r) => r.ok && keyOf(r) === key).map((r) => r.recordsPerSec);
+  if (rates.length < 2) return "";
+  return ` [${short(Math.min(...rates))}–${short(Math.max(...rates))}, ${rates.length} runs]`;
+}
+
+/** CPU per record in µs: the API window for our in-process clients, else the whole process. */
+export function cpuPerRecord(r) {
+  const cpu = r.apiCpuSeconds ?? r.cpuSeconds;
+  return cpu === undefined || !(r.records > 0) ? undefined : (cpu / r.records) * 1e6;
+}
+
 /** bestRuns() of the codec case, keyed `valueSize|codec|client`. */
 export const bestCodecRuns = (runs) =>
   bestRuns(runs, (r) => `${r.valueSize}|${r.codec}|${r.client}`);
@@ -107,6 +130,7 @@ export function toMarkdown(results) {
   );
   if (meta.skipped?.length) out.push(`\nNot run: ${meta.skipped.join("; ")}.`);
   out.push("");
+  out.push(...targetsSection(results));
 
   if (e2e.length > 0) {
     const best = bestRuns(e2e);
@@ -135,7 +159,7 @@ export function toMarkdown(results) {
         if (!r) return "";
         if (!r.ok) return "failed";
         const v = `${int(r.recordsPerSec)} (${mb(r.MBps)})`;
-        return id === "ours" ? `**${v}**` : v;
+        return `${id === "ours" ? `**${v}**` : v}${spreadOf(e2e, r)}`;
       });
       out.push(`| ${caseName(c)} | ${cells.join(" | ")} |`);
     }
@@ -327,7 +351,7 @@ export function toMarkdown(results) {
   return out.join("\n").trimEnd();
 }
 
-const CODEC_CLIENTS = ["ours", "kcat"];
+const CODEC_CLIENTS = ["ours", "ours-string", "kcat"];
 
 /** Mean log bytes of a client's successful runs with a codec, or undefined. */
 function meanLogBytes(runs, valueSize, codec, client) {
@@ -379,7 +403,8 @@ function codecSection(results) {
   const label = (id) =>
     id === "kcat"
       ? `librdkafka ${meta.versions.librdkafka ?? ""} (kcat -z)`
-      : `this project ${meta.versions.ours ?? ""}, API`;
+      : `this project ${meta.versions.ours ?? ""}, API, ${id === "ours-string" ? "string" : "Buffer"} values`;
+  const codecKey = (r) => `${r.valueSize}|${r.codec}|${r.client}`;
   const notes = [];
   const note = (text) => {
     const i = notes.indexOf(text);
@@ -392,7 +417,7 @@ function codecSection(results) {
   out.push("");
   out.push(
     `Event lines (JSON-RPC, every one distinct${set.example ? `, e.g. \`${set.example}\`` : ""}), ` +
-      `one file for both clients; ${int(set.records ?? 0)} records per run, acks=1, ` +
+      `one file for every client; ${set.sized ? `runs sized to last ${set.sized} s or more` : `${int(set.records ?? 0)} records per run`}, acks=1, ` +
       `linger.ms=${meta.settings.lingerMs} and batch.size=${meta.settings.batchBytes} (both clients' defaults), ` +
       "the codec's default level, a fresh topic of 3 partitions. This project through its API with " +
       "`compression.codec`; librdkafka as `kcat -P -z CODEC -l FILE`" +
@@ -403,7 +428,7 @@ function codecSection(results) {
   );
   out.push("");
   const head = clients.flatMap((id) => [`${label(id)}`, "ratio (log B/record)"]);
-  const both = clients.length === 2;
+  const both = clients.includes("ours") && clients.includes("kcat");
   out.push(`| codec | ${head.join(" | ")}${both ? " | API ÷ librdkafka (records/s) |" : " |"}`);
   out.push(`|---|${head.map(() => "--:").join("|")}${both ? "|--:|" : "|"}`);
   const multiSize = new Set(rows.map((r) => r.valueSize)).size > 1;
@@ -429,7 +454,10 @@ function codecSection(results) {
         c.logBytesPerRecord === undefined
           ? "not measured"
           : `${c.ratio === undefined ? "–" : `${c.ratio.toFixed(2)}×`} (${c.logBytesPerRecord.toFixed(1)})`;
-      return [id === "ours" ? `**${rate}**` : rate, stored];
+      return [
+        `${id === "ours" ? `**${rate}**` : rate}${spreadOf(results.codecs, c.run, codecKey)}`,
+        stored,
+      ];
     });
     const vs = both
       ? ` | ${ratio(row.ours?.run.ok ? row.ours.run.recordsPerSec : 0, row.kcat?.run.ok ? row.kcat.run.recordsPerSec : 0)}`
@@ -445,7 +473,9 @@ function codecSection(results) {
 
   // CPU: compression is paid for in CPU, by the client and (validating) by the broker.
   out.push(
-    "CPU time (user + system) of the fastest run, µs per record in brackets; the broker's CPU time during that run after the semicolon:",
+    "CPU time (user + system) of the fastest run, µs per record in brackets: for this project the API's own " +
+      "(first produce() to the end of close()), the whole process after it; for kcat the whole process. " +
+      "The broker's CPU time during that run after the semicolon:",
   );
   out.push("");
   out.push(`| codec | ${clients.map(label).join(" | ")} |`);
@@ -456,7 +486,11 @@ function codecSection(results) {
       if (!r?.ok || r.cpuSeconds === undefined) return row[id]?.notRun ? "n/a" : "";
       const broker =
         r.brokerCpuSeconds === undefined ? "" : `; broker ${r.brokerCpuSeconds.toFixed(2)} s`;
-      return `${r.cpuSeconds.toFixed(2)} s (${((r.cpuSeconds / r.records) * 1e6).toFixed(2)})${broker}`;
+      const api =
+        r.apiCpuSeconds === undefined
+          ? ""
+          : `API ${r.apiCpuSeconds.toFixed(2)} s (${cpuPerRecord(r).toFixed(2)}), process `;
+      return `${api}${r.cpuSeconds.toFixed(2)} s (${((r.cpuSeconds / r.records) * 1e6).toFixed(2)})${broker}`;
     });
     const name = multiSize ? `${row.codec}, ${sizeName(row.valueSize)}` : row.codec;
     out.push(`| ${name} | ${cells.join(" | ")} |`);

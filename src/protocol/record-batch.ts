@@ -256,6 +256,45 @@ function putData(
   return pos + len;
 }
 
+/** Writes a record's length, attributes, deltas and key; returns where its value goes. */
+function putRecordHead(
+  buf: Buffer,
+  pos: number,
+  size: number,
+  timestampDelta: number,
+  offsetDelta: number,
+  key: RecordData | null | undefined,
+  keyLen: number,
+): number {
+  pos = putVarint(buf, pos, size);
+  buf[pos++] = 0; // record attributes (unused)
+  pos = putVarlong(buf, pos, timestampDelta);
+  pos = putVarint(buf, pos, offsetDelta);
+  return putData(buf, pos, key, keyLen);
+}
+
+/**
+ * Writes a long string value whose UTF-8 length is assumed to be its UTF-16
+ * length (true exactly when it is all ASCII) at `pos`, with room for 4 bytes
+ * more. Returns false when the assumption was wrong. One native call instead
+ * of measuring first and writing after: UTF-8 is longer than UTF-16 for any
+ * non-ASCII unit, and the writer stops only between whole characters (4 bytes
+ * at most), so with `n + 4` bytes of room it writes exactly `n` bytes only
+ * for an ASCII string.
+ */
+function putAsciiAssumed(buf: Buffer, pos: number, s: string): boolean {
+  const n = s.length;
+  return utf8Write(buf, s, pos, n + 4) === n;
+}
+
+type Utf8WriteMethod = (this: Buffer, s: string, offset: number, length: number) => number;
+/** Node's and Bun's Buffer#utf8Write skips write()'s encoding argument; other runtimes use write(). */
+const nativeUtf8Write = (Buffer.prototype as unknown as { utf8Write?: Utf8WriteMethod }).utf8Write;
+const utf8Write: (buf: Buffer, s: string, offset: number, length: number) => number =
+  typeof nativeUtf8Write === "function"
+    ? (buf, s, offset, length) => nativeUtf8Write.call(buf, s, offset, length)
+    : (buf, s, offset, length) => buf.write(s, offset, length, "utf8");
+
 function dataSize(len: number): number {
   return len < 0 ? 1 : varintSize(len) + len;
 }
@@ -360,7 +399,10 @@ export class RecordBatchBuilder {
     const offsetDelta = this.count;
 
     const keyLen = dataLength(key);
-    const valueLen = dataLength(value);
+    // A long string value is taken to be ASCII and measured by writing it; when it
+    // is not, the record is written again with its UTF-8 length.
+    const assumeAscii = typeof value === "string" && value.length > SHORT_STRING;
+    let valueLen = assumeAscii ? value.length : dataLength(value);
     const headerCount = headers === undefined ? 0 : headers.length;
     let size =
       1 +
@@ -387,14 +429,23 @@ export class RecordBatchBuilder {
     }
     if (size > 0x7fff_ffff) throw new RangeError(`record of ${size} bytes is too large`);
 
-    w.ensure(5 + size);
+    w.ensure(5 + size + 4); // 4: the slack putAsciiAssumed() writes into
+    let pos = putRecordHead(w.buf, w.pos, size, timestampDelta, offsetDelta, key, keyLen);
+    if (assumeAscii && putAsciiAssumed(w.buf, putVarint(w.buf, pos, valueLen), value)) {
+      pos += varintSize(valueLen) + valueLen;
+    } else {
+      if (assumeAscii) {
+        // Not ASCII: the record again, with the value's UTF-8 length.
+        const exact = Buffer.byteLength(value, "utf8");
+        size += dataSize(exact) - dataSize(valueLen);
+        valueLen = exact;
+        if (size > 0x7fff_ffff) throw new RangeError(`record of ${size} bytes is too large`);
+        w.ensure(5 + size);
+        pos = putRecordHead(w.buf, w.pos, size, timestampDelta, offsetDelta, key, keyLen);
+      }
+      pos = putData(w.buf, pos, value, valueLen);
+    }
     const buf = w.buf;
-    let pos = putVarint(buf, w.pos, size);
-    buf[pos++] = 0; // record attributes (unused)
-    pos = putVarlong(buf, pos, timestampDelta);
-    pos = putVarint(buf, pos, offsetDelta);
-    pos = putData(buf, pos, key, keyLen);
-    pos = putData(buf, pos, value, valueLen);
     pos = putVarint(buf, pos, headerCount);
     for (let i = 0; i < headerCount; i++) {
       const h = headers![i]!;

@@ -1,0 +1,12 @@
+// Types of targets.mjs, for the tests that import it.
+export interface TargetRow {
+  target: string;
+  row: string;
+  ours: string;
+  peer: string;
+  ratio: number | undefined;
+  met: boolean;
+}
+export const CLI_OVER_KCAT: number;
+export function targetRows(results: object): TargetRow[];
+export function targetsSection(results: object): string[];

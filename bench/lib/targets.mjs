@@ -1,0 +1,140 @@
+// The targets the bench holds this project to, each with its figure, librdkafka's from the same
+// run, and met or not met. Rows whose runs are missing are left out (a partial run says less).
+import { bestRuns, cpuPerRecord } from "./report.mjs";
+import { MIN_RUN_SECONDS } from "./sizing.mjs";
+
+/** The CLI's records/s from a file, at least this many times kcat's at 100 B. */
+export const CLI_OVER_KCAT = 1.2;
+
+const API_CLIENTS = [
+  ["ours", "Buffer values"],
+  ["ours-string", "string values"],
+];
+
+const fmtRate = (n) => Math.round(n).toLocaleString("en-US");
+const fmtUs = (n) => `${n.toFixed(3)} µs`;
+
+/** Lowest and highest CPU µs per record over the successful runs of one key. */
+function cpuRange(runs) {
+  const per = runs
+    .filter((r) => r.ok)
+    .map(cpuPerRecord)
+    .filter((v) => v !== undefined);
+  return per.length === 0 ? undefined : { low: Math.min(...per), high: Math.max(...per) };
+}
+
+function rateRange(runs) {
+  const rates = runs.filter((r) => r.ok).map((r) => r.recordsPerSec);
+  return rates.length === 0 ? undefined : { low: Math.min(...rates), high: Math.max(...rates) };
+}
+
+/** The rows of one comparison: each API client against kcat on the runs of one case. */
+function apiRows(name, runsOf) {
+  const rows = [];
+  const kcat = runsOf("kcat");
+  const kcatCpu = cpuRange(kcat);
+  const kcatRate = rateRange(kcat);
+  for (const [id, values] of API_CLIENTS) {
+    const runs = runsOf(id);
+    const cpu = cpuRange(runs);
+    const rate = rateRange(runs);
+    if (cpu !== undefined && kcatCpu !== undefined) {
+      rows.push({
+        target: "CPU per record ≤ librdkafka's",
+        row: `${name}, ${values}`,
+        ours: `${fmtUs(cpu.low)} (${fmtUs(cpu.high)} worst)`,
+        peer: `${fmtUs(kcatCpu.low)} (${fmtUs(kcatCpu.high)} worst)`,
+        ratio: cpu.low / kcatCpu.low,
+        met: cpu.low <= kcatCpu.low,
+      });
+    }
+    if (rate !== undefined && kcatRate !== undefined) {
+      rows.push({
+        target: "records/s ≥ librdkafka's",
+        row: `${name}, ${values}`,
+        ours: `${fmtRate(rate.high)} (${fmtRate(rate.low)} worst)`,
+        peer: `${fmtRate(kcatRate.high)} (${fmtRate(kcatRate.low)} worst)`,
+        ratio: rate.high / kcatRate.high,
+        met: rate.high >= kcatRate.high,
+      });
+    }
+  }
+  return rows;
+}
+
+/** Every target the run's results can judge, in the order of the issue that set them. */
+export function targetRows(results) {
+  const rows = [];
+  const e2e = results.e2e ?? [];
+  for (const acks of [1, -1]) {
+    const name = `100 B letters, acks=${acks === 1 ? "1" : "all"}`;
+    rows.push(
+      ...apiRows(name, (client) =>
+        e2e.filter((r) => r.valueSize === 100 && r.acks === acks && r.client === client),
+      ),
+    );
+  }
+  const codecs = results.codecs ?? [];
+  for (const codec of [...new Set(codecs.map((r) => r.codec))]) {
+    rows.push(
+      ...apiRows(`event lines, ${codec}`, (client) =>
+        codecs.filter((r) => r.codec === codec && r.client === client && !r.notRun),
+      ),
+    );
+  }
+  const best = bestRuns(e2e);
+  for (const acks of [1, -1]) {
+    const cli = best.get(`100|${acks}|cli`);
+    const kcat = best.get(`100|${acks}|kcat`);
+    if (!cli?.ok || !kcat?.ok) continue;
+    const ratio = cli.recordsPerSec / kcat.recordsPerSec;
+    rows.push({
+      target: `CLI from a file ≥ ${CLI_OVER_KCAT}× kcat's records/s (whole process)`,
+      row: `100 B letters, acks=${acks === 1 ? "1" : "all"}`,
+      ours: fmtRate(cli.recordsPerSec),
+      peer: fmtRate(kcat.recordsPerSec),
+      ratio,
+      met: ratio >= CLI_OVER_KCAT,
+    });
+  }
+  const counted = [...e2e, ...codecs].filter((r) => r.ok && !r.notRun);
+  if (counted.length > 0 && results.meta?.settings?.minRunSeconds !== undefined) {
+    const shortest = counted.reduce((a, r) => (r.seconds < a.seconds ? r : a));
+    rows.push({
+      target: `every counted run lasts ≥ ${MIN_RUN_SECONDS} s`,
+      row: `${counted.length} runs (e2e and codecs)`,
+      ours: `shortest ${shortest.seconds.toFixed(2)} s (${shortest.client}, ${shortest.codec ?? `${shortest.valueSize} B acks=${shortest.acks}`})`,
+      peer: "",
+      ratio: undefined,
+      met: shortest.seconds >= MIN_RUN_SECONDS,
+    });
+  }
+  for (const extra of results.extraTargets ?? []) rows.push(extra);
+  return rows;
+}
+
+/** The targets as a markdown section, or nothing when no target could be judged. */
+export function targetsSection(results) {
+  const rows = targetRows(results);
+  if (rows.length === 0) return [];
+  const met = rows.filter((r) => r.met).length;
+  const out = [
+    `### Targets: ${met} of ${rows.length} met`,
+    "",
+    "Each against librdkafka (kcat) in the same run. CPU per record is our API's own CPU from the " +
+      "first produce() to the end of close() (the client's cutting of file lines measured and " +
+      "taken out) beside kcat's whole process; records/s as in the tables below. Best of the " +
+      "runs, the worst in brackets.",
+    "",
+    "| target | case | this project | librdkafka | ratio | met |",
+    "|---|---|--:|--:|--:|---|",
+  ];
+  for (const r of rows) {
+    const ratio = r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`;
+    out.push(
+      `| ${r.target} | ${r.row} | ${r.ours} | ${r.peer} | ${ratio} | ${r.met ? "met" : "**not met**"} |`,
+    );
+  }
+  out.push("");
+  return out;
+}

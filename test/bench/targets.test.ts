@@ -1,0 +1,96 @@
+/**
+ * The bench's run sizing and its met/not-met verdicts (bench/lib/sizing.mjs,
+ * bench/lib/targets.mjs): pure functions over run records, checked by hand.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  MIN_RUN_SECONDS,
+  RunSizer,
+  recordsForMinimum,
+  runLengths,
+} from "../../bench/lib/sizing.mjs";
+import { targetRows } from "../../bench/lib/targets.mjs";
+
+describe("run sizing", () => {
+  it("sizes a run to outlast the minimum at the rate seen, in steps of 250,000", () => {
+    // 1M records in 0.5 s is 2M/s: 3.6 s of it is 7.2M, rounded up to 7.25M.
+    expect(recordsForMinimum(1_000_000, 0.5)).toBe(7_250_000);
+    expect(7_250_000 / 2_000_000).toBeGreaterThanOrEqual(MIN_RUN_SECONDS);
+    // Never fewer records than the run it was sized from.
+    expect(recordsForMinimum(1_000_000, 10)).toBe(1_000_000);
+    expect(recordsForMinimum(1_000_000, 0)).toBe(1_000_000);
+  });
+
+  it("learns only from successful runs and never sizes down", () => {
+    const sizer = new RunSizer();
+    sizer.learn("k", { ok: false, records: 1_000_000, seconds: 0.1 });
+    expect(sizer.recordsFor("k")).toBeUndefined();
+    sizer.learn("k", { ok: true, records: 1_000_000, seconds: 1 });
+    expect(sizer.recordsFor("k")).toBe(3_750_000);
+    sizer.learn("k", { ok: true, records: 3_750_000, seconds: 5 });
+    expect(sizer.recordsFor("k")).toBe(3_750_000);
+    sizer.learn("k", { ok: true, records: 3_750_000, seconds: 2 });
+    expect(sizer.recordsFor("k")).toBe(6_750_000);
+  });
+
+  it("reports the shortest counted run against the minimum", () => {
+    const runs = [
+      { ok: true, seconds: 3.2 },
+      { ok: true, seconds: 2.9 },
+      { ok: false, seconds: 0.2 },
+    ];
+    expect(runLengths(runs)).toEqual({ runs: 2, shortest: 2.9, longest: 3.2, met: false });
+    expect(runLengths([{ ok: false, seconds: 1 }])).toBeUndefined();
+  });
+});
+
+describe("targets", () => {
+  const run = (client: string, records: number, seconds: number, cpu: number, api?: number) => ({
+    client,
+    valueSize: 100,
+    acks: 1,
+    records,
+    seconds,
+    ok: true,
+    recordsPerSec: records / seconds,
+    cpuSeconds: cpu,
+    ...(api !== undefined && { apiCpuSeconds: api }),
+  });
+
+  it("compares our API's own CPU and best rate with kcat's, and the CLI with 1.2× kcat", () => {
+    const results = {
+      meta: { settings: { minRunSeconds: MIN_RUN_SECONDS } },
+      e2e: [
+        // Ours: 0.8 µs/record by the API window (the whole process, 1.2 µs, is not what counts).
+        run("ours", 4_000_000, 3.2, 4.8, 3.2),
+        run("ours", 4_000_000, 4, 4.8, 3.6),
+        run("ours-string", 4_000_000, 4, 5, 4.4),
+        run("kcat", 4_000_000, 3.5, 4),
+        run("cli", 4_000_000, 3.1, 5),
+      ],
+      codecs: [],
+    };
+    const rows = targetRows(results);
+    const find = (target: string, row: string) =>
+      rows.find((r) => r.target.startsWith(target) && r.row === row);
+    const cpu = find("CPU per record", "100 B letters, acks=1, Buffer values");
+    expect(cpu?.ratio).toBeCloseTo(0.8 / 1, 5);
+    expect(cpu?.met).toBe(true);
+    const cpuString = find("CPU per record", "100 B letters, acks=1, string values");
+    expect(cpuString?.ratio).toBeCloseTo(1.1, 5);
+    expect(cpuString?.met).toBe(false);
+    const rate = find("records/s", "100 B letters, acks=1, Buffer values");
+    expect(rate?.ratio).toBeCloseTo(3.5 / 3.2, 5);
+    expect(rate?.met).toBe(true);
+    expect(find("records/s", "100 B letters, acks=1, string values")?.met).toBe(false);
+    const cli = find("CLI from a file", "100 B letters, acks=1");
+    expect(cli?.ratio).toBeCloseTo(3.5 / 3.1, 5);
+    expect(cli?.met).toBe(false); // 1.13× < 1.2×
+    const lengths = rows.find((r) => r.target.startsWith("every counted run"));
+    expect(lengths?.met).toBe(true);
+  });
+
+  it("judges nothing it has no runs for", () => {
+    expect(targetRows({ meta: {}, e2e: [], codecs: [] })).toEqual([]);
+  });
+});
