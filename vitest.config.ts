@@ -17,6 +17,7 @@ const UNIT = [
   "test/producer/partitioners.test.ts",
   "test/producer/readme-table.test.ts",
   "test/package/cjs.test.ts",
+  "test/bench/eventloop.test.ts",
 ];
 
 export default defineConfig({
