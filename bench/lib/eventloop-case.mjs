@@ -183,7 +183,7 @@ async function runOne(ctx, client, rate, codec) {
 /**
  * Every run of the case. `ctx` is bench/run.mjs's context (admin, bootstrap, brokerPid, here,
  * timeoutSeconds); `opts`: log, repeat, clients, codecs, and `into`, the array the runs go to.
- * Each round runs the baseline, then every rate and codec, each with every client (the order
+ * Each round runs every rate, each after a baseline run, and every codec, each with every client (the order
  * of the clients turning each round); a cell a client cannot run is recorded once as not run,
  * with the reason. Returns the settings and availability, for the results' meta.
  */
@@ -195,14 +195,15 @@ export async function eventLoopCase(ctx, opts) {
   const codecs = c.codecs.filter((x) => opts.codecs?.includes(x) ?? true);
   const availability = await codecAvailability(clients, codecs);
   for (let rep = 0; rep < repeat; rep++) {
-    const base = { ...(await runOne(ctx, "idle", 0, "none")), rep };
-    into.push(base);
-    log(
-      base.ok
-        ? `  eventloop baseline (no client): p50 ${base.delayMs.p50.toFixed(2)} p99 ${base.delayMs.p99.toFixed(2)} max ${base.delayMs.max.toFixed(2)} ms`
-        : `  eventloop baseline: FAILED ${base.error}`,
-    );
     for (const rate of c.rates) {
+      // The baseline before each rate's runs: the machine's load moves within a round.
+      const base = { ...(await runOne(ctx, "idle", 0, "none")), rep };
+      into.push(base);
+      log(
+        base.ok
+          ? `  eventloop baseline (no client): p50 ${base.delayMs.p50.toFixed(2)} p99 ${base.delayMs.p99.toFixed(2)} max ${base.delayMs.max.toFixed(2)} ms, load ${base.load1.toFixed(2)}`
+          : `  eventloop baseline: FAILED ${base.error}`,
+      );
       for (const codec of codecs) {
         const order = clients.map((_, i) => clients[(i + rep) % clients.length]);
         for (const client of order) {
@@ -260,9 +261,11 @@ export function eventLoopSection(results) {
   const baseline = runs.filter((r) => r.client === "idle" && r.ok);
   if (baseline.length > 0) {
     const worst = (k) => Math.max(...baseline.map((r) => r.delayMs[k]));
+    const loads = baseline.map((r) => r.load1.toFixed(2)).join(", ");
     out.push(
-      `Baseline, no client (${baseline.length} run${baseline.length > 1 ? "s" : ""}, the worst of each): ` +
-        `p50 ${ms(worst("p50"))}, p99 ${ms(worst("p99"))}, max ${ms(worst("max"))} ms.`,
+      `Baseline, no client (${baseline.length} run${baseline.length > 1 ? "s" : ""}, one before each rate's runs, the worst of each): ` +
+        `p50 ${ms(worst("p50"))}, p99 ${ms(worst("p99"))}, max ${ms(worst("max"))} ms; load average (1 min) as they started: ${loads}. ` +
+        "The load as each run started is in the JSON (`load1`).",
     );
     out.push("");
   }
