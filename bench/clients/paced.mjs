@@ -214,6 +214,7 @@ const extra = client.extra();
 await client.close();
 report({
   client: s.client,
+  node: process.version,
   codec,
   rate: s.rate,
   valueSize: s.valueSize,
