@@ -290,7 +290,7 @@ export function eventLoopSection(results) {
         if (cell[0].notRun) {
           const line = `${name} ${codec}: ${cell[0].reason}`;
           if (!notRun.includes(line)) notRun.push(line);
-          out.push(`| ${name} | ${codec} | ${int(rate)} | not available | | | | | | |`);
+          out.push(`| ${name} | ${codec} | ${int(rate)} | not run (below) | | | | | | |`);
           continue;
         }
         const r = medianRun(cell);
