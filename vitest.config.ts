@@ -18,6 +18,7 @@ const UNIT = [
   "test/producer/readme-table.test.ts",
   "test/package/cjs.test.ts",
   "test/bench/targets.test.ts",
+  "test/bench/eventloop.test.ts",
 ];
 
 export default defineConfig({

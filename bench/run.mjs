@@ -18,6 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureRuntime, RUNTIMES, scriptCommand } from "../test/runtimes/runtimes.mjs";
 import { EVENT_MIN_SIZE, makeEventLines, writeDataFile, writeEventFile } from "./lib/data.mjs";
+import { EVENTLOOP_CASE, eventLoopCase } from "./lib/eventloop-case.mjs";
 import { killChildren, measureMethod, processCpuSeconds, runMeasured } from "./lib/measure.mjs";
 import { PARTITIONS_CASE, partitionsCase } from "./lib/partitions-case.mjs";
 import { javaVersion, PERF_CASE, perfCase } from "./lib/perf-case.mjs";
@@ -46,11 +47,13 @@ const CODEC_CLIENTS = ["ours", "ours-string", "kcat"];
 
 const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [options] after npm run build)
 
-  --case all|e2e|codecs|perf|txn|partitions|hotpath
+  --case all|e2e|codecs|perf|txn|partitions|eventloop|hotpath
                               what to run (default all); partitions: keyed records to
                               1, 100, 1,000 and 10,000 partitions, ours beside kcat;
                               txn: transactions of 100 ms, ours beside Java's
-                              ProducerPerformance (written to bench/results/txn.*)
+                              ProducerPerformance (written to bench/results/txn.*);
+                              eventloop: event-loop delay at 50,000 and 100,000
+                              records/s per codec, ours, KafkaJS, @platformatic/kafka
   --client LIST               clients, comma-separated (default ${CLIENTS.filter((c) => !c.optIn)
     .map((c) => c.id)
     .join(",")};
@@ -131,7 +134,11 @@ function parseArgs(argv) {
         break;
       case "--case":
         o.case = next();
-        if (!["all", "e2e", "codecs", "perf", "txn", "partitions", "hotpath"].includes(o.case))
+        if (
+          !["all", "e2e", "codecs", "perf", "txn", "partitions", "eventloop", "hotpath"].includes(
+            o.case,
+          )
+        )
           fail(`unknown case ${o.case}`);
         selective ||= o.case !== "all";
         break;
@@ -700,6 +707,7 @@ async function main() {
   const runPerf = opts.case === "all" || opts.case === "perf";
   const runPartitions = opts.case === "all" || opts.case === "partitions";
   const runTxn = opts.case === "all" || opts.case === "txn";
+  const runEventLoop = opts.case === "all" || opts.case === "eventloop";
   const codecClients = CODEC_CLIENTS.filter((c) => opts.clients.includes(c));
   const codecValues = opts.valuesGiven ? opts.values : [100];
   if (runCodecs) {
@@ -724,6 +732,7 @@ async function main() {
     perf: [],
     txn: [],
     partitions: [],
+    eventloop: [],
     rssScaling: undefined,
     hotpath: undefined,
   };
@@ -743,7 +752,14 @@ async function main() {
   }
 
   try {
-    if (runE2e || runPerf || runTxn || runPartitions || (runCodecs && codecClients.length > 0)) {
+    if (
+      runE2e ||
+      runPerf ||
+      runTxn ||
+      runPartitions ||
+      runEventLoop ||
+      (runCodecs && codecClients.length > 0)
+    ) {
       if (opts.clients.includes("kcat") && spawnSync("kcat", ["-V"]).status !== 0) {
         log("kcat is not installed (apt-get install kcat): running without the librdkafka figures");
         opts.clients = opts.clients.filter((c) => !c.startsWith("kcat"));
@@ -871,6 +887,13 @@ async function main() {
         // After the kcat check above, which may have dropped kcat from opts.clients.
         const clients = CODEC_CLIENTS.filter((c) => opts.clients.includes(c));
         await codecCase(ctx, opts, meta, clients, codecValues, results.codecs);
+      }
+      if (runEventLoop) {
+        log("eventloop: event-loop delay at a fixed rate, per codec and client");
+        const repeat = opts.repeatGiven ? opts.repeat : EVENTLOOP_CASE.repeat;
+        const { clients, codecs } = opts;
+        const into = results.eventloop;
+        meta.settings.eventloop = await eventLoopCase(ctx, { log, into, repeat, clients, codecs });
       }
       if (broker) {
         log("stopping the broker");

@@ -2,6 +2,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { RUNTIMES } from "../../test/runtimes/runtimes.mjs";
+import { eventLoopSection } from "./eventloop-case.mjs";
 import { partitionsMarkdown } from "./partitions-case.mjs";
 import { targetsSection } from "./targets.mjs";
 import { bestTxnRuns } from "./txn-case.mjs";
@@ -304,6 +305,8 @@ export function toMarkdown(results) {
   if (results.txn?.length > 0) out.push(...txnSection(results));
 
   if (results.codecs?.length > 0) out.push(...codecSection(results));
+
+  if (results.eventloop?.length > 0) out.push(...eventLoopSection(results));
 
   if (results.partitions?.length > 0) {
     const p = meta.settings.partitionsCase;
