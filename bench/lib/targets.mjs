@@ -1,5 +1,6 @@
 // The targets the bench holds this project to, each with its figure, librdkafka's from the same
 // run, and met or not met. Rows whose runs are missing are left out (a partial run says less).
+import { EVENTLOOP_CASE } from "./eventloop-case.mjs";
 import { bestRuns, cpuPerRecord } from "./report.mjs";
 import { MIN_RUN_SECONDS } from "./sizing.mjs";
 
@@ -109,7 +110,38 @@ export function targetRows(results) {
       met: shortest.seconds >= MIN_RUN_SECONDS,
     });
   }
-  for (const extra of results.extraTargets ?? []) rows.push(extra);
+  rows.push(...eventLoopRows(results.eventloop ?? []));
+  return rows;
+}
+
+/** The event loop's p99 and max over every run of ours, against their limits. */
+function eventLoopRows(runs) {
+  const t = EVENTLOOP_CASE.targets;
+  const ours = runs.filter((r) => r.client === t.client && !r.notRun);
+  if (ours.length === 0) return [];
+  const ok = ours.filter((r) => r.ok);
+  const rows = [];
+  for (const [k, limit] of [
+    ["p99", t.p99Ms],
+    ["max", t.maxMs],
+  ]) {
+    const worst = ok.reduce(
+      (w, r) => (w === undefined || r.delayMs[k] > w.delayMs[k] ? r : w),
+      undefined,
+    );
+    const over = ok.filter((r) => r.delayMs[k] > limit).length;
+    rows.push({
+      target: `event-loop delay ${k} ≤ ${limit} ms, every codec and rate`,
+      row: `1 KiB event lines, ${ours.length} runs`,
+      ours:
+        worst === undefined
+          ? "no successful run"
+          : `worst ${worst.delayMs[k].toFixed(2)} ms (${worst.codec}, ${fmtRate(worst.rate)}/s); ${over} over`,
+      peer: "",
+      ratio: undefined,
+      met: worst !== undefined && over === 0 && ok.length === ours.length,
+    });
+  }
   return rows;
 }
 

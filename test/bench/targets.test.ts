@@ -94,3 +94,27 @@ describe("targets", () => {
     expect(targetRows({ meta: {}, e2e: [], codecs: [] })).toEqual([]);
   });
 });
+
+describe("event-loop targets", () => {
+  const run = (codec: string, rate: number, p99: number, max: number, ok = true) => ({
+    client: "ours",
+    codec,
+    rate,
+    ok,
+    delayMs: { p50: 1, p99, max },
+  });
+
+  it("is met only when every run of ours is within p99 ≤ 5 ms and max ≤ 20 ms", () => {
+    const within = [run("none", 50_000, 2, 9), run("lz4", 100_000, 4.9, 19.9)];
+    const rows = targetRows({ meta: {}, e2e: [], codecs: [], eventloop: within });
+    expect(rows.map((r) => r.met)).toEqual([true, true]);
+    const over = [...within, run("snappy", 100_000, 5.1, 12)];
+    const [p99, max] = targetRows({ meta: {}, e2e: [], codecs: [], eventloop: over });
+    expect(p99?.met).toBe(false);
+    expect(p99?.ours).toContain("snappy");
+    expect(max?.met).toBe(true);
+    // A failed run is not a pass.
+    const failed = [...within, run("gzip", 50_000, 0, 0, false)];
+    expect(targetRows({ meta: {}, e2e: [], codecs: [], eventloop: failed })[0]?.met).toBe(false);
+  });
+});
