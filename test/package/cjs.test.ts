@@ -2,7 +2,7 @@
  * The package as a consumer installs it: `npm pack` of the built tree, installed
  * into a fresh CommonJS project, then loaded with require(), with import, typechecked
  * as a CommonJS TypeScript project (moduleResolution node16) and run as `npx event-kafka`.
- * Needs dist/ (`npm test` builds first) and crc-32/snappyjs in npm's cache.
+ * Needs dist/ (`npm test` builds first) and snappyjs in npm's cache.
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
