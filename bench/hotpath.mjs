@@ -426,7 +426,11 @@ function cCodecs(file, seconds) {
     const why = e.code === "ENOENT" ? "no gcc" : String(e.stderr ?? e.message).split("\n")[0];
     return { skipped: `C codecs skipped (${why}); ${how}` };
   }
-  return JSON.parse(execFileSync(exe, [file, String(seconds)], { encoding: "utf8" }));
+  try {
+    return JSON.parse(execFileSync(exe, [file, String(seconds)], { encoding: "utf8" }));
+  } catch (e) {
+    return { skipped: `C codecs failed (${String(e.stderr || e.message).trim()}); ${how}` };
+  }
 }
 
 /** Compression MB/s and ratio of each codec, ours and the C libraries', on the same records. */
