@@ -7,17 +7,37 @@
 //   same frames to /dev/null;
 // - copy: the same values Buffer.copy'd one by one into a 1 MB arena (the ceiling: any encoder
 //   must at least copy every value once);
-// - crc32c: MB/s of the record batch checksum over 1 MB, beside Buffer.copy of 1 MB.
+// - crc32c: MB/s of the record batch checksum over 1 MB and 64 KB, ours beside the crc-32
+//   package's (a dev dependency, for comparison) and Buffer.copy of as many bytes (the ceiling);
+// - codecs: compression MB/s (input bytes per second) and ratio of none/snappy/lz4/zstd/gzip on
+//   the records section of a real record batch of the JSON event lines the codec case sends
+//   (64 KB and about 1 MB, the producer's default batch), beside the C libraries on the same
+//   bytes at librdkafka's default levels (bench/codecs/cbench.c, compiled here with gcc; the
+//   C row is skipped, with a line saying how to get it, where gcc or a library is missing).
 //
-//   node bench/hotpath.mjs [--value 100,1024] [--seconds S] [--json]
+//   node bench/hotpath.mjs [--value 100,1024] [--seconds S] [--parts records,crc32c,codecs] [--json]
 //
 // Runs from the built dist/ (npm run build first).
-import { closeSync, openSync, writevSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writevSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Cluster } from "../dist/client/cluster.js";
 import { Producer } from "../dist/index.js";
 import {
   ApiKey,
+  compressSync,
   crc32c,
   decodeProduceRequest,
   encodeProduceRequest,
@@ -26,8 +46,12 @@ import {
   Reader,
   RecordBatchBuilder,
   Writer,
+  zstdAvailable,
 } from "../dist/protocol/index.js";
-import { makeValues, POOL } from "./lib/data.mjs";
+import { makeEventLines, makeValues, POOL } from "./lib/data.mjs";
+import { CODECS, codecLines } from "./lib/report.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 const MASK = POOL - 1;
 /** Records produced per turn of the event loop, as bench/clients/ours.mjs does. */
@@ -301,9 +325,154 @@ function nullSinkProducer(values, acks = 1) {
   return { run, close: () => producer.close(1000) };
 }
 
-export async function hotpath({ valueSizes = [100, 1024], seconds = 1 } = {}) {
+/** The crc-32 package's CRC-32C (a dev dependency now), or undefined where it is not installed. */
+function packageCrc32c() {
+  try {
+    const CRC32C = createRequire(import.meta.url)("crc-32/crc32c.js");
+    return (buf) => CRC32C.buf(buf, 0) >>> 0;
+  } catch {
+    return undefined;
+  }
+}
+
+/** MB/s of `fn()` over `bytes` bytes a call: the best of 5 passes. */
+function mbps(fn, bytes, seconds) {
+  const calls = Math.max(1, Math.floor((1 << 22) / bytes)); // about 4 MB a turn
+  return (
+    (rateOf(
+      (n) => {
+        for (let k = 0; k < n; k++) fn();
+      },
+      calls,
+      seconds,
+    ) *
+      bytes) /
+    1e6
+  );
+}
+
+/** CRC-32C MB/s over 1 MB and 64 KB: ours, the crc-32 package's, and Buffer.copy of as many bytes. */
+function crcFigures(seconds) {
+  const block = Buffer.concat(makeValues(1024));
+  const pkg = packageCrc32c();
+  const sizes = [];
+  let sink = 0;
+  for (const bytes of [1 << 20, 1 << 16]) {
+    // At byte 1 of the arena, as a batch's CRC range starts unaligned (at byte 21 of the batch).
+    const arena = Buffer.concat([block, block]).subarray(0, bytes + 1);
+    const data = arena.subarray(1);
+    const dst = Buffer.allocUnsafe(bytes);
+    const ours = mbps(
+      () => {
+        sink ^= crc32c(data);
+      },
+      bytes,
+      seconds,
+    );
+    if (pkg !== undefined && pkg(data) !== crc32c(data)) {
+      throw new Error("bench/hotpath.mjs: crc32c disagrees with the crc-32 package");
+    }
+    const theirs =
+      pkg === undefined
+        ? null
+        : mbps(
+            () => {
+              sink ^= pkg(data);
+            },
+            bytes,
+            seconds,
+          );
+    const copy = mbps(() => data.copy(dst), bytes, seconds);
+    sizes.push({ blockBytes: bytes, crc32cMBps: ours, crc32cPackageMBps: theirs, copyMBps: copy });
+  }
+  // The keys of the 1 MB figures as before, the sizes beside them.
+  return { ...sizes[0], checksum: sink >>> 0, sizes };
+}
+
+/**
+ * The uncompressed records section of one record batch of 100 B event lines, as the producer
+ * hands it to the codec: a batch built by RecordBatchBuilder without compression, past its
+ * 61-byte header, of at most `bytes` bytes.
+ */
+function recordsSection(bytes) {
+  const lines = makeEventLines(100, Math.ceil(bytes / 100)).map((l) => Buffer.from(l));
+  const w = new Writer(bytes + 1024);
+  const b = new RecordBatchBuilder().begin(w);
+  const now = Date.now();
+  for (const line of lines) {
+    if (b.byteLength - 61 + line.length + 16 > bytes) break;
+    b.append(null, line, now);
+  }
+  b.finish();
+  return Buffer.from(w.finish().subarray(61));
+}
+
+/** The C codecs' figures on `file`, or { skipped } saying why there are none and how to get them. */
+function cCodecs(file, seconds) {
+  const how =
+    "to get the C row: apt-get install gcc libsnappy-dev liblz4-dev libzstd-dev zlib1g-dev";
+  const source = join(here, "codecs", "cbench.c");
+  const hash = createHash("sha256").update(readFileSync(source)).digest("hex").slice(0, 12);
+  const dir = join(tmpdir(), "event-kafka-cbench");
+  const exe = join(dir, `cbench-${hash}`);
+  try {
+    if (!existsSync(exe)) {
+      mkdirSync(dir, { recursive: true });
+      execFileSync("gcc", ["-O2", "-o", exe, source, "-lsnappy", "-llz4", "-lzstd", "-lz"], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+    }
+  } catch (e) {
+    const why = e.code === "ENOENT" ? "no gcc" : String(e.stderr ?? e.message).split("\n")[0];
+    return { skipped: `C codecs skipped (${why}); ${how}` };
+  }
+  try {
+    return JSON.parse(execFileSync(exe, [file, String(seconds)], { encoding: "utf8" }));
+  } catch (e) {
+    return { skipped: `C codecs failed (${String(e.stderr || e.message).trim()}); ${how}` };
+  }
+}
+
+/** Compression MB/s and ratio of each codec, ours and the C libraries', on the same records. */
+function codecFigures(seconds) {
+  const sizes = [];
+  let cSkipped;
+  for (const bytes of [1 << 16, 1 << 20]) {
+    const data = recordsSection(bytes);
+    const ours = {};
+    for (const codec of CODECS) {
+      if (codec === "zstd" && !zstdAvailable()) {
+        ours[codec] = null;
+        continue;
+      }
+      if (codec === "none") {
+        // No codec, no work: the row is a copy into a buffer made once, as C's memcpy row.
+        const dst = Buffer.allocUnsafe(data.length);
+        ours[codec] = { MBps: mbps(() => data.copy(dst), data.length, seconds), ratio: 1 };
+        continue;
+      }
+      const len = compressSync(codec, data).length;
+      ours[codec] = {
+        MBps: mbps(() => compressSync(codec, data), data.length, seconds),
+        ratio: data.length / len,
+      };
+    }
+    const file = join(tmpdir(), `event-kafka-records-${process.pid}-${bytes}.bin`);
+    writeFileSync(file, data);
+    const c = cCodecs(file, seconds);
+    if (c.skipped !== undefined) cSkipped = c.skipped;
+    sizes.push({ inputBytes: data.length, ours, c: c.skipped === undefined ? c : null });
+  }
+  return { level: "default", sizes, cSkipped };
+}
+
+export async function hotpath({
+  valueSizes = [100, 1024],
+  seconds = 1,
+  parts = ["records", "crc32c", "codecs"],
+} = {}) {
   const results = { records: [], crc32c: undefined };
-  for (const size of valueSizes) {
+  for (const size of parts.includes("records") ? valueSizes : []) {
     const values = makeValues(size);
     const chunk = size <= 128 ? 100_000 : 20_000;
     const copy = rateOf(copyRecords(values), chunk, seconds);
@@ -318,30 +487,8 @@ export async function hotpath({ valueSizes = [100, 1024], seconds = 1 } = {}) {
       producerRecordsPerSec: producerRate,
     });
   }
-  const block = makeValues(1024).reduce((acc, v) => Buffer.concat([acc, v]), Buffer.alloc(0));
-  const mb = Buffer.concat([block, block]).subarray(0, 1 << 20);
-  const dst = Buffer.allocUnsafe(mb.length);
-  let sink = 0;
-  const crcRate = rateOf(
-    (n) => {
-      for (let k = 0; k < n; k++) sink ^= crc32c(mb);
-    },
-    16,
-    seconds,
-  );
-  const copyRate = rateOf(
-    (n) => {
-      for (let k = 0; k < n; k++) mb.copy(dst);
-    },
-    256,
-    seconds,
-  );
-  results.crc32c = {
-    blockBytes: mb.length,
-    crc32cMBps: (crcRate * mb.length) / 1e6,
-    copyMBps: (copyRate * mb.length) / 1e6,
-    checksum: sink >>> 0,
-  };
+  if (parts.includes("crc32c")) results.crc32c = crcFigures(seconds);
+  if (parts.includes("codecs")) results.codecs = codecFigures(seconds);
   closeSync(devNull);
   return results;
 }
@@ -356,6 +503,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const out = await hotpath({
     valueSizes: value ? value.split(",").map(Number) : [100, 1024],
     seconds: Number(opt("--seconds") ?? 1),
+    parts: opt("--parts")?.split(","),
   });
   if (args.includes("--json")) process.stdout.write(`${JSON.stringify(out)}\n`);
   else {
@@ -365,8 +513,12 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
         `${r.valueSize} B values: producer ${f(r.producerRecordsPerSec)} rec/s, encoder ${f(r.encoderRecordsPerSec)} rec/s, Buffer.copy ${f(r.copyRecordsPerSec)} rec/s`,
       );
     }
-    console.log(
-      `crc32c ${f(out.crc32c.crc32cMBps)} MB/s, Buffer.copy ${f(out.crc32c.copyMBps)} MB/s (1 MB blocks)`,
-    );
+    for (const c of out.crc32c?.sizes ?? []) {
+      const pkg = c.crc32cPackageMBps === null ? "n/a" : f(c.crc32cPackageMBps);
+      console.log(
+        `crc32c ${f(c.crc32cMBps)} MB/s (crc-32 package ${pkg}), Buffer.copy ${f(c.copyMBps)} MB/s (${c.blockBytes >> 10} KB blocks)`,
+      );
+    }
+    if (out.codecs) for (const line of codecLines(out.codecs)) console.log(line);
   }
 }

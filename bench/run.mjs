@@ -26,6 +26,7 @@ import {
   bestCodecRuns,
   bestRuns,
   CLIENTS,
+  codecLines,
   toMarkdown,
   toSvg,
   updateReadme,
@@ -915,8 +916,13 @@ async function main() {
           )} rec/s, Buffer.copy ${fmt(r.copyRecordsPerSec)} rec/s`,
         );
       }
-      const c = results.hotpath.crc32c;
-      log(`  crc32c ${fmt(c.crc32cMBps)} MB/s, Buffer.copy ${fmt(c.copyMBps)} MB/s`);
+      for (const c of results.hotpath.crc32c.sizes) {
+        const pkg = c.crc32cPackageMBps === null ? "n/a" : fmt(c.crc32cPackageMBps);
+        log(
+          `  crc32c ${fmt(c.crc32cMBps)} MB/s (crc-32 package ${pkg}), Buffer.copy ${fmt(c.copyMBps)} MB/s (${c.blockBytes >> 10} KB)`,
+        );
+      }
+      for (const line of codecLines(results.hotpath.codecs)) log(`  ${line}`);
     }
   } finally {
     await cleanup();

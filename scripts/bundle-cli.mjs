@@ -13,8 +13,8 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  // The CommonJS dependencies (crc-32, snappyjs) are wrapped; their require() of
-  // Node built-ins needs a require in an ES module.
+  // A CommonJS module bundled in is wrapped; its require() of Node
+  // built-ins needs a require in an ES module.
   banner: {
     js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
   },

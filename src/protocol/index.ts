@@ -17,7 +17,7 @@ export * from "./add-partitions-to-txn.js";
 export * from "./api-keys.js";
 export * from "./api-versions.js";
 export * from "./compression/index.js";
-export * from "./crc32c.js";
+export { crc32c } from "./crc32c.js";
 export * from "./end-txn.js";
 export * from "./errors.js";
 export * from "./find-coordinator.js";

@@ -1,5 +1,6 @@
+import CRC32C from "crc-32/crc32c.js";
 import { describe, expect, it } from "vitest";
-import { crc32c } from "../../src/protocol/crc32c.js";
+import { crc32c, crc32cRange } from "../../src/protocol/crc32c.js";
 import { crc32cBitwise, prng as rng } from "../helpers/bytes.js";
 
 describe("crc32c", () => {
@@ -68,6 +69,47 @@ describe("crc32c", () => {
     }
     expect(crc32c(buf, 5)).toBe(crc32cBitwise(buf.subarray(5)));
     expect(crc32c(buf, 7, 7)).toBe(0);
+  });
+
+  it("agrees with the crc-32 package on lengths 0..5000 at any offset, both read paths", () => {
+    const next = rng(0x1edc6f41);
+    // One arena, so subarrays start at every byteOffset mod 4 of the same ArrayBuffer.
+    const arena = Buffer.from(Array.from({ length: 12_000 }, () => next() & 0xff));
+    for (let t = 0; t < 400; t++) {
+      const len = t < 100 ? t : next() % 5001;
+      const at = next() % (arena.length - len - 16);
+      const view = arena.subarray(at, at + len + 16);
+      const a = next() % 8;
+      const b = Math.max(a, view.length - (next() % 8));
+      const expected = CRC32C.buf(view.subarray(a, b), 0) >>> 0;
+      expect(crc32c(view, a, b)).toBe(expected);
+      expect(crc32cRange(view, a, b, false)).toBe(expected);
+      // A fresh, unshared buffer too (a view cached for the arena must not be used).
+      expect(crc32c(Uint8Array.prototype.slice.call(view, a, b))).toBe(expected);
+    }
+  });
+
+  it("reads the words of a resizable ArrayBuffer after it grows or shrinks", () => {
+    const next = rng(7);
+    // Resizable ArrayBuffers (ES2024) are in Node 20's V8 but not in this project's TS lib.
+    const Resizable = ArrayBuffer as unknown as new (
+      n: number,
+      o: { maxByteLength: number },
+    ) => ArrayBuffer & { resize(n: number): void };
+    const ab = new Resizable(256, { maxByteLength: 4096 });
+    const fill = () => {
+      const all = new Uint8Array(ab);
+      for (let i = 0; i < all.length; i++) all[i] = next() & 0xff;
+      return all;
+    };
+    let all = fill();
+    expect(crc32c(all, 3)).toBe(crc32cBitwise(all.subarray(3)));
+    ab.resize(4096);
+    all = fill();
+    expect(crc32c(all, 1)).toBe(crc32cBitwise(all.subarray(1)));
+    ab.resize(128);
+    all = fill();
+    expect(crc32c(all, 2)).toBe(crc32cBitwise(all.subarray(2)));
   });
 
   it("rejects a range outside the buffer", () => {

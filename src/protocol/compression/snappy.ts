@@ -1,9 +1,11 @@
 /**
- * Snappy for codec 2. Compression is `snappyjs`, written as one raw snappy
- * block, as librdkafka does. Decompression is written here (snappyjs's decoder
- * does not check that a copy stays inside the output or that the output is
- * complete) and accepts both the raw format and the xerial framing that the
- * Java client (snappy-java's SnappyOutputStream) writes:
+ * Snappy for codec 2, both directions written here. Compression writes one
+ * raw snappy block, as librdkafka does, with the reference's algorithm: the
+ * input in 64 KB fragments, each matched on a hash of 4-byte sequences with
+ * the search step growing over incompressible stretches. Decompression checks
+ * that a copy stays inside the output and that the output is complete, and
+ * accepts both the raw format and the xerial framing that the Java client
+ * (snappy-java's SnappyOutputStream) writes:
  *
  *   magic [8]byte               0x82 "SNAPPY" 0x00
  *   version int32 BE            1
@@ -17,7 +19,6 @@
  *   10 copy: length 1..64 in bits 2-7, offset u16 LE
  *   11 copy: length 1..64 in bits 2-7, offset u32 LE
  */
-import SnappyJS from "snappyjs";
 import { ProtocolError } from "../protocol-error.js";
 import type { DecompressOptions } from "./options.js";
 
@@ -36,13 +37,203 @@ function corrupt(message: string, offset?: number): ProtocolError {
   return new ProtocolError("CORRUPT_COMPRESSED_DATA", `snappy: ${message}`, offset);
 }
 
-/** Compresses `data` into one raw snappy block (a fresh buffer). */
-export function snappyCompress(data: Uint8Array): Buffer {
-  const view = Buffer.isBuffer(data)
-    ? data
-    : Buffer.from(data.buffer, data.byteOffset, data.length);
-  return SnappyJS.compress(view);
+// ---------------------------------------------------------------------------
+// Compression
+
+/** Fragments are compressed independently, so every copy offset fits 16 bits. */
+const FRAGMENT = 65536;
+/** The last bytes of a fragment are never searched: word loads stay inside it. */
+const INPUT_MARGIN = 15;
+/** The table's size bounds, as the reference's: 2^8, up to 2^14 entries used. */
+const MIN_HASH_LOG = 8;
+const HASH_LOG = 14;
+/** Entry values stay below 2^31: past this the table is cleared once. */
+const EPOCH_LIMIT = 0x4000_0000;
+
+// One table for every call: an entry is `position + delta`, with `delta` moved on by each
+// fragment, so entries of earlier fragments read as positions before the fragment and the
+// table needs no clearing (64 KB cleared per fragment cost as much as a short input).
+const table = new Int32Array(1 << HASH_LOG);
+let epoch = 1;
+
+/** Worst-case size of the raw snappy block of `n` bytes (the reference's bound). */
+export function snappyMaxCompressedLength(n: number): number {
+  return 32 + n + Math.floor(n / 6);
 }
+
+function hash(seq: number, shift: number): number {
+  return Math.imul(seq, 0x1e35a7bd) >>> shift;
+}
+
+/** A little-endian view of `b`, for 32-bit loads at any offset. */
+function viewOf(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Writes the literal `src[from, to)` (not empty) at `d`; returns the end. */
+function putLiteral(src: Uint8Array, from: number, to: number, dst: Uint8Array, d: number): number {
+  const n = to - from;
+  const l = n - 1;
+  if (l < 60) {
+    dst[d++] = l << 2;
+  } else if (l < 0x100) {
+    dst[d++] = 60 << 2;
+    dst[d++] = l;
+  } else if (l < 0x1_0000) {
+    dst[d++] = 61 << 2;
+    dst[d++] = l & 0xff;
+    dst[d++] = l >>> 8;
+  } else if (l < 0x100_0000) {
+    dst[d++] = 62 << 2;
+    dst[d++] = l & 0xff;
+    dst[d++] = (l >>> 8) & 0xff;
+    dst[d++] = l >>> 16;
+  } else {
+    dst[d++] = 63 << 2;
+    dst[d++] = l & 0xff;
+    dst[d++] = (l >>> 8) & 0xff;
+    dst[d++] = (l >>> 16) & 0xff;
+    dst[d++] = l >>> 24;
+  }
+  // Short runs by hand: cheaper than a subarray and a native call.
+  if (n <= 16) for (let i = 0; i < n; i++) dst[d + i] = src[from + i]!;
+  else dst.set(src.subarray(from, to), d);
+  return d + n;
+}
+
+/** Writes a copy of 4..64 bytes: 2 bytes when it fits copy-1, else 3 (copy-2). */
+function putCopyUpTo64(dst: Uint8Array, d: number, offset: number, len: number): number {
+  if (len < 12 && offset < 2048) {
+    dst[d++] = 1 | ((len - 4) << 2) | ((offset >>> 8) << 5);
+    dst[d++] = offset & 0xff;
+  } else {
+    dst[d++] = 2 | ((len - 1) << 2);
+    dst[d++] = offset & 0xff;
+    dst[d++] = offset >>> 8;
+  }
+  return d;
+}
+
+/** Writes a copy of any length >= 4 as 64-byte pieces, never leaving a piece under 4. */
+function putCopy(dst: Uint8Array, d: number, offset: number, len: number): number {
+  while (len >= 68) {
+    d = putCopyUpTo64(dst, d, offset, 64);
+    len -= 64;
+  }
+  if (len > 64) {
+    d = putCopyUpTo64(dst, d, offset, 60);
+    len -= 60;
+  }
+  return putCopyUpTo64(dst, d, offset, len);
+}
+
+/** Length of the common run at `a` and `b` (`b` < `a`), `a` not passing `limit`. */
+function commonLength(sv: DataView, src: Uint8Array, a: number, b: number, limit: number): number {
+  const from = a;
+  while (a <= limit - 4) {
+    const x = sv.getInt32(a, true) ^ sv.getInt32(b, true);
+    // The number of equal low-order bytes of the two words.
+    if (x !== 0) return a - from + ((31 - Math.clz32(x & -x)) >>> 3);
+    a += 4;
+    b += 4;
+  }
+  while (a < limit && src[a] === src[b]) {
+    a++;
+    b++;
+  }
+  return a - from;
+}
+
+/** Compresses the fragment `src[start, end)` into `dst` at `d`; returns the end in `dst`. */
+function compressFragment(
+  src: Uint8Array,
+  sv: DataView,
+  start: number,
+  end: number,
+  dst: Uint8Array,
+  d: number,
+): number {
+  const len = end - start;
+  if (len < INPUT_MARGIN + 2) return len === 0 ? d : putLiteral(src, start, end, dst, d);
+  if (epoch > EPOCH_LIMIT) {
+    table.fill(0);
+    epoch = 1;
+  }
+  const delta = epoch - start;
+  epoch += len + 1;
+  // As the reference sizes its table: the power of two >= the fragment, within the bounds.
+  let bits = MIN_HASH_LOG;
+  while (bits < HASH_LOG && 1 << bits < len) bits++;
+  const shift = 32 - bits;
+  const ipLimit = end - INPUT_MARGIN;
+  let anchor = start;
+  let ip = start + 1;
+  let nextHash = hash(sv.getInt32(ip, true), shift);
+  search: for (;;) {
+    // Probe every position at first, then further apart the longer nothing matches.
+    let skip = 32;
+    let next = ip;
+    let ref: number;
+    do {
+      ip = next;
+      const h = nextHash;
+      next = ip + (skip++ >> 5);
+      if (next > ipLimit) break search;
+      nextHash = hash(sv.getInt32(next, true), shift);
+      // An entry from before this fragment reads as its start, as the reference's
+      // zeroed table does.
+      ref = Math.max(table[h]! - delta, start);
+      table[h] = ip + delta;
+    } while (sv.getInt32(ip, true) !== sv.getInt32(ref, true));
+    d = putLiteral(src, anchor, ip, dst, d);
+    // One copy after another while the position after a copy matches too.
+    do {
+      const matched = 4 + commonLength(sv, src, ip + 4, ref + 4, end);
+      d = putCopy(dst, d, ip - ref, matched);
+      ip += matched;
+      anchor = ip;
+      if (ip >= ipLimit) break search;
+      table[hash(sv.getInt32(ip - 1, true), shift)] = ip - 1 + delta;
+      const h = hash(sv.getInt32(ip, true), shift);
+      ref = Math.max(table[h]! - delta, start);
+      table[h] = ip + delta;
+    } while (sv.getInt32(ip, true) === sv.getInt32(ref, true));
+    nextHash = hash(sv.getInt32(++ip, true), shift);
+  }
+  return anchor < end ? putLiteral(src, anchor, end, dst, d) : d;
+}
+
+/** Reused output scratch, kept while it stays this small. */
+const SCRATCH_KEEP = 4 * 1024 * 1024;
+let scratch = Buffer.allocUnsafe(0);
+
+/** Compresses `data` into one raw snappy block (a fresh buffer of exactly its size). */
+export function snappyCompress(data: Uint8Array): Buffer {
+  const n = data.length;
+  if (n > 0xffff_ffff) throw new RangeError(`snappy: ${n} bytes is more than a block holds`);
+  const need = snappyMaxCompressedLength(n);
+  let out = scratch;
+  if (out.length < need) {
+    out = Buffer.allocUnsafe(need);
+    if (need <= SCRATCH_KEEP) scratch = out;
+  }
+  let d = 0;
+  // The preamble: the uncompressed length as a uvarint.
+  let v = n;
+  while (v >= 0x80) {
+    out[d++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[d++] = v;
+  const sv = viewOf(data);
+  for (let start = 0; start < n; start += FRAGMENT) {
+    d = compressFragment(data, sv, start, Math.min(start + FRAGMENT, n), out, d);
+  }
+  return Buffer.from(out.subarray(0, d));
+}
+
+// ---------------------------------------------------------------------------
+// Decompression
 
 /** Whether `data` starts with the xerial (snappy-java stream) magic. */
 export function isXerialSnappy(data: Uint8Array): boolean {

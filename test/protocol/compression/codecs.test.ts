@@ -257,7 +257,11 @@ describe("compressed record batches", () => {
 });
 
 describe("finishAsync() state", () => {
-  const inputs = mixedRecords();
+  // Past GZIP_SYNC_MAX, so gzip really goes to the thread pool (smaller inputs seal in place).
+  const inputs: RecordInput[] = [
+    ...mixedRecords(),
+    { key: "more", value: jsonLogLines(40_000), timestamp: T0 + 5 },
+  ];
   const begin = (w: Writer, codec: CompressionCodec = "gzip") => {
     const b = new RecordBatchBuilder().begin(w, { baseTimestamp: T0, compression: codec });
     for (const r of inputs) b.append(r.key, r.value, r.timestamp!, r.headers);

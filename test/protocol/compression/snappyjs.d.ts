@@ -1,4 +1,4 @@
-// The slice of snappyjs (plain JavaScript, no bundled types) used by snappy.ts.
+// The slice of snappyjs (plain JavaScript, no bundled types) the tests use as a reference.
 declare module "snappyjs" {
   const SnappyJS: {
     /** Raw snappy; a Buffer in gives a Buffer out. */
