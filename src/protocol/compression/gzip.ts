@@ -8,10 +8,12 @@
  * concatenated gzip members (zlib does) and maps every zlib failure to
  * ProtocolError CORRUPT_COMPRESSED_DATA.
  */
+
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { ProtocolError } from "../protocol-error.js";
 import type { DecompressOptions } from "./options.js";
+import { compressionSlots } from "./pool-slots.js";
 
 const gunzipAsync = promisify(zlib.gunzip);
 
@@ -55,8 +57,11 @@ export function gzipCompressAsync(data: Uint8Array, level = -1): Promise<Buffer>
   try {
     const o = options(level);
     if (data.length <= GZIP_SYNC_MAX) return Promise.resolve(zlib.gzipSync(data, o));
-    return new Promise((resolve, reject) =>
-      zlib.gzip(data, o, (err, out) => (err ? reject(err) : resolve(out))),
+    return compressionSlots.run(
+      () =>
+        new Promise((resolve, reject) =>
+          zlib.gzip(data, o, (err, out) => (err ? reject(err) : resolve(out))),
+        ),
     );
   } catch (e) {
     return Promise.reject(e);

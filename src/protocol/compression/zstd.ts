@@ -9,11 +9,13 @@
  * `zstdCompressAsync` runs in zlib's thread pool above ZSTD_SYNC_MAX bytes and
  * in place below, where the hop costs more than the work.
  */
+
 import zlib from "node:zlib";
 import { runtimeName } from "../../runtime.js";
 import { ProtocolError } from "../protocol-error.js";
 import { zlibFailure } from "./gzip.js";
 import type { DecompressOptions } from "./options.js";
+import { compressionSlots } from "./pool-slots.js";
 
 export const ZSTD_MAX_LEVEL = 22;
 /** zstd's own default level (ZSTD_CLEVEL_DEFAULT), what -1 selects. */
@@ -166,12 +168,15 @@ export function zstdCompressAsync(data: Uint8Array, level = -1): Promise<Buffer>
       return Promise.reject(e);
     }
   }
-  return new Promise((resolve, reject) => {
-    const z = zstd();
-    z.zstdCompress(data, compressOptions(z, level, data.length), (err, out) =>
-      err ? reject(err) : resolve(out),
-    );
-  });
+  return compressionSlots.run(
+    () =>
+      new Promise((resolve, reject) => {
+        const z = zstd();
+        z.zstdCompress(data, compressOptions(z, level, data.length), (err, out) =>
+          err ? reject(err) : resolve(out),
+        );
+      }),
+  );
 }
 
 export function zstdDecompress(data: Uint8Array, o: DecompressOptions = {}): Buffer {
