@@ -7,7 +7,7 @@
  * version needed.
  *
  * `compress()` / `decompress()` are async: gzip and zstd run in zlib's thread
- * pool (compression only above 32 KB and 256 KB: below, the hop costs more
+ * pool (compression only above 32 KB and 64 KB: below, the hop costs more
  * CPU than the work; at most one compression per core but one at once, see
  * pool-slots.ts), lz4 gives the event loop a turn every 1 MB (64 KB at levels 3..12),
  * snappy is synchronous (one raw snappy block cannot be cut; ours does some
