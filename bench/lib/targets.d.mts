@@ -5,7 +5,7 @@ export interface TargetRow {
   ours: string;
   peer: string;
   ratio: number | undefined;
-  met: boolean;
+  met: boolean | undefined;
 }
 export const CLI_OVER_KCAT: number;
 export function targetRows(results: object): TargetRow[];

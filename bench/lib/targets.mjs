@@ -111,6 +111,47 @@ export function targetRows(results) {
     });
   }
   rows.push(...eventLoopRows(results.eventloop ?? []));
+  rows.push(...hotpathRows(results.hotpath));
+  return rows;
+}
+
+/** Several times the crc-32 package's speed, the issue's aim for a slicing implementation. */
+export const CRC_OVER_PACKAGE = 2;
+
+/**
+ * The hot path's pieces against their ceilings: CRC32C against the crc-32 package it
+ * replaced (judged) and Buffer.copy; each codec's compression against the C library on the
+ * same bytes (a figure, not judged: the C codecs are the ceiling, not a target).
+ */
+function hotpathRows(hotpath) {
+  if (hotpath === undefined) return [];
+  const rows = [];
+  for (const c of hotpath.crc32c?.sizes ?? []) {
+    if (!(c.crc32cPackageMBps > 0)) continue;
+    const ratio = c.crc32cMBps / c.crc32cPackageMBps;
+    rows.push({
+      target: `CRC32C ≥ ${CRC_OVER_PACKAGE}× the crc-32 package's MB/s`,
+      row: `${c.blockBytes >> 10} KB blocks; Buffer.copy ${fmtRate(c.copyMBps)} MB/s`,
+      ours: `${fmtRate(c.crc32cMBps)} MB/s`,
+      peer: `${fmtRate(c.crc32cPackageMBps)} MB/s (crc-32)`,
+      ratio,
+      met: ratio >= CRC_OVER_PACKAGE,
+    });
+  }
+  for (const size of hotpath.codecs?.sizes ?? []) {
+    for (const [codec, ours] of Object.entries(size.ours ?? {})) {
+      const c = size.c?.[codec];
+      if (codec === "none" || !ours || !(c?.MBps > 0)) continue;
+      rows.push({
+        target: "compression MB/s beside the C library (a figure)",
+        row: `${codec}, ${size.inputBytes >> 10} KB of event-line records`,
+        ours: `${fmtRate(ours.MBps)} MB/s, ratio ${ours.ratio.toFixed(2)}`,
+        peer: `${fmtRate(c.MBps)} MB/s, ratio ${c.ratio.toFixed(2)} (C)`,
+        ratio: ours.MBps / c.MBps,
+        met: undefined,
+      });
+    }
+  }
   return rows;
 }
 
@@ -149,11 +190,12 @@ function eventLoopRows(runs) {
 export function targetsSection(results) {
   const rows = targetRows(results);
   if (rows.length === 0) return [];
-  const met = rows.filter((r) => r.met).length;
+  const judged = rows.filter((r) => r.met !== undefined);
+  const met = judged.filter((r) => r.met).length;
   const out = [
-    `### Targets: ${met} of ${rows.length} met`,
+    `### Targets: ${met} of ${judged.length} met`,
     "",
-    "Each against librdkafka (kcat) in the same run. CPU per record is our API's own CPU from the " +
+    "Each against librdkafka (kcat) in the same run, or the hot path's pieces against their ceilings. CPU per record is our API's own CPU from the " +
       "first produce() to the end of close() (the client's cutting of file lines measured and " +
       "taken out) beside kcat's whole process; records/s as in the tables below. Best of the " +
       "runs, the worst in brackets.",
@@ -164,7 +206,7 @@ export function targetsSection(results) {
   for (const r of rows) {
     const ratio = r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`;
     out.push(
-      `| ${r.target} | ${r.row} | ${r.ours} | ${r.peer} | ${ratio} | ${r.met ? "met" : "**not met**"} |`,
+      `| ${r.target} | ${r.row} | ${r.ours} | ${r.peer} | ${ratio} | ${r.met === undefined ? "–" : r.met ? "met" : "**not met**"} |`,
     );
   }
   out.push("");

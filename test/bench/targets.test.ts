@@ -118,3 +118,33 @@ describe("event-loop targets", () => {
     expect(targetRows({ meta: {}, e2e: [], codecs: [], eventloop: failed })[0]?.met).toBe(false);
   });
 });
+
+describe("hot-path rows", () => {
+  const hotpath = {
+    crc32c: {
+      sizes: [
+        { blockBytes: 1 << 20, crc32cMBps: 2400, crc32cPackageMBps: 2000, copyMBps: 45_000 },
+        { blockBytes: 1 << 16, crc32cMBps: 4100, crc32cPackageMBps: 2000, copyMBps: 90_000 },
+      ],
+    },
+    codecs: {
+      sizes: [
+        {
+          inputBytes: 1 << 20,
+          ours: { none: { MBps: 9000, ratio: 1 }, lz4: { MBps: 700, ratio: 4.06 }, zstd: null },
+          c: { lz4: { MBps: 1300, ratio: 4.05 }, zstd: { MBps: 520, ratio: 6.2 } },
+        },
+      ],
+    },
+  };
+
+  it("judges CRC32C against the package it replaced and lists codecs beside C unjudged", () => {
+    const rows = targetRows({ meta: {}, e2e: [], codecs: [], hotpath });
+    expect(rows.map((r) => [r.row.split(";")[0], r.met])).toEqual([
+      ["1024 KB blocks", false], // 1.2×
+      ["64 KB blocks", true], // 2.05×
+      ["lz4, 1024 KB of event-line records", undefined],
+    ]);
+    expect(rows[2]?.ratio).toBeCloseTo(700 / 1300, 5);
+  });
+});
