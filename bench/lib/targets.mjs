@@ -115,27 +115,34 @@ export function targetRows(results) {
   return rows;
 }
 
-/** Several times the crc-32 package's speed, the issue's aim for a slicing implementation. */
-export const CRC_OVER_PACKAGE = 2;
+/**
+ * CRC32C's aim: several times the 729 MB/s of the crc-32 package in the run that set the
+ * target (Node 20, a loaded machine); the package in the same run is listed beside it.
+ */
+export const CRC_BASE_MBPS = 729;
+export const CRC_OVER_BASE = 3;
 
 /**
- * The hot path's pieces against their ceilings: CRC32C against the crc-32 package it
- * replaced (judged) and Buffer.copy; each codec's compression against the C library on the
- * same bytes (a figure, not judged: the C codecs are the ceiling, not a target).
+ * The hot path's pieces against their ceilings: CRC32C against the aim above, beside the
+ * crc-32 package it replaced and Buffer.copy; each codec's compression beside the C library
+ * on the same bytes (a figure, not judged: the C codecs are the ceiling, not a target).
  */
 function hotpathRows(hotpath) {
   if (hotpath === undefined) return [];
   const rows = [];
   for (const c of hotpath.crc32c?.sizes ?? []) {
-    if (!(c.crc32cPackageMBps > 0)) continue;
-    const ratio = c.crc32cMBps / c.crc32cPackageMBps;
+    if (!(c.crc32cMBps > 0)) continue;
+    const ratio = c.crc32cMBps / CRC_BASE_MBPS;
     rows.push({
-      target: `CRC32C ≥ ${CRC_OVER_PACKAGE}× the crc-32 package's MB/s`,
-      row: `${c.blockBytes >> 10} KB blocks; Buffer.copy ${fmtRate(c.copyMBps)} MB/s`,
+      target: `CRC32C ≥ ${CRC_OVER_BASE}× ${CRC_BASE_MBPS} MB/s (the crc-32 package when the target was set)`,
+      row: `${Math.round(c.blockBytes / 1024)} KB blocks; Buffer.copy ${fmtRate(c.copyMBps)} MB/s`,
       ours: `${fmtRate(c.crc32cMBps)} MB/s`,
-      peer: `${fmtRate(c.crc32cPackageMBps)} MB/s (crc-32)`,
+      peer:
+        c.crc32cPackageMBps > 0
+          ? `crc-32 package in this run ${fmtRate(c.crc32cPackageMBps)} MB/s (${(c.crc32cMBps / c.crc32cPackageMBps).toFixed(2)}×)`
+          : "",
       ratio,
-      met: ratio >= CRC_OVER_PACKAGE,
+      met: ratio >= CRC_OVER_BASE,
     });
   }
   for (const size of hotpath.codecs?.sizes ?? []) {
@@ -144,7 +151,7 @@ function hotpathRows(hotpath) {
       if (codec === "none" || !ours || !(c?.MBps > 0)) continue;
       rows.push({
         target: "compression MB/s beside the C library (a figure)",
-        row: `${codec}, ${size.inputBytes >> 10} KB of event-line records`,
+        row: `${codec}, ${Math.round(size.inputBytes / 1024)} KB of event-line records`,
         ours: `${fmtRate(ours.MBps)} MB/s, ratio ${ours.ratio.toFixed(2)}`,
         peer: `${fmtRate(c.MBps)} MB/s, ratio ${c.ratio.toFixed(2)} (C)`,
         ratio: ours.MBps / c.MBps,

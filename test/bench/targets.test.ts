@@ -138,13 +138,17 @@ describe("hot-path rows", () => {
     },
   };
 
-  it("judges CRC32C against the package it replaced and lists codecs beside C unjudged", () => {
+  it("judges CRC32C against 3× 729 MB/s and lists codecs beside C unjudged", () => {
     const rows = targetRows({ meta: {}, e2e: [], codecs: [], hotpath });
     expect(rows.map((r) => [r.row.split(";")[0], r.met])).toEqual([
-      ["1024 KB blocks", false], // 1.2×
-      ["64 KB blocks", true], // 2.05×
+      ["1024 KB blocks", true], // 2400 ≥ 2187
+      ["64 KB blocks", true],
       ["lz4, 1024 KB of event-line records", undefined],
     ]);
+    const slow = {
+      crc32c: { sizes: [{ blockBytes: 1 << 20, crc32cMBps: 2000, crc32cPackageMBps: 1900 }] },
+    };
+    expect(targetRows({ meta: {}, e2e: [], codecs: [], hotpath: slow })[0]?.met).toBe(false);
     expect(rows[2]?.ratio).toBeCloseTo(700 / 1300, 5);
   });
 });
