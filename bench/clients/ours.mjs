@@ -1,7 +1,8 @@
 // This project through its producer API: produce() in a loop until QUEUE_FULL, resume when
 // the delivery reports have drained the queue to half, flush() at the end. The values are the
-// shared pool of makeValues(), or with `dataFile` the lines of that file (the codec case: the
-// same file kcat reads), read before the clock starts; `codec` sets compression.codec.
+// shared pool of makeValues() (as strings with `strings`), or with `dataFile` the lines of that
+// file (the codec case: the same file kcat reads); `codec` sets compression.codec. It reports
+// its own CPU from the first produce() to the end of close() (apiCpuSeconds).
 import { readFileSync } from "node:fs";
 import { Producer } from "../../dist/index.js";
 import { report, settings } from "../lib/client.mjs";
