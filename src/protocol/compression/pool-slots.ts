@@ -17,6 +17,8 @@ export const POOL_COMPRESSIONS = Math.max(
 /** Runs `job` once fewer than `limit` jobs started through the same slots are running. */
 export class PoolSlots {
   #running = 0;
+  #started = 0;
+  #peak = 0;
   readonly #waiting: (() => void)[] = [];
 
   constructor(readonly limit: number) {}
@@ -24,6 +26,20 @@ export class PoolSlots {
   /** Jobs running now (at most `limit`). */
   get running(): number {
     return this.#running;
+  }
+
+  /** Jobs started since the slots were made. */
+  get started(): number {
+    return this.#started;
+  }
+
+  /** The most jobs that ran at once (resettable, for tests and the bench). */
+  get peak(): number {
+    return this.#peak;
+  }
+
+  resetPeak(): void {
+    this.#peak = this.#running;
   }
 
   /** Jobs waiting for a slot. */
@@ -35,6 +51,8 @@ export class PoolSlots {
     if (this.#running < this.limit) this.#running++;
     // A finishing job hands its slot straight to the first waiter (running stays counted).
     else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#started++;
+    if (this.#running > this.#peak) this.#peak = this.#running;
     try {
       return await job();
     } finally {

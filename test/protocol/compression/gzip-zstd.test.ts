@@ -1,5 +1,5 @@
 import zlib, { gunzipSync } from "node:zlib";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   GZIP_SYNC_MAX,
   gzipCompress,
@@ -7,6 +7,7 @@ import {
   gzipDecompress,
   gzipDecompressAsync,
 } from "../../../src/protocol/compression/gzip.js";
+import { compressionSlots } from "../../../src/protocol/compression/pool-slots.js";
 import {
   ZSTD_SYNC_MAX,
   ZSTD_UNAVAILABLE_MESSAGE,
@@ -88,39 +89,35 @@ describe("gzip", () => {
 });
 
 describe("async compression of small inputs", () => {
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
   it("gzip: in place up to GZIP_SYNC_MAX bytes, in the thread pool above", async () => {
-    const pool = vi.spyOn(zlib, "gzip");
+    const pool = compressionSlots.started;
     for (const n of [0, 1, 1000, GZIP_SYNC_MAX]) {
       const data = json.subarray(0, n);
       const c = await gzipCompressAsync(data);
       expect(c.equals(gzipCompress(data))).toBe(true);
       expect(gunzipSync(c).equals(data)).toBe(true);
     }
-    expect(pool).not.toHaveBeenCalled();
+    expect(compressionSlots.started).toBe(pool);
     const big = json.subarray(0, GZIP_SYNC_MAX + 1);
     expect(gunzipSync(await gzipCompressAsync(big)).equals(big)).toBe(true);
-    expect(pool).toHaveBeenCalledTimes(1);
+    expect(compressionSlots.started).toBe(pool + 1);
     await expect(gzipCompressAsync(json.subarray(0, 10), 10)).rejects.toThrow(RangeError);
   });
 
   it.runIf(zstdAvailable())(
     "zstd: in place up to ZSTD_SYNC_MAX bytes, in the thread pool above",
     async () => {
-      const pool = vi.spyOn(zlib as unknown as { zstdCompress: () => void }, "zstdCompress");
+      const pool = compressionSlots.started;
       for (const n of [0, 1, 1000, ZSTD_SYNC_MAX]) {
         const data = json.subarray(0, n);
         const c = await zstdCompressAsync(data);
         expect(c.equals(zstdCompress(data))).toBe(true);
         expect(zstdDecompress(c).equals(data)).toBe(true);
       }
-      expect(pool).not.toHaveBeenCalled();
+      expect(compressionSlots.started).toBe(pool);
       const big = json.subarray(0, ZSTD_SYNC_MAX + 1);
       expect(zstdDecompress(await zstdCompressAsync(big)).equals(big)).toBe(true);
-      expect(pool).toHaveBeenCalledTimes(1);
+      expect(compressionSlots.started).toBe(pool + 1);
       await expect(zstdCompressAsync(json.subarray(0, 10), 23)).rejects.toThrow(RangeError);
     },
   );
@@ -186,7 +183,8 @@ describe("zstd", () => {
         });
         const c = zstdCompress(data);
         expect(c.length).toBeLessThanOrEqual(zstdOutputBound(data.length));
-        expect(c.equals(chunked)).toBe(true);
+        // Node's bytes; Deno's node:zlib cuts the blocks of the same frame otherwise.
+        if (process.versions.deno === undefined) expect(c.equals(chunked)).toBe(true);
         expect(zstdDecompress(c).equals(data)).toBe(true);
         // Async, above ZSTD_SYNC_MAX, node:zlib feeds the input before it ends the frame, so
         // the blocks may be cut elsewhere (1 MB of one byte: 53 bytes, not 50); still one frame.
