@@ -43,6 +43,7 @@
  * into bytes written again later or lying past the result.
  */
 import { ProtocolError } from "../protocol-error.js";
+import { commonLength } from "./common-length.js";
 import type { DecompressOptions } from "./options.js";
 import { xxh32 } from "./xxhash32.js";
 
@@ -178,28 +179,6 @@ function putLastLiterals(src: Uint8Array, anchor: number, end: number, dst: Uint
   }
   copy(src, anchor, dst, d, litLen);
   return d + litLen;
-}
-
-/** The number of equal low-order bytes of two 32-bit words whose xor `x` is not 0. */
-function equalLowBytes(x: number): number {
-  return (31 - Math.clz32(x & -x)) >>> 3;
-}
-
-/** Length of the common run of `src` at `a` and `b` (`b` < `a`), `a` not passing `limit`. */
-function commonLength(sv: DataView, src: Uint8Array, a: number, b: number, limit: number): number {
-  const from = a;
-  const wordLimit = limit - 4;
-  while (a <= wordLimit) {
-    const x = sv.getInt32(a, true) ^ sv.getInt32(b, true);
-    if (x !== 0) return a - from + equalLowBytes(x);
-    a += 4;
-    b += 4;
-  }
-  while (a < limit && src[a] === src[b]) {
-    a++;
-    b++;
-  }
-  return a - from;
 }
 
 const FAST_HASH_LOG = 16;

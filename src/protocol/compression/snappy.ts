@@ -20,6 +20,7 @@
  *   11 copy: length 1..64 in bits 2-7, offset u32 LE
  */
 import { ProtocolError } from "../protocol-error.js";
+import { commonLength } from "./common-length.js";
 import type { DecompressOptions } from "./options.js";
 
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
@@ -125,23 +126,6 @@ function putCopy(dst: Uint8Array, d: number, offset: number, len: number): numbe
     len -= 60;
   }
   return putCopyUpTo64(dst, d, offset, len);
-}
-
-/** Length of the common run at `a` and `b` (`b` < `a`), `a` not passing `limit`. */
-function commonLength(sv: DataView, src: Uint8Array, a: number, b: number, limit: number): number {
-  const from = a;
-  while (a <= limit - 4) {
-    const x = sv.getInt32(a, true) ^ sv.getInt32(b, true);
-    // The number of equal low-order bytes of the two words.
-    if (x !== 0) return a - from + ((31 - Math.clz32(x & -x)) >>> 3);
-    a += 4;
-    b += 4;
-  }
-  while (a < limit && src[a] === src[b]) {
-    a++;
-    b++;
-  }
-  return a - from;
 }
 
 /** Compresses the fragment `src[start, end)` into `dst` at `d`; returns the end in `dst`. */
