@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { ProtocolError } from "../protocol-error.js";
 import type { DecompressOptions } from "./options.js";
-import { compressionSlots } from "./pool-slots.js";
+import { compressInPlaceOrPooled } from "./pool-slots.js";
 
 const gunzipAsync = promisify(zlib.gunzip);
 
@@ -54,18 +54,12 @@ export function gzipCompress(data: Uint8Array, level = -1): Buffer {
 export const GZIP_SYNC_MAX = 32 * 1024;
 
 export function gzipCompressAsync(data: Uint8Array, level = -1): Promise<Buffer> {
-  try {
-    const o = options(level);
-    if (data.length <= GZIP_SYNC_MAX) return Promise.resolve(zlib.gzipSync(data, o));
-    return compressionSlots.run(
-      () =>
-        new Promise((resolve, reject) =>
-          zlib.gzip(data, o, (err, out) => (err ? reject(err) : resolve(out))),
-        ),
-    );
-  } catch (e) {
-    return Promise.reject(e);
-  }
+  return compressInPlaceOrPooled(
+    data.length,
+    GZIP_SYNC_MAX,
+    () => zlib.gzipSync(data, options(level)),
+    (done) => zlib.gzip(data, options(level), done),
+  );
 }
 
 export function gzipDecompress(data: Uint8Array, o: DecompressOptions = {}): Buffer {

@@ -65,3 +65,30 @@ export class PoolSlots {
 
 /** The slots every thread-pool compression of this process takes. */
 export const compressionSlots = new PoolSlots(POOL_COMPRESSIONS);
+
+/**
+ * A compression that runs `inPlace` on the event loop when the input is at
+ * most `inPlaceMax` bytes (the thread-pool hop would cost more CPU than the
+ * work), else `pooled` in zlib's thread pool, holding one of the slots. Either
+ * way a Promise, rejected with what either one throws or reports.
+ */
+export function compressInPlaceOrPooled(
+  size: number,
+  inPlaceMax: number,
+  inPlace: () => Buffer,
+  pooled: (done: (err: Error | null, out: Buffer) => void) => void,
+): Promise<Buffer> {
+  if (size <= inPlaceMax) {
+    try {
+      return Promise.resolve(inPlace());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  return compressionSlots.run(
+    () =>
+      new Promise<Buffer>((resolve, reject) =>
+        pooled((err, out) => (err ? reject(err) : resolve(out))),
+      ),
+  );
+}

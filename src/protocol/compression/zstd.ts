@@ -15,7 +15,7 @@ import { runtimeName } from "../../runtime.js";
 import { ProtocolError } from "../protocol-error.js";
 import { zlibFailure } from "./gzip.js";
 import type { DecompressOptions } from "./options.js";
-import { compressionSlots } from "./pool-slots.js";
+import { compressInPlaceOrPooled } from "./pool-slots.js";
 
 export const ZSTD_MAX_LEVEL = 22;
 /** zstd's own default level (ZSTD_CLEVEL_DEFAULT), what -1 selects. */
@@ -163,21 +163,14 @@ export function zstdCompress(data: Uint8Array, level = -1): Buffer {
 export const ZSTD_SYNC_MAX = 64 * 1024;
 
 export function zstdCompressAsync(data: Uint8Array, level = -1): Promise<Buffer> {
-  if (data.length <= ZSTD_SYNC_MAX) {
-    try {
-      return Promise.resolve(zstdCompress(data, level));
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-  return compressionSlots.run(
-    () =>
-      new Promise((resolve, reject) => {
-        const z = zstd();
-        z.zstdCompress(data, compressOptions(z, level, data.length), (err, out) =>
-          err ? reject(err) : resolve(out),
-        );
-      }),
+  return compressInPlaceOrPooled(
+    data.length,
+    ZSTD_SYNC_MAX,
+    () => zstdCompress(data, level),
+    (done) => {
+      const z = zstd();
+      z.zstdCompress(data, compressOptions(z, level, data.length), done);
+    },
   );
 }
 
