@@ -451,10 +451,15 @@ async function runSafely(ctx, client, valueSize, acks, records, codec) {
 }
 
 /**
- * A counted run: with the records `ctx.sizer` sized for `key` (or `records`), and once more
- * with more records, up to twice, while it comes in shorter than MIN_RUN_SECONDS.
+ * A counted run of `records` or, with `ctx.sizer`, of the records sized for `key`: the first
+ * time a key is seen, a run of `records` (not counted) sizes it; a counted run still shorter
+ * than MIN_RUN_SECONDS is run again with more records, up to twice.
  */
 async function runCounted(ctx, key, client, valueSize, acks, records, codec) {
+  if (ctx.sizer !== undefined && ctx.sizer.recordsFor(key) === undefined) {
+    log(`  sizing ${client} for runs of ${MIN_RUN_SECONDS} s or more (not counted)`);
+    ctx.sizer.learn(key, await runSafely(ctx, client, valueSize, acks, records, codec));
+  }
   for (let attempt = 0; ; attempt++) {
     const n = ctx.sizer?.recordsFor(key) ?? records;
     const run = await runSafely(ctx, client, valueSize, acks, n, codec);
@@ -623,10 +628,6 @@ async function codecCase(ctx, opts, meta, clients, values, into) {
             continue;
           }
           const key = `codecs|${valueSize}|${codec}|${client}`;
-          if (ctx.sizer !== undefined && ctx.sizer.recordsFor(key) === undefined) {
-            log(`  sizing ${client} for runs of ${MIN_RUN_SECONDS} s or more (not counted)`);
-            ctx.sizer.learn(key, await runSafely(ctx, client, valueSize, 1, records, codec));
-          }
           const run = await runCounted(ctx, key, client, valueSize, 1, records, codec);
           into.push({ ...run, rep });
         }
@@ -819,13 +820,6 @@ async function main() {
             (c) => acks !== 1 || (c !== "ours-plain" && c !== "kcat-idem"),
           );
           const key = (client) => `e2e|${valueSize}|${acks}|${client}`;
-          if (ctx.sizer !== undefined) {
-            for (const client of clients) {
-              log(`  sizing ${client} for runs of ${MIN_RUN_SECONDS} s or more (not counted)`);
-              const records = defaultRecords(client, valueSize);
-              ctx.sizer.learn(key(client), await runSafely(ctx, client, valueSize, acks, records));
-            }
-          }
           for (let rep = 0; rep < opts.repeat; rep++) {
             // Each repetition starts with another client, so none always runs first.
             const n = clients.length;
