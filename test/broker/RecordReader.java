@@ -9,7 +9,12 @@
 // Options: --topic T (repeatable), --partition P, --count N (stop after N records and fail if
 // fewer arrive in time; without it, stop at the end of each partition as it was at the start),
 // --offset beginning|N, --timeout-ms MS (default 30000), --config key=value (repeatable, any
-// consumer property, e.g. security.protocol=SSL).
+// consumer property, e.g. security.protocol=SSL), --settled true (without --count: read to the
+// end of the log, not just to the last stable offset, so that a read_committed read right after a
+// commit waits for the commit's markers instead of stopping before them), --digest true (instead of the records, one
+// line per partition read: {"topic","partition","count","firstOffset","lastOffset","sha256"}, the
+// SHA-256 of the values in offset order, each followed by a newline: a million records checked
+// without a million lines).
 //
 // Each record: {"topic","partition","offset","timestamp","timestampType" ("CreateTime" or
 // "LogAppendTime"),"leaderEpoch" (null when unknown),"key","value","headers":[{"key","value"}]}
@@ -18,6 +23,7 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -47,7 +53,34 @@ public final class RecordReader {
     long timeoutMs = 30_000;
     /** Print the group's committed offsets (group.id from --config) instead of records. */
     boolean committed;
+    /** Print a digest per partition instead of the records. */
+    boolean digest;
+    /** Without a count: read to the log end (high watermark), not the consumer's own end. */
+    boolean settled;
     final Map<String, String> config = new LinkedHashMap<>();
+  }
+
+  /** One partition's digest: its records' count, offsets and values. */
+  private static final class PartitionDigest {
+    long count;
+    long first = -1;
+    long last = -1;
+    final MessageDigest sha;
+
+    PartitionDigest() {
+      try {
+        sha = MessageDigest.getInstance("SHA-256");
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    void add(ConsumerRecord<byte[], byte[]> rec) {
+      if (count++ == 0) first = rec.offset();
+      last = rec.offset();
+      if (rec.value() != null) sha.update(rec.value());
+      sha.update((byte) '\n');
+    }
   }
 
   public static void main(String[] args) throws Exception {
@@ -96,6 +129,8 @@ public final class RecordReader {
         case "--offset" -> r.startOffset = value.equals("beginning") ? null : Long.valueOf(value);
         case "--timeout-ms" -> r.timeoutMs = Long.parseLong(value);
         case "--committed" -> r.committed = Boolean.parseBoolean(value);
+        case "--digest" -> r.digest = Boolean.parseBoolean(value);
+        case "--settled" -> r.settled = Boolean.parseBoolean(value);
         case "--config" -> {
           int eq = value.indexOf('=');
           if (eq <= 0) throw new IllegalArgumentException("--config wants key=value: " + value);
@@ -138,12 +173,13 @@ public final class RecordReader {
       Map<TopicPartition, Long> ends = new HashMap<>();
       if (r.count == null) {
         for (Map.Entry<TopicPartition, Long> e :
-            consumer.endOffsets(partitions, Duration.ofMillis(remaining(deadline))).entrySet()) {
+            endOffsets(consumer, props, partitions, r.settled, deadline).entrySet()) {
           if (consumer.position(e.getKey(), Duration.ofMillis(remaining(deadline))) < e.getValue())
             ends.put(e.getKey(), e.getValue());
         }
       }
       long n = 0;
+      Map<TopicPartition, PartitionDigest> digests = new LinkedHashMap<>();
       while (r.count != null ? n < r.count : !ends.isEmpty()) {
         if (System.currentTimeMillis() >= deadline) {
           String wanted = r.count != null ? " of " + r.count : " (the end was not reached)";
@@ -157,7 +193,8 @@ public final class RecordReader {
           TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
           Long end = ends.get(tp);
           if (r.count == null && (end == null || rec.offset() >= end)) continue;
-          out.println(json(rec));
+          if (r.digest) digests.computeIfAbsent(tp, k -> new PartitionDigest()).add(rec);
+          else out.println(json(rec));
           n++;
           if (end != null && rec.offset() + 1 >= end) ends.remove(tp);
         }
@@ -166,7 +203,36 @@ public final class RecordReader {
           ends.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
         }
       }
+      for (Map.Entry<TopicPartition, PartitionDigest> e : digests.entrySet()) {
+        PartitionDigest d = e.getValue();
+        StringBuilder hex = new StringBuilder(64);
+        for (byte b : d.sha.digest()) hex.append(String.format("%02x", b));
+        out.println(
+            "{\"topic\":" + quote(e.getKey().topic()) + ",\"partition\":" + e.getKey().partition()
+                + ",\"count\":" + d.count + ",\"firstOffset\":" + d.first + ",\"lastOffset\":"
+                + d.last + ",\"sha256\":\"" + hex + "\"}");
+      }
       return n;
+    }
+  }
+
+  /**
+   * The offsets a read without a count ends at: the consumer's own end (for read_committed, the
+   * last stable offset), or with `settled` the log end, as a read_uncommitted consumer sees it.
+   */
+  private static Map<TopicPartition, Long> endOffsets(
+      KafkaConsumer<byte[], byte[]> consumer,
+      Properties props,
+      List<TopicPartition> partitions,
+      boolean settled,
+      long deadline) {
+    if (!settled) return consumer.endOffsets(partitions, Duration.ofMillis(remaining(deadline)));
+    Properties uncommitted = new Properties();
+    uncommitted.putAll(props);
+    uncommitted.put("isolation.level", "read_uncommitted");
+    try (KafkaConsumer<byte[], byte[]> logEnd =
+        new KafkaConsumer<>(uncommitted, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      return logEnd.endOffsets(partitions, Duration.ofMillis(remaining(deadline)));
     }
   }
 

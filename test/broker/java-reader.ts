@@ -44,6 +44,14 @@ export interface JavaReadOptions {
   config?: Record<string, string>;
   /** Internal: read this group's committed offsets instead of records (see javaCommittedOffsets). */
   committedOf?: string;
+  /**
+   * Without a count, read to the end of the log rather than to the consumer's own end: a
+   * read_committed read right after a commit then waits for the commit's markers (the
+   * coordinator writes them after answering EndTxn) instead of stopping before them.
+   */
+  settled?: boolean;
+  /** Internal: a digest per partition instead of the records (see javaDigest). */
+  digest?: boolean;
 }
 
 const SOURCE = join(HARNESS_DIR, "RecordReader.java");
@@ -207,6 +215,8 @@ function readerArgs(bootstrap: string, topics: readonly string[], opts: JavaRead
   if (opts.count !== undefined) args.push("--count", String(opts.count));
   if (opts.offset !== undefined) args.push("--offset", String(opts.offset));
   if (opts.committedOf !== undefined) args.push("--committed", "true");
+  if (opts.digest === true) args.push("--digest", "true");
+  if (opts.settled === true) args.push("--settled", "true");
   args.push("--timeout-ms", String(opts.timeoutMs ?? 30_000));
   for (const [k, v] of Object.entries(opts.config ?? {})) args.push("--config", `${k}=${v}`);
   for (const a of args) {
@@ -242,6 +252,33 @@ export async function javaConsume(
       headers: raw.headers.map((h) => ({ key: h.key, value: fromBase64(h.value) })),
     };
   });
+}
+
+/** What the Java consumer read from one partition, in digest form. */
+export interface JavaPartitionDigest {
+  topic: string;
+  partition: number;
+  count: number;
+  firstOffset: number;
+  lastOffset: number;
+  /** SHA-256 (hex) of the values in offset order, each followed by "\n". */
+  sha256: string;
+}
+
+/**
+ * Reads `topic` as javaConsume() does but returns, per partition read, the
+ * count, offsets and a SHA-256 of the values instead of the records: for
+ * reads too large to hold as objects.
+ */
+export async function javaDigest(
+  bootstrap: string,
+  topic: string,
+  opts: Omit<JavaReadOptions, "digest" | "committedOf"> = {},
+): Promise<JavaPartitionDigest[]> {
+  const lines = await (await readerProcess()).request(
+    readerArgs(bootstrap, [topic], { ...opts, digest: true }),
+  );
+  return lines.map((line) => JSON.parse(line) as JavaPartitionDigest);
 }
 
 /** A consumer group's committed offset per partition of `topic` (-1: none), read by the Java consumer. */

@@ -281,7 +281,11 @@ describe("perf --transactional-id", () => {
     // About a second of records, a commit every 200 ms (and the last one at the end).
     expect(out.transactions.committed).toBeGreaterThanOrEqual(3);
     expect(out.transactions.aborted).toBe(0);
-    const committed = await javaConsume(bootstrap, topic, { config: COMMITTED, timeoutMs: 30_000 });
+    const committed = await javaConsume(bootstrap, topic, {
+      config: COMMITTED,
+      timeoutMs: 30_000,
+      settled: true,
+    });
     expect(committed).toHaveLength(4001); // with the warm-up record, in the first transaction
   });
 
@@ -304,7 +308,11 @@ describe("perf --transactional-id", () => {
     expect(r.stdout.trim().split("\n").pop()).toMatch(
       /^3500 records sent, .* ms 99\.9th, 2 transactions committed\.$/,
     );
-    const committed = await javaConsume(bootstrap, topic, { config: COMMITTED, timeoutMs: 30_000 });
+    const committed = await javaConsume(bootstrap, topic, {
+      config: COMMITTED,
+      timeoutMs: 30_000,
+      settled: true,
+    });
     expect(committed).toHaveLength(3501);
   });
 

@@ -259,7 +259,7 @@ function sendOver2(producer: Producer, topic: string, values: string[]): Promise
 
 /** `topic`'s values per partition in offset order, as "<partition>:<value>". */
 async function readValues(topic: string, config: Record<string, string>): Promise<string[]> {
-  const records = await javaConsume(bootstrap, topic, { config, timeoutMs: 30_000 });
+  const records = await javaConsume(bootstrap, topic, { config, timeoutMs: 30_000, settled: true });
   return records
     .sort((a, b) => a.partition - b.partition || a.offset - b.offset)
     .map((r) => `${r.partition}:${text(r.value)}`);

@@ -57,7 +57,11 @@ function transactional(id = uniqueTopic("txn")) {
 
 /** Values read from `topics`, per partition in offset order, as "topic/partition:value". */
 async function readValues(topics: string[], config: Record<string, string>): Promise<string[]> {
-  const records = await javaConsume(bootstrap, topics, { config, timeoutMs: 30_000 });
+  const records = await javaConsume(bootstrap, topics, {
+    config,
+    timeoutMs: 30_000,
+    settled: true,
+  });
   return records.map((r) => `${r.topic}/${r.partition}:${text(r.value)}`);
 }
 
