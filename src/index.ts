@@ -41,6 +41,7 @@ export {
   resolveConfig,
   textProperties,
 } from "./config/index.js";
+export { AbortError, type TimedWaitOptions, type WaitOptions } from "./producer/abort.js";
 export { PARTITIONER_NAMES, type PartitionerName } from "./producer/partitioners.js";
 export { Producer, type ProducerOptions } from "./producer/producer.js";
 export type {
@@ -52,6 +53,7 @@ export type {
   DeliveryTally,
   ProducerRecord,
 } from "./producer/record.js";
+export type { BatchReport } from "./producer/send-batch.js";
 export type { ProducerStats } from "./producer/stats.js";
 export { type PrometheusOptions, prometheusText } from "./producer/stats-prometheus.js";
 export { TransactionError, type TransactionErrorKind } from "./producer/transaction-error.js";
@@ -60,6 +62,11 @@ export type {
   TransactionOffset,
   TransactionState,
 } from "./producer/transactions.js";
+export {
+  ProducerWriteStream,
+  type StreamProducer,
+  type WriteStreamOptions,
+} from "./producer/write-stream.js";
 export { ErrorCode, KafkaProtocolError } from "./protocol/errors.js";
 export {
   BrokerIdError,

@@ -40,7 +40,9 @@ export type ClientErrorCode =
   /** The record's transaction was aborted before the record was sent. */
   | "TRANSACTION_ABORTED"
   /** The idempotent producer cannot go on (see the cause); produce() throws it from then on. */
-  | "FATAL";
+  | "FATAL"
+  /** Records written to a producer's write stream failed (counted, told at its end; the cause is the first). */
+  | "DELIVERY_FAILED";
 
 const RETRIABLE: ReadonlySet<ClientErrorCode> = new Set([
   "TRANSPORT",

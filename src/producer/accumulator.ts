@@ -40,8 +40,8 @@ export interface AccumulatorEvents {
   onReady(): void;
   /** Run the sender at `time` at the latest (a linger or a deadline). */
   wake(time: number): void;
-  /** No record is queued any more. */
-  onIdle(): void;
+  /** Records were reported: the queue holds fewer (maybe none). */
+  onReported(): void;
 }
 
 export class Accumulator {
@@ -334,7 +334,7 @@ export class Accumulator {
   /** Fails waiting records past their deadline or of a topic that cannot be had; returns the next deadline. */
   expireWaiting(now: number): number {
     const next = this.waiting.expire(now);
-    this.checkIdle();
+    this.reported();
     return next;
   }
 
@@ -343,7 +343,7 @@ export class Accumulator {
     if (batch.done) return;
     this.reporter.delivered(batch, baseOffset, logAppendTime);
     if (!batch.inFlight) this.release(batch);
-    this.checkIdle();
+    this.reported();
   }
 
   /**
@@ -355,7 +355,7 @@ export class Accumulator {
     if (batch.done) return;
     this.reporter.failed(batch, err);
     if (!batch.inFlight) this.release(batch);
-    this.checkIdle();
+    this.reported();
   }
 
   /** Removes a reported batch that no request carries any more, and frees its buffer. */
@@ -418,7 +418,7 @@ export class Accumulator {
     }
     if (reported > 0) {
       this.removeReported(pq);
-      this.checkIdle();
+      this.reported();
     }
     return next;
   }
@@ -471,7 +471,7 @@ export class Accumulator {
       }
       this.removeReported(pq);
     }
-    this.checkIdle();
+    this.reported();
     return this.counters.failed - before;
   }
 
@@ -487,7 +487,7 @@ export class Accumulator {
     return n;
   }
 
-  private checkIdle(): void {
-    if (this.counters.queued === 0) this.events.onIdle();
+  private reported(): void {
+    this.events.onReported();
   }
 }

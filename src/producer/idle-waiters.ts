@@ -1,11 +1,14 @@
 /**
- * The callers waiting for the queue to empty (flush(), close()): each is
- * resolved true once no record waits for its report, or false at its
- * deadline, which close() can bring forward.
+ * The callers waiting on the queue: IdleWaiters for it to empty (flush(),
+ * close()), RoomWaiters for it to shrink (a write stream held at QUEUE_FULL).
  */
 
 import type { ProducerStats } from "./stats.js";
 
+/**
+ * Each waiter is resolved true once no record waits for its report, or false
+ * at its deadline, which close() can bring forward.
+ */
 export class IdleWaiters {
   private readonly waiters: (() => void)[] = [];
 
@@ -48,8 +51,41 @@ export class IdleWaiters {
         if (at >= deadline) return;
         deadline = at;
         clearTimeout(timer);
-        timer = setTimeout(expire, Math.max(0, ms));
+        // Now means now (an aborted flush), not a timer's turn later.
+        if (ms <= 0) expire();
+        else timer = setTimeout(expire, ms);
       });
+    });
+  }
+}
+
+/**
+ * One-shot callbacks run once records were reported, so room may have come:
+ * after the reporting code has returned (a microtask later), so that a
+ * callback may queue records again.
+ */
+export class RoomWaiters {
+  private waiters: (() => void)[] = [];
+  private scheduled = false;
+
+  /** Runs `fn` once, after the next report; returns what cancels it. */
+  add(fn: () => void): () => void {
+    this.waiters.push(fn);
+    return () => {
+      const i = this.waiters.indexOf(fn);
+      if (i >= 0) this.waiters.splice(i, 1);
+    };
+  }
+
+  /** Records were reported. */
+  notify(): void {
+    if (this.waiters.length === 0 || this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
     });
   }
 }

@@ -29,10 +29,18 @@ import {
   redactProperties,
   resolveConfig,
 } from "../config/index.js";
+import {
+  abortError,
+  signalOf,
+  type TimedWaitOptions,
+  untilAborted,
+  type WaitOptions,
+  waitArguments,
+} from "./abort.js";
 import { Accumulator } from "./accumulator.js";
 import { clusterOptions } from "./cluster-options.js";
 import { ProducerIdentity } from "./idempotence.js";
-import { IdleWaiters } from "./idle-waiters.js";
+import { IdleWaiters, RoomWaiters } from "./idle-waiters.js";
 import { Partitioner } from "./partitioners.js";
 import {
   checkDelimited,
@@ -52,6 +60,7 @@ import {
   type ProducerRecord,
   recordSize,
 } from "./record.js";
+import { admitBatch, type BatchReport, BatchReports } from "./send-batch.js";
 import { Sender } from "./sender.js";
 import { emptyStats, type ProducerStats } from "./stats.js";
 import { type PrometheusOptions, prometheusText } from "./stats-prometheus.js";
@@ -62,7 +71,9 @@ import type {
   TransactionManager,
   TransactionOffset,
   TransactionState,
+  TransactionWait,
 } from "./transactions.js";
+import { ProducerWriteStream, type WriteStreamOptions } from "./write-stream.js";
 
 /** How long a transaction call waits by default (the Java client's max.block.ms). */
 const TRANSACTION_CALL_TIMEOUT_MS = 60_000;
@@ -90,6 +101,8 @@ export class Producer {
   /** Brings the deadline of a close() under way forward. */
   #shortenClose: ((timeoutMs: number) => void) | undefined;
   readonly #idle = new IdleWaiters(this.#counters);
+  /** Write streams held by a full queue. */
+  readonly #room = new RoomWaiters();
 
   constructor(properties: ProducerProperties, options: ProducerOptions = {}) {
     const config = resolveConfig(properties);
@@ -146,7 +159,10 @@ export class Producer {
       {
         onReady: () => this.#sender.schedule(),
         wake: (time) => this.#sender.wake(time),
-        onIdle: () => this.#idle.notify(),
+        onReported: () => {
+          this.#idle.notify();
+          this.#room.notify();
+        },
       },
       logger,
     );
@@ -205,8 +221,15 @@ export class Producer {
    * producer with the same id and ending its open transaction. Once, before
    * the first transaction.
    */
-  async initTransactions(timeoutMs = TRANSACTION_CALL_TIMEOUT_MS): Promise<void> {
-    return this.#transactions("initTransactions").initTransactions(timeoutMs);
+  initTransactions(timeoutMs?: number, options?: WaitOptions): Promise<void>;
+  initTransactions(options: TimedWaitOptions): Promise<void>;
+  initTransactions(
+    timeoutOrOptions?: number | TimedWaitOptions,
+    options?: WaitOptions,
+  ): Promise<void> {
+    return this.#transactionCall("initTransactions", timeoutOrOptions, options, (txn, wait) =>
+      txn.initTransactions(wait),
+    );
   }
 
   /** Opens a transaction: produce() is accepted until commit or abort. */
@@ -218,29 +241,65 @@ export class Producer {
    * Sends what is queued, waits for every record's report, then commits: all
    * of the transaction's records (and offsets) become visible at once.
    */
-  async commitTransaction(timeoutMs = TRANSACTION_CALL_TIMEOUT_MS): Promise<void> {
-    return this.#transactions("commitTransaction").commitTransaction(timeoutMs);
+  commitTransaction(timeoutMs?: number, options?: WaitOptions): Promise<void>;
+  commitTransaction(options: TimedWaitOptions): Promise<void>;
+  commitTransaction(
+    timeoutOrOptions?: number | TimedWaitOptions,
+    options?: WaitOptions,
+  ): Promise<void> {
+    return this.#transactionCall("commitTransaction", timeoutOrOptions, options, (txn, wait) =>
+      txn.commitTransaction(wait),
+    );
   }
 
   /** Fails what is not sent yet, waits for what is, and aborts: none of it becomes visible. */
-  async abortTransaction(timeoutMs = TRANSACTION_CALL_TIMEOUT_MS): Promise<void> {
-    return this.#transactions("abortTransaction").abortTransaction(timeoutMs);
+  abortTransaction(timeoutMs?: number, options?: WaitOptions): Promise<void>;
+  abortTransaction(options: TimedWaitOptions): Promise<void>;
+  abortTransaction(
+    timeoutOrOptions?: number | TimedWaitOptions,
+    options?: WaitOptions,
+  ): Promise<void> {
+    return this.#transactionCall("abortTransaction", timeoutOrOptions, options, (txn, wait) =>
+      txn.abortTransaction(wait),
+    );
   }
 
   /**
    * Commits a consumer group's offsets as part of the transaction
    * (consume-transform-produce): they count only if the transaction commits.
    */
-  async sendOffsetsToTransaction(
+  sendOffsetsToTransaction(
     offsets: readonly TransactionOffset[],
     group: TransactionGroup,
-    timeoutMs = TRANSACTION_CALL_TIMEOUT_MS,
+    timeoutOrOptions?: number | TimedWaitOptions,
+    options?: WaitOptions,
   ): Promise<void> {
-    return this.#transactions("sendOffsetsToTransaction").sendOffsetsToTransaction(
-      offsets,
-      group,
-      timeoutMs,
+    return this.#transactionCall(
+      "sendOffsetsToTransaction",
+      timeoutOrOptions,
+      options,
+      (txn, wait) => txn.sendOffsetsToTransaction(offsets, group, wait),
     );
+  }
+
+  /**
+   * A transaction call's wait: its timeout (default max.block.ms's 60 s) and
+   * signal. A timeout or an abort ends the wait, not the work: calling the
+   * same method again waits for its outcome.
+   */
+  #transactionCall(
+    op: string,
+    timeoutOrOptions: number | TimedWaitOptions | undefined,
+    options: WaitOptions | undefined,
+    call: (txn: TransactionManager, wait: TransactionWait) => Promise<void>,
+  ): Promise<void> {
+    try {
+      const wait = waitArguments(timeoutOrOptions, options, TRANSACTION_CALL_TIMEOUT_MS, `${op}()`);
+      if (wait.signal?.aborted) return Promise.reject(abortError(`${op}()`, wait.signal));
+      return call(this.#transactions(op), wait);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Where the transactions stand: the state and, once begun, the protocol (1 or 2, KIP-890). */
@@ -267,10 +326,43 @@ export class Producer {
   produce(record: ProducerRecord, callback?: DeliveryCallback): void {
     // The only cost of the produce channel while nobody subscribes.
     if (traced(produceTrace)) {
-      this.#produceTraced(record, callback ?? this.#onDelivery);
+      this.#produceTraced(record, callback ?? this.#onDelivery, (r, cb) => this.#append(r, cb));
       return;
     }
     this.#append(record, callback);
+  }
+
+  /**
+   * Queues every record of `records` as produce() would, or none: a record
+   * produce() would refuse (a bad argument, over message.max.bytes, no room
+   * left in the queue for the whole batch) rejects the call at once, naming
+   * the record and why, with nothing queued. Resolves once every record has
+   * its report, with the reports in input order, shaped as
+   * Promise.allSettled() shapes them. `signal` ends the wait, not the records.
+   */
+  sendBatch(records: readonly ProducerRecord[], options?: WaitOptions): Promise<BatchReport[]> {
+    try {
+      const signal = signalOf(options, "sendBatch()");
+      if (signal?.aborted) return Promise.reject(abortError("sendBatch()", signal));
+      this.#checkOpen();
+      const sizes = admitBatch(records, this.#counters, (r, room) => this.#admit(r, room));
+      const reports = new BatchReports(records.length);
+      const now = Date.now();
+      const tracing = traced(produceTrace);
+      for (let i = 0; i < records.length; i++) {
+        const size = sizes[i]!;
+        if (tracing) {
+          this.#produceTraced(records[i]!, reports.callback(i), (r, cb) =>
+            this.#queue(r, cb, size, now),
+          );
+        } else {
+          this.#queue(records[i]!, reports.callback(i), size, now);
+        }
+      }
+      return untilAborted(reports.done, signal, "sendBatch()");
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -279,7 +371,11 @@ export class Producer {
    * the context's), end when it is queued or refused, error/asyncStart/asyncEnd
    * around its report.
    */
-  #produceTraced(record: ProducerRecord, callback: DeliveryCallback | undefined): void {
+  #produceTraced(
+    record: ProducerRecord,
+    callback: DeliveryCallback | undefined,
+    queue: (record: ProducerRecord, callback: DeliveryCallback) => void,
+  ): void {
     const ctx: ProduceContext = {
       clientId: this.config["client.id"],
       topic: record.topic,
@@ -307,7 +403,7 @@ export class Producer {
           timestamp: record.timestamp,
           opaque: record.opaque,
         };
-        this.#append(traced, (err, report) => {
+        queue(traced, (err, report) => {
           ctx.partition = report.partition;
           ctx.offset = report.offset;
           ctx.result = report;
@@ -328,21 +424,32 @@ export class Producer {
   /** produce() itself: checks the record and queues it. */
   #append(record: ProducerRecord, callback: DeliveryCallback | undefined): void {
     this.#checkOpen();
+    this.#queue(
+      record,
+      callback ?? this.#onDelivery,
+      this.#admit(record, this.#counters),
+      Date.now(),
+    );
+  }
+
+  /**
+   * Checks `record` as produce() does, and that the queue, holding what
+   * `room` counts, has room for it; returns the bytes it counts in the queue.
+   */
+  #admit(record: ProducerRecord, room: Pick<ProducerStats, "queued" | "queuedBytes">): number {
     // Everything about the record is checked before the topic is looked up: a refused
     // record must not make the producer ask for (and so auto-create) its topic.
     const topic = checkRecord(record);
     const acc = this.#accumulator;
     const partitionCount = acc.knownPartitions(topic);
     if (partitionCount === undefined) checkTopicName(topic);
-    const counters = this.#counters;
-    let size = this.#limits.roomFor(record, topic, counters, acc.bufferBytes);
+    const size = this.#limits.roomFor(record, topic, room, acc.bufferBytes);
     const partition = record.partition;
     if (partition !== undefined && partition !== -1) {
       checkPartition(topic, partition, partitionCount);
     }
-    const now = Date.now();
-    const timestamp = record.timestamp ?? now;
-    if (!Number.isSafeInteger(timestamp)) {
+    const timestamp = record.timestamp;
+    if (timestamp != null && !Number.isSafeInteger(timestamp)) {
       throw new KafkaClientError(
         "INVALID_ARG",
         `invalid timestamp ${timestamp} for topic "${topic}"`,
@@ -350,11 +457,20 @@ export class Producer {
     }
     // A record waiting for metadata keeps its size until it is encoded: count it
     // exactly (a cold path) so the queue does not fill up early meanwhile.
-    if (!partitionCount) size = recordSize(record);
-    acc.append(
+    return partitionCount ? size : recordSize(record);
+  }
+
+  /** Queues a record #admit() took, counted as `size` bytes. */
+  #queue(
+    record: ProducerRecord,
+    callback: DeliveryCallback | undefined,
+    size: number,
+    now: number,
+  ): void {
+    this.#accumulator.append(
       record,
-      callback ?? this.#onDelivery,
-      timestamp,
+      callback,
+      record.timestamp ?? now,
       size,
       now,
       now + this.#messageTimeoutMs,
@@ -414,11 +530,50 @@ export class Producer {
     return { offset, records: counters.produced - produced };
   }
 
-  /** Like produce(), as a Promise of the delivery report (rejected with the delivery error). */
-  send(record: ProducerRecord): Promise<DeliveryReport> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Like produce(), as a Promise of the delivery report (rejected with the
+   * delivery error). `signal` ends the wait, not the record.
+   */
+  send(record: ProducerRecord, options?: WaitOptions): Promise<DeliveryReport> {
+    let signal: AbortSignal | undefined;
+    try {
+      signal = signalOf(options, "send()");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (signal?.aborted) return Promise.reject(abortError("send()", signal));
+    const sent = new Promise<DeliveryReport>((resolve, reject) => {
       this.produce(record, (err, report) => (err ? reject(err) : resolve(report)));
     });
+    return untilAborted(sent, signal, "send()");
+  }
+
+  /**
+   * A Writable that queues what is written (records, values for a topic, or
+   * bytes cut at a delimiter), with the queue as its backpressure: see
+   * ProducerWriteStream and docs/streams.md.
+   */
+  createWriteStream(options?: WriteStreamOptions): ProducerWriteStream {
+    return new ProducerWriteStream(
+      {
+        produce: (record, callback) => this.produce(record, callback),
+        produceDelimited: (input, tally) => this.produceDelimited(input, tally),
+        afterReport: (fn) => this.#room.add(fn),
+        queued: () => this.#counters.queued,
+        hurry: () => {
+          this.#flushing++;
+          this.#sender.wakeAll();
+          let released = false;
+          return () => {
+            if (released) return;
+            released = true;
+            this.#flushing--;
+          };
+        },
+        maxRecordBytes: this.#limits.maxRecordBytes,
+      },
+      options,
+    );
   }
 
   /** Refuses new records once closing, or after a fatal error. */
@@ -487,17 +642,32 @@ export class Producer {
    * `timeoutMs` passes. Resolves with the number of records still waiting for
    * their report then: 0 when everything was reported. A timeout fails no
    * record, as with librdkafka's flush(): each keeps its own
-   * message.timeout.ms (close() ends what is left).
+   * message.timeout.ms (close() ends what is left). `signal` ends the wait
+   * with an AbortError, as the timeout does, and the records go on.
    */
-  async flush(timeoutMs = 30000): Promise<number> {
+  flush(timeoutMs?: number, options?: WaitOptions): Promise<number>;
+  flush(options: TimedWaitOptions): Promise<number>;
+  async flush(
+    timeoutOrOptions?: number | TimedWaitOptions,
+    options?: WaitOptions,
+  ): Promise<number> {
+    const { timeoutMs, signal } = waitArguments(timeoutOrOptions, options, 30000, "flush()");
+    if (signal?.aborted) throw abortError("flush()", signal);
     if (this.#counters.queued === 0) return 0;
     this.#flushing++;
+    let onAbort: (() => void) | undefined;
     try {
       this.#sender.wakeAll();
-      const idle = await this.#idle.wait(timeoutMs);
+      const idle = await this.#idle.wait(timeoutMs, (shorten) => {
+        if (signal === undefined) return;
+        onAbort = () => shorten(0);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      if (!idle && signal?.aborted) throw abortError("flush()", signal);
       return idle ? 0 : this.#counters.queued;
     } finally {
       this.#flushing--;
+      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -507,15 +677,31 @@ export class Producer {
    * then closes every connection and timer: nothing keeps the process alive.
    * Returns the number of records that failed at the deadline. Called again
    * while closing, with a nearer deadline (close(0) on a second Ctrl-C, say),
-   * it brings the deadline forward and returns the same promise.
+   * it brings the deadline forward and returns the same outcome. `signal`
+   * ends the wait; the close goes on to its deadline.
    */
-  close(timeoutMs = 30000): Promise<number> {
+  close(timeoutMs?: number, options?: WaitOptions): Promise<number>;
+  close(options: TimedWaitOptions): Promise<number>;
+  close(timeoutOrOptions?: number | TimedWaitOptions, options?: WaitOptions): Promise<number> {
+    let timeoutMs: number;
+    let signal: AbortSignal | undefined;
+    try {
+      ({ timeoutMs, signal } = waitArguments(timeoutOrOptions, options, 30000, "close()"));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (signal?.aborted) return Promise.reject(abortError("close()", signal));
     if (this.#closePromise) {
       this.#shortenClose?.(timeoutMs);
-      return this.#closePromise;
+    } else {
+      this.#closePromise = this.#shutdown(timeoutMs);
     }
-    this.#closePromise = this.#shutdown(timeoutMs);
-    return this.#closePromise;
+    return untilAborted(this.#closePromise, signal, "close()");
+  }
+
+  /** `await using producer = new Producer(...)`: close() with its default deadline at the scope's end. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async #shutdown(timeoutMs: number): Promise<number> {

@@ -19,6 +19,7 @@ import { ApiKey } from "../protocol/api-keys.js";
 import { ErrorCode, KafkaProtocolError } from "../protocol/errors.js";
 import { PRODUCE_MAX_NAME_VERSION } from "../protocol/produce.js";
 import type { VersionRange } from "../protocol/versions.js";
+import { AbortError, untilAborted } from "./abort.js";
 import type { ProducerIdentity } from "./idempotence.js";
 import type { DeliveryError } from "./record.js";
 import { stateError, TransactionError, withTimeout } from "./transaction-error.js";
@@ -30,6 +31,17 @@ import {
 } from "./transaction-requests.js";
 
 export type { TransactionOffset };
+
+/** How long a transaction call waits: its timeout and, if given, its signal. */
+export interface TransactionWait {
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+}
+
+/** `work` until the wait's timeout (a retriable TransactionError) or its signal (an AbortError). */
+function waitFor(work: Promise<void>, wait: TransactionWait, op: string): Promise<void> {
+  return untilAborted(withTimeout(work, wait.timeoutMs, op), wait.signal, `${op}()`);
+}
 
 export type TransactionState =
   | "uninitialized"
@@ -192,8 +204,8 @@ export class TransactionManager {
 
   // --- the API -----------------------------------------------------------------
 
-  initTransactions(timeoutMs: number): Promise<void> {
-    return this.run("initTransactions", timeoutMs, ["uninitialized"], async () => {
+  initTransactions(wait: TransactionWait): Promise<void> {
+    return this.run("initTransactions", wait, ["uninitialized"], async () => {
       this.state = "initializing";
       try {
         this.assign(await this.requests.initProducerId());
@@ -218,8 +230,8 @@ export class TransactionManager {
     this.logger.debug("transaction begun", { transactionalId: this.transactionalId, v2: this.v2 });
   }
 
-  commitTransaction(timeoutMs: number): Promise<void> {
-    return this.run("commitTransaction", timeoutMs, ["in-transaction"], async () => {
+  commitTransaction(wait: TransactionWait): Promise<void> {
+    return this.run("commitTransaction", wait, ["in-transaction"], async () => {
       this.state = "committing";
       try {
         await Promise.all([...this.offsetCommits]);
@@ -260,56 +272,51 @@ export class TransactionManager {
     });
   }
 
-  abortTransaction(timeoutMs: number): Promise<void> {
-    return this.run(
-      "abortTransaction",
-      timeoutMs,
-      ["in-transaction", "abortable-error"],
-      async () => {
-        this.state = "aborting";
-        try {
-          this.engine.failUnsent(
-            new KafkaClientError(
-              "TRANSACTION_ABORTED",
-              `the record's transaction (transactional.id "${this.transactionalId}") was aborted before it was sent`,
-            ),
-          );
-          // An AddPartitionsToTxn out may open the transaction at the coordinator:
-          // its outcome decides between EndTxn and InitProducerId below (an
-          // InitProducerId meeting an open transaction would fence this producer).
-          this.toAdd.clear();
-          await this.added;
-          await Promise.allSettled([...this.offsetCommits]);
-          await this.engine.waitIdle();
-          // A Produce request still out would land after the abort markers.
-          while (this.engine.inFlight() > 0) await sleep(5);
-          let bumped = false;
-          if (this.started) {
-            const res = await this.requests.endTxn(this.id(), false, this.v2, [
-              ErrorCode.INVALID_PRODUCER_EPOCH,
-            ]);
-            if (res.errorCode === 0 && this.v2) {
-              this.assign(res);
-              bumped = true;
-            }
+  abortTransaction(wait: TransactionWait): Promise<void> {
+    return this.run("abortTransaction", wait, ["in-transaction", "abortable-error"], async () => {
+      this.state = "aborting";
+      try {
+        this.engine.failUnsent(
+          new KafkaClientError(
+            "TRANSACTION_ABORTED",
+            `the record's transaction (transactional.id "${this.transactionalId}") was aborted before it was sent`,
+          ),
+        );
+        // An AddPartitionsToTxn out may open the transaction at the coordinator:
+        // its outcome decides between EndTxn and InitProducerId below (an
+        // InitProducerId meeting an open transaction would fence this producer).
+        this.toAdd.clear();
+        await this.added;
+        await Promise.allSettled([...this.offsetCommits]);
+        await this.engine.waitIdle();
+        // A Produce request still out would land after the abort markers.
+        while (this.engine.inFlight() > 0) await sleep(5);
+        let bumped = false;
+        if (this.started) {
+          const res = await this.requests.endTxn(this.id(), false, this.v2, [
+            ErrorCode.INVALID_PRODUCER_EPOCH,
+          ]);
+          if (res.errorCode === 0 && this.v2) {
+            this.assign(res);
+            bumped = true;
           }
-          // Records were queued: stamped batches that never reached the log left gaps.
-          const hadRecords = this.engine.producedRecords() > this.producedAtBegin;
-          if (hadRecords && !bumped) this.assign(await this.requests.initProducerId(this.id()));
-          this.complete("aborted");
-        } catch (err) {
-          this.fail(err);
-          if (this.state === "aborting") this.state = "abortable-error";
-          throw err;
         }
-      },
-    );
+        // Records were queued: stamped batches that never reached the log left gaps.
+        const hadRecords = this.engine.producedRecords() > this.producedAtBegin;
+        if (hadRecords && !bumped) this.assign(await this.requests.initProducerId(this.id()));
+        this.complete("aborted");
+      } catch (err) {
+        this.fail(err);
+        if (this.state === "aborting") this.state = "abortable-error";
+        throw err;
+      }
+    });
   }
 
   async sendOffsetsToTransaction(
     offsets: readonly TransactionOffset[],
     group: TransactionGroup,
-    timeoutMs: number,
+    wait: TransactionWait,
   ): Promise<void> {
     this.check(["in-transaction"], "sendOffsetsToTransaction");
     const topics = offsetTopics(offsets);
@@ -336,7 +343,7 @@ export class TransactionManager {
     this.offsetCommits.add(work);
     const forget = () => this.offsetCommits.delete(work);
     work.then(forget, forget);
-    return withTimeout(work, timeoutMs, "sendOffsetsToTransaction");
+    return waitFor(work, wait, "sendOffsetsToTransaction");
   }
 
   // --- inside ------------------------------------------------------------------
@@ -344,12 +351,12 @@ export class TransactionManager {
   /** Runs `op` once; a second call of the same operation while it runs waits for the same outcome. */
   private run(
     op: Operation,
-    timeoutMs: number,
+    wait: TransactionWait,
     from: readonly TransactionState[],
     body: () => Promise<void>,
   ): Promise<void> {
     if (this.pending !== undefined) {
-      if (this.pending.op === op) return this.await(this.pending, timeoutMs);
+      if (this.pending.op === op) return this.await(this.pending, wait);
       return Promise.reject(stateError(`${op}() called while ${this.pending.op}() is under way`));
     }
     // A call that timed out, finished since: the call again gets its outcome.
@@ -367,14 +374,19 @@ export class TransactionManager {
       if (this.pending === entry) this.pending = undefined;
     };
     entry.promise.then(clear, clear);
-    return this.await(entry, timeoutMs);
+    return this.await(entry, wait);
   }
 
-  /** Waits for an operation; one that outlives the wait is kept for the same call to claim. */
-  private await(entry: PendingOperation, timeoutMs: number): Promise<void> {
-    const waited = withTimeout(entry.promise, timeoutMs, entry.op);
+  /**
+   * Waits for an operation; one that outlives the wait (its timeout or its
+   * signal) is kept for the same call to claim.
+   */
+  private await(entry: PendingOperation, wait: TransactionWait): Promise<void> {
+    const waited = waitFor(entry.promise, wait, entry.op);
     waited.catch((err: unknown) => {
-      if (err instanceof TransactionError && err.retriable) this.unclaimed = entry;
+      if ((err instanceof TransactionError && err.retriable) || err instanceof AbortError) {
+        this.unclaimed = entry;
+      }
     });
     return waited;
   }

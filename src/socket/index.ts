@@ -61,6 +61,11 @@ export class EventKafka {
     await this.brokers.clear();
     return failed;
   }
+
+  /** `await using kafka = new EventKafka()`: close() with its default deadline at the scope's end. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }
 
 export { BrokerIdError, BrokerRegistry, type PublishReport, parseBrokerId } from "./brokers.js";

@@ -354,17 +354,19 @@ export function kcatProduce(
 }
 
 /**
- * Transpiles `src/producer/producer.ts` and the modules it imports to plain
+ * Transpiles `entries` of `src/` (default the producer) and the modules they import to plain
  * JavaScript (TypeScript's transpileModule: no vitest, no loader) under
  * node_modules/.cache, so a child `node` process can use the producer as users
  * would. Returns the directory mirroring `src/`; `remove()` deletes it.
  */
-export async function transpileSources(): Promise<{ dir: string; remove(): Promise<void> }> {
+export async function transpileSources(
+  entries: readonly string[] = ["producer/producer.ts"],
+): Promise<{ dir: string; remove(): Promise<void> }> {
   const ts = (await import("typescript")).default;
   const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
   const out = join(root, "node_modules", ".cache", `producer-tests-${process.pid}-${Date.now()}`);
   const srcDir = join(root, "src");
-  const todo = ["producer/producer.ts"];
+  const todo = [...entries];
   const done = new Set<string>();
   while (todo.length > 0) {
     const rel = todo.pop()!;
