@@ -327,6 +327,7 @@ function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, d
   switch (client) {
     case "ours":
     case "ours-string":
+    case "ours-stream":
     case "ours-plain":
     case "ours-tls":
     case "ours-traced":
@@ -340,6 +341,7 @@ function commandFor(client, { bootstrap, tls, topic, records, valueSize, acks, d
             ...(client === "ours-plain" && { idempotence: false }),
             ...(client === "ours-traced" && { traced: true }),
             ...(client === "ours-string" && { strings: true }),
+            ...(client === "ours-stream" && { stream: true }),
             ...(client === "ours-tls" && { bootstrap: tls.bootstrap, caFile: tls.caFile }),
           }),
         ],
@@ -525,6 +527,7 @@ async function runOne(ctx, client, valueSize, acks, records, codec) {
   const inProcess =
     client === "ours" ||
     client === "ours-string" ||
+    client === "ours-stream" ||
     client === "ours-plain" ||
     client === "ours-tls" ||
     client === "ours-traced" ||

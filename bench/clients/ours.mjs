@@ -1,9 +1,12 @@
 // This project through its producer API: produce() in a loop until QUEUE_FULL, resume when
-// the delivery reports have drained the queue to half, flush() at the end. The values are the
+// the delivery reports have drained the queue to half, flush() at the end (with `stream`, a
+// pipeline into createWriteStream() instead). The values are the
 // shared pool of makeValues() (as strings with `strings`), or with `dataFile` the lines of that
 // file (the codec case: the same file kcat reads); `codec` sets compression.codec. It reports
 // its own CPU from the first produce() to the end of close() (apiCpuSeconds).
 import { readFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { Producer } from "../../dist/index.js";
 import { report, settings } from "../lib/client.mjs";
 import { makeKeys, makeValues, POOL } from "../lib/data.mjs";
@@ -124,10 +127,36 @@ function pump() {
   else finish();
 }
 
+/**
+ * The "ours-stream" rows: the same values through `pipeline(source, createWriteStream())`, the
+ * source an object-mode Readable that pushes until the pipeline says stop.
+ */
+async function streamAll() {
+  const sink = producer.createWriteStream({ topic });
+  const source = new Readable({
+    objectMode: true,
+    highWaterMark: 1024,
+    read() {
+      while (sent < records) {
+        const more = this.push(pool[sent & mask]);
+        sent++;
+        if (!more) return;
+      }
+      this.push(null);
+    },
+  });
+  await pipeline(source, sink);
+  delivered = sink.delivered;
+  failed = sink.failed;
+}
+
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
-pump();
-await done;
+if (s.stream === true) await streamAll();
+else {
+  pump();
+  await done;
+}
 await producer.flush(300_000);
 const seconds = (performance.now() - t0) / 1000;
 // Record-batch bytes on the wire, a cross-check of the bytes the broker's log holds.

@@ -10,6 +10,11 @@ import { bestTxnRuns } from "./txn-case.mjs";
 export const CLIENTS = [
   { id: "ours", label: "this project, API", color: "#d9480f" },
   { id: "ours-string", label: "this project, API, string values", color: "#f76707" },
+  {
+    id: "ours-stream",
+    label: "this project, API, pipeline into createWriteStream()",
+    color: "#ff922b",
+  },
   { id: "ours-plain", label: "this project, API, idempotence off", color: "#e8590c" },
   // Only when named (--client): a subscriber on every diagnostics channel.
   {

@@ -2,9 +2,11 @@
  * The cluster as a Metadata response describes it, in the shape a user reads:
  * brokers, the controller, topics with their partitions, leaders, replicas and
  * in-sync replicas (what `kcat -L` lists). Error codes become error names.
+ * `askForMetadata` asks until one broker answers or the deadline passes.
  */
 import { errorByCode } from "../protocol/errors.js";
 import type { MetadataResponse } from "../protocol/metadata.js";
+import { KafkaClientError } from "./client-error.js";
 
 export interface BrokerDescription {
   nodeId: number;
@@ -78,4 +80,50 @@ export function describeCluster(m: MetadataResponse): ClusterDescription {
       })
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   };
+}
+
+/** What askForMetadata() needs of the cluster. */
+export interface MetadataSource {
+  describe(topics: readonly string[] | null): Promise<MetadataResponse>;
+  readonly lastConnectionError: Error | undefined;
+}
+
+/**
+ * Asks for the metadata of `topics` (null: every topic) until one broker
+ * answers; rejects TIMED_OUT at `timeoutMs` with the last connection error,
+ * or DESTROYED once `closed()`.
+ */
+export async function askForMetadata(
+  cluster: MetadataSource,
+  topics: readonly string[] | null,
+  timeoutMs: number,
+  closed: () => boolean,
+): Promise<ClusterDescription> {
+  const deadline = Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<"expired">((resolve) => {
+    timer = setTimeout(() => resolve("expired"), timeoutMs);
+  });
+  let lastError: Error | undefined;
+  try {
+    while (!closed()) {
+      const outcome = await Promise.race([
+        cluster.describe(topics).catch((err: Error) => err),
+        expired,
+      ]);
+      if (outcome === "expired") break;
+      if (!(outcome instanceof Error)) return describeCluster(outcome);
+      lastError = outcome;
+      if (Date.now() >= deadline) break;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  if (closed()) throw new KafkaClientError("DESTROYED", "the producer is closed");
+  const cause = lastError ?? cluster.lastConnectionError;
+  throw new KafkaClientError(
+    "TIMED_OUT",
+    `no broker answered a metadata request within ${timeoutMs} ms${cause ? `: last error ${cause.message}` : ""}`,
+    { cause: lastError },
+  );
 }

@@ -8,22 +8,12 @@
  */
 
 import { KafkaClientError } from "../client/client-error.js";
-import { Cluster, parseBootstrap } from "../client/cluster.js";
-import { type ClusterDescription, describeCluster } from "../client/cluster-metadata.js";
-import {
-  closedChannel,
-  endAsync,
-  fatalChannel,
-  type ProduceContext,
-  produceTrace,
-  publish,
-  runStores,
-  traced,
-} from "../client/diagnostics.js";
+import { type Cluster, parseBootstrap } from "../client/cluster.js";
+import { askForMetadata, type ClusterDescription } from "../client/cluster-metadata.js";
+import { closedChannel, produceTrace, publish, traced } from "../client/diagnostics.js";
 import { consoleLogger } from "../client/logger.js";
 import { resolveSecurity, type Security } from "../client/security.js";
 import {
-  isGiven,
   type ProducerConfig,
   type ProducerProperties,
   redactProperties,
@@ -37,17 +27,17 @@ import {
   type WaitOptions,
   waitArguments,
 } from "./abort.js";
-import { Accumulator } from "./accumulator.js";
-import { clusterOptions } from "./cluster-options.js";
-import { ProducerIdentity } from "./idempotence.js";
+import type { Accumulator } from "./accumulator.js";
+import { buildEngine } from "./engine.js";
+import type { ProducerIdentity } from "./idempotence.js";
 import { IdleWaiters, RoomWaiters } from "./idle-waiters.js";
-import { Partitioner } from "./partitioners.js";
 import {
   checkDelimited,
   checkPartition,
   checkRecord,
   checkTopicName,
 } from "./produce-arguments.js";
+import { produceTraced, type TraceSource } from "./produce-trace.js";
 import type { ProducerOptions } from "./producer-options.js";
 import { QueueLimits } from "./queue-limits.js";
 import {
@@ -56,27 +46,21 @@ import {
   type DeliveryCallback,
   type DeliveryReport,
   type DeliveryTally,
-  exactLength,
   type ProducerRecord,
   recordSize,
 } from "./record.js";
 import { admitBatch, type BatchReport, BatchReports } from "./send-batch.js";
-import { Sender } from "./sender.js";
+import type { Sender } from "./sender.js";
 import { emptyStats, type ProducerStats } from "./stats.js";
 import { type PrometheusOptions, prometheusText } from "./stats-prometheus.js";
-import { TransactionError } from "./transaction-error.js";
-import { createTransactionManager } from "./transaction-setup.js";
+import { transactionCall, transactionsOf } from "./transaction-setup.js";
 import type {
   TransactionGroup,
   TransactionManager,
   TransactionOffset,
   TransactionState,
-  TransactionWait,
 } from "./transactions.js";
 import { ProducerWriteStream, type WriteStreamOptions } from "./write-stream.js";
-
-/** How long a transaction call waits by default (the Java client's max.block.ms). */
-const TRANSACTION_CALL_TIMEOUT_MS = 60_000;
 
 export type { ProducerOptions };
 
@@ -103,6 +87,11 @@ export class Producer {
   readonly #idle = new IdleWaiters(this.#counters);
   /** Write streams held by a full queue. */
   readonly #room = new RoomWaiters();
+  /** What the produce trace says of this producer. */
+  readonly #traceSource: TraceSource = {
+    clientId: () => this.config["client.id"],
+    leaderAddress: (topic, partition) => this.#cluster.leaderAddress(topic, partition),
+  };
 
   constructor(properties: ProducerProperties, options: ProducerOptions = {}) {
     const config = resolveConfig(properties);
@@ -121,97 +110,30 @@ export class Producer {
       logger,
     });
     this.#onDelivery = options.onDelivery;
-    const onError = options.onError;
     this.#limits = new QueueLimits(this.config);
     this.#messageTimeoutMs = config["message.timeout.ms"] || Number.POSITIVE_INFINITY;
-    this.#cluster = new Cluster(
-      clusterOptions(config, bootstrap, this.#security, logger, () => {
-        this.#counters.reauthentications++;
-      }),
-      {
-        topicsAwaitingMetadata: () => this.#accumulator.topicsAwaitingMetadata(),
-        onMetadata: () => {
-          const now = Date.now();
-          this.#accumulator.forgetIdle(now, config["metadata.max.idle.ms"]);
-          this.#accumulator.onMetadata(now);
-          this.#sender.wakeAll();
-        },
-        onBrokerReady: (nodeId) => this.#sender.brokerReady(nodeId),
-        onBrokerDown: (nodeId) => this.#sender.brokerReady(nodeId),
-        onConnectionError: (err) => {
-          if (onError === undefined) return;
-          try {
-            onError(err);
-          } catch (e) {
-            logger.error("onError callback threw", { error: (e as Error).message });
-          }
-        },
-      },
-    );
-    const partitioner = new Partitioner(config.partitioner, {
-      stickyLingerMs: config["sticky.partitioning.linger.ms"],
-    });
-    this.#accumulator = new Accumulator(
+    const engine = buildEngine(
       config,
+      properties,
+      options,
+      bootstrap,
+      this.#security,
       this.#counters,
-      this.#cluster,
-      partitioner,
+      logger,
       {
-        onReady: () => this.#sender.schedule(),
-        wake: (time) => this.#sender.wake(time),
         onReported: () => {
           this.#idle.notify();
           this.#room.notify();
         },
+        lingerDisabled: () => this.#flushing > 0 || this.#closing,
+        flush: (ms) => this.flush(ms),
       },
-      logger,
     );
-    const transactional = config["transactional.id"] !== "";
-    this.#identity = config["enable.idempotence"]
-      ? new ProducerIdentity(
-          config["retry.backoff.ms"],
-          config["retry.backoff.max.ms"],
-          transactional || isGiven(properties, "enable.idempotence"),
-          logger,
-          {
-            onReady: () => this.#sender.wakeAll(),
-            onFatal: (err) => {
-              publish(fatalChannel, () => ({
-                clientId: config["client.id"],
-                transactionalId: transactional ? config["transactional.id"] : undefined,
-                error: err,
-              }));
-              this.#txn?.onFatal(err);
-              this.#accumulator.failAll(() => err);
-            },
-            onDisabled: () => this.#sender.dropIdentity(),
-          },
-          transactional,
-        )
-      : undefined;
-    this.#sender = new Sender(
-      this.#accumulator,
-      this.#cluster,
-      config,
-      this.#counters,
-      logger,
-      this.#identity,
-      { lingerDisabled: () => this.#flushing > 0 || this.#closing },
-    );
-    this.#txn =
-      transactional && this.#identity !== undefined
-        ? createTransactionManager({
-            config,
-            cluster: this.#cluster,
-            identity: this.#identity,
-            accumulator: this.#accumulator,
-            sender: this.#sender,
-            counters: this.#counters,
-            logger,
-            flush: (ms) => this.flush(ms),
-            maxVersion: options.maxTransactionVersion ?? 2,
-          })
-        : undefined;
+    this.#cluster = engine.cluster;
+    this.#accumulator = engine.accumulator;
+    this.#sender = engine.sender;
+    this.#identity = engine.identity;
+    this.#txn = engine.txn;
   }
 
   // --- transactions (transactional.id; see docs/transactions.md) ---
@@ -227,14 +149,14 @@ export class Producer {
     timeoutOrOptions?: number | TimedWaitOptions,
     options?: WaitOptions,
   ): Promise<void> {
-    return this.#transactionCall("initTransactions", timeoutOrOptions, options, (txn, wait) =>
+    return transactionCall(this.#txn, "initTransactions", timeoutOrOptions, options, (txn, wait) =>
       txn.initTransactions(wait),
     );
   }
 
   /** Opens a transaction: produce() is accepted until commit or abort. */
   beginTransaction(): void {
-    this.#transactions("beginTransaction").beginTransaction();
+    transactionsOf(this.#txn, "beginTransaction").beginTransaction();
   }
 
   /**
@@ -247,7 +169,7 @@ export class Producer {
     timeoutOrOptions?: number | TimedWaitOptions,
     options?: WaitOptions,
   ): Promise<void> {
-    return this.#transactionCall("commitTransaction", timeoutOrOptions, options, (txn, wait) =>
+    return transactionCall(this.#txn, "commitTransaction", timeoutOrOptions, options, (txn, wait) =>
       txn.commitTransaction(wait),
     );
   }
@@ -259,7 +181,7 @@ export class Producer {
     timeoutOrOptions?: number | TimedWaitOptions,
     options?: WaitOptions,
   ): Promise<void> {
-    return this.#transactionCall("abortTransaction", timeoutOrOptions, options, (txn, wait) =>
+    return transactionCall(this.#txn, "abortTransaction", timeoutOrOptions, options, (txn, wait) =>
       txn.abortTransaction(wait),
     );
   }
@@ -274,7 +196,8 @@ export class Producer {
     timeoutOrOptions?: number | TimedWaitOptions,
     options?: WaitOptions,
   ): Promise<void> {
-    return this.#transactionCall(
+    return transactionCall(
+      this.#txn,
       "sendOffsetsToTransaction",
       timeoutOrOptions,
       options,
@@ -282,39 +205,10 @@ export class Producer {
     );
   }
 
-  /**
-   * A transaction call's wait: its timeout (default max.block.ms's 60 s) and
-   * signal. A timeout or an abort ends the wait, not the work: calling the
-   * same method again waits for its outcome.
-   */
-  #transactionCall(
-    op: string,
-    timeoutOrOptions: number | TimedWaitOptions | undefined,
-    options: WaitOptions | undefined,
-    call: (txn: TransactionManager, wait: TransactionWait) => Promise<void>,
-  ): Promise<void> {
-    try {
-      const wait = waitArguments(timeoutOrOptions, options, TRANSACTION_CALL_TIMEOUT_MS, `${op}()`);
-      if (wait.signal?.aborted) return Promise.reject(abortError(`${op}()`, wait.signal));
-      return call(this.#transactions(op), wait);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
   /** Where the transactions stand: the state and, once begun, the protocol (1 or 2, KIP-890). */
   get transactionState(): { state: TransactionState; version: 1 | 2 } | undefined {
     const txn = this.#txn;
     return txn === undefined ? undefined : { state: txn.state, version: txn.v2 ? 2 : 1 };
-  }
-
-  #transactions(op: string): TransactionManager {
-    if (this.#txn !== undefined) return this.#txn;
-    throw new TransactionError(
-      "state",
-      "STATE",
-      `${op}() needs a transactional producer: set "transactional.id"`,
-    );
   }
 
   /**
@@ -326,7 +220,9 @@ export class Producer {
   produce(record: ProducerRecord, callback?: DeliveryCallback): void {
     // The only cost of the produce channel while nobody subscribes.
     if (traced(produceTrace)) {
-      this.#produceTraced(record, callback ?? this.#onDelivery, (r, cb) => this.#append(r, cb));
+      produceTraced(this.#traceSource, record, callback ?? this.#onDelivery, (r, cb) =>
+        this.#append(r, cb),
+      );
       return;
     }
     this.#append(record, callback);
@@ -352,7 +248,7 @@ export class Producer {
       for (let i = 0; i < records.length; i++) {
         const size = sizes[i]!;
         if (tracing) {
-          this.#produceTraced(records[i]!, reports.callback(i), (r, cb) =>
+          produceTraced(this.#traceSource, records[i]!, reports.callback(i), (r, cb) =>
             this.#queue(r, cb, size, now),
           );
         } else {
@@ -363,62 +259,6 @@ export class Producer {
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  /**
-   * produce() under the `event-kafka:produce` trace: start before the record is
-   * checked or encoded (a subscriber may add headers, the record goes out with
-   * the context's), end when it is queued or refused, error/asyncStart/asyncEnd
-   * around its report.
-   */
-  #produceTraced(
-    record: ProducerRecord,
-    callback: DeliveryCallback | undefined,
-    queue: (record: ProducerRecord, callback: DeliveryCallback) => void,
-  ): void {
-    const ctx: ProduceContext = {
-      clientId: this.config["client.id"],
-      topic: record.topic,
-      partition: record.partition ?? -1,
-      offset: -1,
-      key: record.key ?? null,
-      valueSize: record.value == null ? -1 : exactLength(record.value),
-      headers: record.headers === undefined ? [] : [...record.headers],
-      // Set later, declared now: every context keeps one shape.
-      broker: undefined,
-      result: undefined,
-      error: undefined,
-    };
-    const t = produceTrace;
-    runStores(t.start, ctx, () => {
-      try {
-        // A copy in one fixed shape, not a spread: produce()'s checks stay monomorphic.
-        const traced: ProducerRecord = {
-          topic: record.topic,
-          value: record.value,
-          key: record.key,
-          partition: record.partition,
-          headers:
-            ctx.headers.length === 0 && record.headers === undefined ? undefined : ctx.headers,
-          timestamp: record.timestamp,
-          opaque: record.opaque,
-        };
-        queue(traced, (err, report) => {
-          ctx.partition = report.partition;
-          ctx.offset = report.offset;
-          ctx.result = report;
-          ctx.broker = this.#cluster.leaderAddress(report.topic, report.partition);
-          if (err !== null) ctx.error = err;
-          endAsync(t, ctx, () => callback?.(err, report));
-        });
-      } catch (err) {
-        ctx.error = err as Error;
-        t.error.publish(ctx);
-        throw err;
-      } finally {
-        t.end.publish(ctx);
-      }
-    });
   }
 
   /** produce() itself: checks the record and queues it. */
@@ -605,35 +445,9 @@ export class Producer {
   async metadata(
     options: { topics?: readonly string[]; timeoutMs?: number } = {},
   ): Promise<ClusterDescription> {
-    const timeoutMs = options.timeoutMs ?? 10000;
     const topics = options.topics ?? null;
     for (const t of topics ?? []) checkTopicName(t);
-    const deadline = Date.now() + timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<"expired">((resolve) => {
-      timer = setTimeout(() => resolve("expired"), timeoutMs);
-    });
-    let lastError: Error | undefined;
-    try {
-      while (!this.#closed) {
-        const outcome = await Promise.race([
-          this.#cluster.describe(topics).catch((err: Error) => err),
-          expired,
-        ]);
-        if (outcome === "expired") break;
-        if (!(outcome instanceof Error)) return describeCluster(outcome);
-        lastError = outcome;
-        if (Date.now() >= deadline) break;
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-    if (this.#closed) throw new KafkaClientError("DESTROYED", "the producer is closed");
-    throw new KafkaClientError(
-      "TIMED_OUT",
-      `no broker answered a metadata request within ${timeoutMs} ms${lastErrorText(lastError ?? this.#cluster.lastConnectionError)}`,
-      { cause: lastError },
-    );
+    return askForMetadata(this.#cluster, topics, options.timeoutMs ?? 10000, () => this.#closed);
   }
 
   /**

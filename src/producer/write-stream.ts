@@ -64,6 +64,14 @@ export interface StreamProducer {
 
 type WriteCallback = (err?: Error | null) => void;
 
+/**
+ * Records queued in one turn of the event loop before the stream lets it
+ * turn: a source that never waits (an object-mode Readable pushes and the
+ * pipe writes in one go) would otherwise fill the whole queue before the
+ * sender could send any of it.
+ */
+const RECORDS_PER_TURN = 1000;
+
 /** A write that throws this waits for room; with nothing queued there will be none. */
 function waitsForRoom(err: unknown, producer: StreamProducer): boolean {
   return err instanceof KafkaClientError && err.code === "QUEUE_FULL" && producer.queued() > 0;
@@ -86,6 +94,9 @@ export class ProducerWriteStream extends Writable {
   #held: { cancel: () => void; callback: WriteCallback } | undefined;
   #endCallback: WriteCallback | undefined;
   #releaseHurry: (() => void) | undefined;
+  /** Records queued since the event loop last turned. */
+  #turnRecords = 0;
+  #turnReset = false;
 
   constructor(producer: StreamProducer, options: WriteStreamOptions = {}) {
     const bytes = options.delimiter !== undefined;
@@ -253,8 +264,28 @@ export class ProducerWriteStream extends Writable {
       return;
     }
     this.#pending++;
-    callback();
+    this.#done(1, callback);
   }
+
+  /** Calls a write's callback: now, or once the event loop has turned if this turn queued enough. */
+  #done(records: number, callback: WriteCallback): void {
+    this.#turnRecords += records;
+    if (this.#turnRecords < RECORDS_PER_TURN) {
+      if (!this.#turnReset) {
+        this.#turnReset = true;
+        setImmediate(this.#newTurn);
+      }
+      callback();
+      return;
+    }
+    this.#turnRecords = 0;
+    setImmediate(callback);
+  }
+
+  readonly #newTurn = (): void => {
+    this.#turnReset = false;
+    this.#turnRecords = 0;
+  };
 
   /**
    * Queues the delimited records of `data` from `pos`; a record
