@@ -8,5 +8,6 @@ export interface TargetRow {
   met: boolean | undefined;
 }
 export const CLI_OVER_KCAT: number;
+export const STREAM_OF_PRODUCE: number;
 export function targetRows(results: object): TargetRow[];
 export function targetsSection(results: object): string[];

@@ -84,6 +84,7 @@ export function targetRows(results) {
     );
   }
   const best = bestRuns(e2e);
+  rows.push(...streamRows(best));
   for (const acks of [1, -1]) {
     const cli = best.get(`100|${acks}|cli`);
     const kcat = best.get(`100|${acks}|kcat`);
@@ -112,6 +113,31 @@ export function targetRows(results) {
   }
   rows.push(...eventLoopRows(results.eventloop ?? []));
   rows.push(...hotpathRows(results.hotpath));
+  return rows;
+}
+
+/** A pipeline into createWriteStream(), at least this share of produce()'s records/s. */
+export const STREAM_OF_PRODUCE = 0.9;
+
+/** The stream beside produce() in the same run, at 100 B and 1 KiB, best run of each. */
+function streamRows(best) {
+  const rows = [];
+  for (const size of [100, 1024]) {
+    for (const acks of [1, -1]) {
+      const stream = best.get(`${size}|${acks}|ours-stream`);
+      const produce = best.get(`${size}|${acks}|ours`);
+      if (!stream?.ok || !produce?.ok) continue;
+      const ratio = stream.recordsPerSec / produce.recordsPerSec;
+      rows.push({
+        target: `createWriteStream() pipeline ≥ ${STREAM_OF_PRODUCE * 100}% of produce()'s records/s`,
+        row: `${size === 1024 ? "1 KiB" : `${size} B`} letters, acks=${acks === 1 ? "1" : "all"}`,
+        ours: fmtRate(stream.recordsPerSec),
+        peer: `produce() ${fmtRate(produce.recordsPerSec)}`,
+        ratio,
+        met: ratio >= STREAM_OF_PRODUCE,
+      });
+    }
+  }
   return rows;
 }
 

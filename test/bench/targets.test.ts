@@ -90,6 +90,28 @@ describe("targets", () => {
     expect(lengths?.met).toBe(true);
   });
 
+  it("holds the stream pipeline to 90% of produce()'s best records/s, per size", () => {
+    const sized = (client: string, valueSize: number, records: number, seconds: number) => ({
+      ...run(client, records, seconds, 1),
+      valueSize,
+    });
+    const rows = targetRows({
+      meta: {},
+      e2e: [
+        sized("ours", 100, 4_000_000, 2), // 2M/s
+        sized("ours", 100, 4_000_000, 4),
+        sized("ours-stream", 100, 3_600_000, 2), // 1.8M/s: 90%, met
+        sized("ours", 1024, 1_000_000, 2), // 500k/s
+        sized("ours-stream", 1024, 1_000_000, 2.5), // 400k/s: 80%, not met
+      ],
+      codecs: [],
+    }).filter((r) => r.target.startsWith("createWriteStream() pipeline"));
+    expect(rows.map((r) => [r.row, r.ratio, r.met])).toEqual([
+      ["100 B letters, acks=1", 0.9, true],
+      ["1 KiB letters, acks=1", 0.8, false],
+    ]);
+  });
+
   it("judges nothing it has no runs for", () => {
     expect(targetRows({ meta: {}, e2e: [], codecs: [] })).toEqual([]);
   });
