@@ -203,11 +203,7 @@ export class ProducerWriteStream extends Writable {
 
   override _write(chunk: unknown, _encoding: BufferEncoding, callback: WriteCallback): void {
     if (this.#delimited !== undefined) {
-      const carry = this.#carry;
-      this.#carry = undefined;
-      const data =
-        carry === undefined ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
-      this.#writeBytes(data, 0, callback);
+      this.#writeChunk(chunk as Buffer, callback);
       return;
     }
     let record: ProducerRecord;
@@ -327,6 +323,32 @@ export class ProducerWriteStream extends Writable {
     this.#turnReset = false;
     this.#turnRecords = 0;
   };
+
+  /**
+   * Bytes mode: the record carried from the chunks before is completed with
+   * this chunk's bytes up to its first delimiter (a copy of those bytes only),
+   * then the rest of the chunk is taken where it lies.
+   */
+  #writeChunk(chunk: Buffer, callback: WriteCallback): void {
+    const carry = this.#carry;
+    if (carry === undefined) {
+      this.#writeBytes(chunk, 0, callback);
+      return;
+    }
+    this.#carry = undefined;
+    const delimiter = this.#delimited!.delimiter;
+    const first = chunk.indexOf(delimiter);
+    // Without a delimiter of its own the chunk may still end one begun in the carry.
+    const joinedEnd = first < 0 ? chunk.length : first + delimiter.length;
+    const joined = Buffer.concat([carry, chunk.subarray(0, joinedEnd)]);
+    if (joinedEnd === chunk.length) {
+      this.#writeBytes(joined, 0, callback);
+      return;
+    }
+    this.#writeBytes(joined, 0, (err) =>
+      err ? callback(err) : this.#writeChunk(chunk.subarray(joinedEnd), callback),
+    );
+  }
 
   /**
    * Queues the delimited records of `data` from `pos`; a record

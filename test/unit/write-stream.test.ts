@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { KafkaClientError } from "../../src/client/client-error.js";
 import type {
   DelimitedRecords,
+  DelimitedResult,
   DeliveryCallback,
   DeliveryReport,
   DeliveryTally,
@@ -38,8 +39,23 @@ class StandIn implements StreamProducer {
     this.callbacks.push(callback);
   }
 
-  produceDelimited(_input: DelimitedRecords, _tally: DeliveryTally): never {
-    throw new Error("not used here");
+  /** As the producer's: whole records from `start`, empty ones skipped, until the queue is full. */
+  produceDelimited(input: DelimitedRecords, tally: DeliveryTally): DelimitedResult {
+    const data = Buffer.from(input.data);
+    const delimiter = Buffer.from(input.delimiter ?? "\n");
+    let pos = input.start ?? 0;
+    let records = 0;
+    for (;;) {
+      const end = data.indexOf(delimiter, pos);
+      if (end < 0 || this.callbacks.length >= this.room) break;
+      if (end > pos) {
+        this.values.push(data.toString("latin1", pos, end));
+        this.callbacks.push((err) => tally(err, 1));
+        records++;
+      }
+      pos = end + delimiter.length;
+    }
+    return { offset: pos, records };
   }
 
   afterReport(fn: () => void): () => void {
@@ -190,6 +206,24 @@ describe("ProducerWriteStream", () => {
     const [err] = (await failed) as [KafkaClientError];
     expect(err.code).toBe("INVALID_ARG");
     expect(err.message).toBe("record value must be a string");
+  });
+
+  it("bytes mode: records cut at a two-byte delimiter wherever the chunks split it", async () => {
+    const text = "alpha||bravo||||charlie|||delta||echo";
+    // What the delimiter cuts, empty records skipped, the last without a delimiter kept.
+    const expected = ["alpha", "bravo", "charlie", "|delta", "echo"];
+    for (let a = 1; a < text.length - 1; a++) {
+      for (let b = a + 1; b < text.length; b++) {
+        const producer = new StandIn(100);
+        const stream = new ProducerWriteStream(producer, { topic: "t", delimiter: "||" });
+        for (const part of [text.slice(0, a), text.slice(a, b), text.slice(b)]) {
+          stream.write(Buffer.from(part));
+        }
+        stream.end();
+        await turn();
+        expect(producer.values, `split at ${a} and ${b}`).toEqual(expected);
+      }
+    }
   });
 
   it("refuses options it cannot honour, by name", () => {
