@@ -19,6 +19,7 @@ import { KafkaClientError } from "../../src/client/client-error.js";
 import { AbortError } from "../../src/producer/abort.js";
 import type { ProducerRecord } from "../../src/producer/record.js";
 import type { BatchReport } from "../../src/producer/send-batch.js";
+import { EventKafka } from "../../src/socket/index.js";
 import { javaConsume, javaDigest, text } from "../broker/java-reader.js";
 import { startProxy } from "../faults/proxy.js";
 import { uniqueTopic } from "../helpers/topics.js";
@@ -350,6 +351,27 @@ console.log("RESULT " + JSON.stringify(result));
 `;
 
 describe("await using", () => {
+  it("in this process: the producer and the EventKafka are closed at the end of their scopes", async () => {
+    const topic = uniqueTopic("await-using-here");
+    let producer: { isClosed: boolean } | undefined;
+    {
+      await using scoped = newProducer();
+      producer = scoped;
+      scoped.produce({ topic, value: "scoped" });
+    }
+    expect(producer.isClosed).toBe(true);
+    let kafka: EventKafka | undefined;
+    {
+      await using scoped = new EventKafka();
+      kafka = scoped;
+      scoped.publish(scoped.addBroker(`[k]kafka:${bootstrap}/${topic}`), "published");
+      expect(scoped.producerCount).toBe(1);
+    }
+    expect(kafka.producerCount).toBe(0);
+    const read = await javaConsume(bootstrap, topic, { count: 2 });
+    expect(read.map((r) => text(r.value)).sort()).toEqual(["published", "scoped"]);
+  });
+
   it("closes the producer and the EventKafka at the end of the scope, and the process exits", async () => {
     const build = await transpileSources(["producer/producer.ts", "socket/index.ts"]);
     try {
