@@ -219,11 +219,10 @@ export class ProducerWriteStream extends Writable {
   override _final(callback: WriteCallback): void {
     const carry = this.#carry;
     this.#carry = undefined;
-    if (carry !== undefined) {
-      // The bytes after the last delimiter are the last record.
-      this.#writeRecord(this.#delimitedRecord(carry, 0, carry.length), (err) =>
-        err ? callback(err) : this.#endWhenReported(callback),
-      );
+    const last = carry === undefined ? undefined : this.#delimitedRecord(carry, 0, carry.length);
+    // The bytes after the last delimiter are the last record (a lone CR dropped is none).
+    if (last !== undefined && (last.value as Buffer).length > 0) {
+      this.#writeRecord(last, (err) => (err ? callback(err) : this.#endWhenReported(callback)));
       return;
     }
     this.#endWhenReported(callback);

@@ -226,6 +226,19 @@ describe("ProducerWriteStream", () => {
     }
   });
 
+  it("bytes mode: a lone CR after the last delimiter is no record", async () => {
+    const producer = new StandIn(10);
+    const stream = new ProducerWriteStream(producer, {
+      topic: "t",
+      delimiter: "\n",
+      stripCr: true,
+    });
+    stream.write(Buffer.from("one\r\ntwo\r\n\r"));
+    stream.end();
+    await turn();
+    expect(producer.values).toEqual(["one\r", "two\r"]);
+  });
+
   it("refuses options it cannot honour, by name", () => {
     const producer = new StandIn(1);
     expect(() => new ProducerWriteStream(producer, { delimiter: "\n" })).toThrow(
