@@ -5,6 +5,7 @@
  * joined (copied).
  */
 import { closeSync, fstatSync, openSync, read } from "node:fs";
+import { joinCarried } from "../producer/carried-record.js";
 
 /**
  * Takes records from `buf[start, end)`, which holds whole records, each
@@ -82,24 +83,15 @@ export async function forEachRegion(
     let chunk = data as Buffer;
     let start = 0;
     if (rest.length > 0) {
-      if (width > 1) {
-        // A delimiter of several bytes may itself be cut: search the joined bytes.
-        rest.push(chunk);
-        chunk = Buffer.concat(rest);
-        rest = [];
+      // The record cut at the block boundary is joined (copied), not the block; a record
+      // longer than a block is copied whole, for the block's buffer is read into again.
+      const { joined, next } = joinCarried(rest, chunk, delimiter);
+      rest = [];
+      if (next === chunk.length) {
+        chunk = joined;
       } else {
-        // Only the record cut at the block boundary is joined (copied), not the block.
-        const at = chunk.indexOf(single);
-        if (at < 0) {
-          // A record longer than a block: copied, for the block's buffer is read into again.
-          rest = [Buffer.concat([...rest, chunk])];
-          continue;
-        }
-        rest.push(chunk.subarray(0, at + 1));
-        const joined = Buffer.concat(rest);
-        rest = [];
         await offer(joined, 0, joined.length);
-        start = at + 1;
+        start = next;
       }
     }
     const last = single >= 0 ? chunk.lastIndexOf(single) : chunk.lastIndexOf(delimiter);

@@ -15,6 +15,7 @@
 import { Writable } from "node:stream";
 import { KafkaClientError } from "../client/client-error.js";
 import type { RecordData, RecordHeader } from "../protocol/record-batch.js";
+import { joinCarried } from "./carried-record.js";
 import { checkTopicName } from "./produce-arguments.js";
 import type {
   DelimitedRecords,
@@ -325,8 +326,8 @@ export class ProducerWriteStream extends Writable {
 
   /**
    * Bytes mode: the record carried from the chunks before is completed with
-   * this chunk's bytes up to its first delimiter (a copy of those bytes only),
-   * then the rest of the chunk is taken where it lies.
+   * this chunk's bytes (joinCarried), then the rest of the chunk is taken
+   * where it lies.
    */
   #writeChunk(chunk: Buffer, callback: WriteCallback): void {
     const carry = this.#carry;
@@ -335,17 +336,13 @@ export class ProducerWriteStream extends Writable {
       return;
     }
     this.#carry = undefined;
-    const delimiter = this.#delimited!.delimiter;
-    const first = chunk.indexOf(delimiter);
-    // Without a delimiter of its own the chunk may still end one begun in the carry.
-    const joinedEnd = first < 0 ? chunk.length : first + delimiter.length;
-    const joined = Buffer.concat([carry, chunk.subarray(0, joinedEnd)]);
-    if (joinedEnd === chunk.length) {
+    const { joined, next } = joinCarried([carry], chunk, this.#delimited!.delimiter);
+    if (next === chunk.length) {
       this.#writeBytes(joined, 0, callback);
       return;
     }
     this.#writeBytes(joined, 0, (err) =>
-      err ? callback(err) : this.#writeChunk(chunk.subarray(joinedEnd), callback),
+      err ? callback(err) : this.#writeChunk(chunk.subarray(next), callback),
     );
   }
 
