@@ -391,7 +391,7 @@ export class Producer {
   /**
    * A Writable that queues what is written (records, values for a topic, or
    * bytes cut at a delimiter), with the queue as its backpressure: see
-   * ProducerWriteStream and docs/streams.md.
+   * ProducerWriteStream and docs/node-api.md.
    */
   createWriteStream(options?: WriteStreamOptions): ProducerWriteStream {
     return new ProducerWriteStream(
@@ -400,16 +400,7 @@ export class Producer {
         produceDelimited: (input, tally) => this.produceDelimited(input, tally),
         afterReport: (fn) => this.#room.add(fn),
         queued: () => this.#counters.queued,
-        hurry: () => {
-          this.#flushing++;
-          this.#sender.wakeAll();
-          let released = false;
-          return () => {
-            if (released) return;
-            released = true;
-            this.#flushing--;
-          };
-        },
+        hurry: () => this.#hurry(),
         maxRecordBytes: this.#limits.maxRecordBytes,
       },
       options,
@@ -468,10 +459,9 @@ export class Producer {
     const { timeoutMs, signal } = waitArguments(timeoutOrOptions, options, 30000, "flush()");
     if (signal?.aborted) throw abortError("flush()", signal);
     if (this.#counters.queued === 0) return 0;
-    this.#flushing++;
+    const release = this.#hurry();
     let onAbort: (() => void) | undefined;
     try {
-      this.#sender.wakeAll();
       const idle = await this.#idle.wait(timeoutMs, (shorten) => {
         if (signal === undefined) return;
         onAbort = () => shorten(0);
@@ -480,9 +470,24 @@ export class Producer {
       if (!idle && signal?.aborted) throw abortError("flush()", signal);
       return idle ? 0 : this.#counters.queued;
     } finally {
-      this.#flushing--;
+      release();
       if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
     }
+  }
+
+  /**
+   * Sends what is queued without waiting for linger.ms, and goes on doing so
+   * until the returned function is called (flush(), a write stream's end).
+   */
+  #hurry(): () => void {
+    this.#flushing++;
+    this.#sender.wakeAll();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#flushing--;
+    };
   }
 
   /**
