@@ -455,7 +455,7 @@ async function runSafely(ctx, client, valueSize, acks, records, codec) {
 /**
  * A counted run of `records` or, with `ctx.sizer`, of the records sized for `key`: the first
  * time a key is seen, a run of `records` (not counted) sizes it; a counted run still shorter
- * than MIN_RUN_SECONDS is run again with more records, up to twice.
+ * than MIN_RUN_SECONDS is run again with more records, up to three times.
  */
 async function runCounted(ctx, key, client, valueSize, acks, records, codec) {
   if (ctx.sizer !== undefined && ctx.sizer.recordsFor(key) === undefined) {
@@ -465,7 +465,7 @@ async function runCounted(ctx, key, client, valueSize, acks, records, codec) {
   for (let attempt = 0; ; attempt++) {
     const n = ctx.sizer?.recordsFor(key) ?? records;
     const run = await runSafely(ctx, client, valueSize, acks, n, codec);
-    if (ctx.sizer === undefined || !run.ok || run.seconds >= MIN_RUN_SECONDS || attempt === 2) {
+    if (ctx.sizer === undefined || !run.ok || run.seconds >= MIN_RUN_SECONDS || attempt === 3) {
       return run;
     }
     ctx.sizer.learn(key, run);

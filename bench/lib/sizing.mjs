@@ -4,8 +4,11 @@
 
 /** Each counted run lasts at least this long (when --records is not given). */
 export const MIN_RUN_SECONDS = 3;
-/** Sized for this long, so a run a little faster than the sizing run still passes the minimum. */
-const AIM_SECONDS = 3.6;
+/**
+ * Sized for this long, so a run faster than the sizing run still passes the minimum: on this
+ * 2-core machine shared with the broker a run may go 1.3 times as fast as the one before it.
+ */
+const AIM_SECONDS = 4.2;
 /** Record counts are rounded up to this step, so the file-fed clients share data files. */
 const STEP = 250_000;
 

@@ -229,8 +229,8 @@ export function targetsSection(results) {
     `### Targets: ${met} of ${judged.length} met`,
     "",
     "Each against librdkafka (kcat) in the same run, or the hot path's pieces against their ceilings. CPU per record is our API's own CPU from the " +
-      "first produce() to the end of close() (the client's cutting of file lines measured and " +
-      "taken out) beside kcat's whole process; records/s as in the tables below. Best of the " +
+      "first produce() to the end of close() (in the codec case with each file line made a " +
+      "value as it is produced) beside kcat's whole process; records/s as in the tables below. Best of the " +
       "runs, the worst in brackets.",
     "",
     "| target | case | this project | librdkafka | ratio | met |",
