@@ -57,9 +57,11 @@ function fileBlocks(fd: number, own: boolean): Input {
 }
 
 /**
- * Offers every record of `input` to `onRecords` in regions of whole records;
- * the last record gets a delimiter when the input ends without one. Waits for
- * `room()` whenever a region is not all taken.
+ * Offers every record of `input` to `onRecords` in regions of whole records,
+ * each ending with a delimiter but the last when the input ends without one:
+ * that region is one record, running to its end (a delimiter appended to it
+ * could be read from the front as ending it early: "b|" and "||" read as "b"
+ * and "|"). Waits for `room()` whenever a region is not all taken.
  */
 export async function forEachRegion(
   input: AsyncIterable<Buffer>,
@@ -70,6 +72,7 @@ export async function forEachRegion(
 ): Promise<void> {
   const width = delimiter.length;
   const single = width === 1 ? delimiter[0]! : -1;
+  const forward = overlapsItself(delimiter);
   const offer = async (buf: Buffer, start: number, end: number): Promise<void> => {
     for (;;) {
       start = onRecords(buf, start, end);
@@ -94,17 +97,44 @@ export async function forEachRegion(
         start = next;
       }
     }
-    const last = single >= 0 ? chunk.lastIndexOf(single) : chunk.lastIndexOf(delimiter);
-    const cut = last >= start ? last + width : start;
+    // Records are read from the front: for a delimiter that can overlap itself ("||"), the
+    // last one found from the back may not be one found from the front ("a|||" is "a" and a
+    // "|" that a later block continues), so such a delimiter is searched for from the front.
+    let cut: number;
+    if (forward) cut = lastDelimiterEnd(chunk, start, delimiter);
+    else {
+      const last = single >= 0 ? chunk.lastIndexOf(single) : chunk.lastIndexOf(delimiter);
+      cut = last >= start ? last + width : start;
+    }
     if (cut > start) await offer(chunk, start, cut);
     // A view of the block's buffer: joined before the buffer is read into again.
     if (cut < chunk.length) rest = [chunk.subarray(cut)];
   }
   if (rest.length > 0) {
-    rest.push(delimiter);
     const last = Buffer.concat(rest);
     await offer(last, 0, last.length);
   }
+}
+
+/**
+ * Whether `delimiter` can overlap itself, as "||" or "abab" can: some proper prefix of it
+ * is also its suffix.
+ */
+export function overlapsItself(delimiter: Buffer): boolean {
+  const n = delimiter.length;
+  for (let k = 1; k < n; k++) {
+    if (delimiter.subarray(0, k).equals(delimiter.subarray(n - k))) return true;
+  }
+  return false;
+}
+
+/** The end of the last delimiter found reading `chunk` from `start` forward, or `start`. */
+function lastDelimiterEnd(chunk: Buffer, start: number, delimiter: Buffer): number {
+  let end = start;
+  for (let at = chunk.indexOf(delimiter, start); at !== -1; at = chunk.indexOf(delimiter, end)) {
+    end = at + delimiter.length;
+  }
+  return end;
 }
 
 /**

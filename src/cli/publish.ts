@@ -292,11 +292,12 @@ export async function publish(args: readonly string[]): Promise<number | "help">
         if (pos >= end) break;
       }
       const at = width === 1 ? buf.indexOf(delimiter[0]!, pos) : buf.indexOf(delimiter, pos);
-      let recordEnd = at;
+      // No delimiter: the input's last record, which runs to the region's end.
+      let recordEnd = at === -1 || at >= end ? end : at;
       if (stripCr && recordEnd > pos && buf[recordEnd - 1] === 13) recordEnd--; // CRLF
       // Empty records are skipped, as kcat does.
       if (recordEnd > pos && !produceRecord(buf.subarray(pos, recordEnd))) return pos;
-      pos = at + width;
+      pos = at === -1 || at >= end ? end : at + width;
     }
     return end;
   };

@@ -72,6 +72,27 @@ describe("kcat's producer flags", () => {
     // An empty record (two delimiters in a row) is skipped, as kcat skips it.
     expect(back.map((x) => text(x.value)).sort()).toEqual(["r1", "r2 with\nnewline", "r3", "r4"]);
 
+    // A delimiter that overlaps itself, read from the front, and a last record that ends
+    // with half of one: "b|" once had a delimiter appended, read as "b" and "|", and the
+    // CLI spun at 100% CPU (deaf to SIGTERM) on the "|" it could not place.
+    const overlapping = uniqueTopic("cli-overlap");
+    const d = await run(
+      [
+        "publish",
+        `kafka:${bootstrap}/${overlapping}`,
+        "-D",
+        "||",
+        "-l",
+        tempFile("overlap-d.txt", "a|||c||b|"),
+      ],
+      undefined,
+      20_000,
+    );
+    expect(d.code).toBe(0);
+    expect(summary(d.stdout)).toMatchObject({ delivered: 3, failed: 0, undelivered: 0 });
+    const overlapped = await javaConsume(bootstrap, overlapping);
+    expect(overlapped.map((x) => text(x.value)).sort()).toEqual(["a", "b|", "|c"]);
+
     const limited = uniqueTopic("cli-c");
     const c = await run(
       ["publish", `kafka:${bootstrap}/${limited}`, "-c", "2"],
