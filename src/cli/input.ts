@@ -120,7 +120,7 @@ export async function forEachRegion(
  * Whether `delimiter` can overlap itself, as "||" or "abab" can: some proper prefix of it
  * is also its suffix.
  */
-export function overlapsItself(delimiter: Buffer): boolean {
+function overlapsItself(delimiter: Buffer): boolean {
   const n = delimiter.length;
   for (let k = 1; k < n; k++) {
     if (delimiter.subarray(0, k).equals(delimiter.subarray(n - k))) return true;

@@ -293,11 +293,12 @@ export async function publish(args: readonly string[]): Promise<number | "help">
       }
       const at = width === 1 ? buf.indexOf(delimiter[0]!, pos) : buf.indexOf(delimiter, pos);
       // No delimiter: the input's last record, which runs to the region's end.
-      let recordEnd = at === -1 || at >= end ? end : at;
+      const delimited = at !== -1 && at < end;
+      let recordEnd = delimited ? at : end;
       if (stripCr && recordEnd > pos && buf[recordEnd - 1] === 13) recordEnd--; // CRLF
       // Empty records are skipped, as kcat does.
       if (recordEnd > pos && !produceRecord(buf.subarray(pos, recordEnd))) return pos;
-      pos = at === -1 || at >= end ? end : at + width;
+      pos = delimited ? at + width : end;
     }
     return end;
   };

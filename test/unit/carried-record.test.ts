@@ -2,7 +2,8 @@
  * Records cut at a delimiter across chunk boundaries, as the CLI's reader
  * (forEachRegion) offers them: for a one-byte delimiter and two two-byte ones
  * (one that can overlap itself) split at every pair of positions, the records
- * offered are those the whole text holds, and only the carried record is ever copied with a one-byte one.
+ * offered are those the whole text holds, and only the carried record is ever
+ * copied with a one-byte one.
  * The write stream's side is in test/unit/write-stream.test.ts.
  */
 import { describe, expect, it } from "vitest";
